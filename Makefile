@@ -1,0 +1,46 @@
+# VM Lab: `make run` serves a development copy, `make test` runs every check. See README.md.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/vmlab
+
+.PHONY: run test lint check test-sqlite test-postgres clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+.env: | $(VENV)/.runtime
+	$(PY) scripts/write_env.py .env
+
+run: $(VENV)/.runtime .env
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py seed_users
+	@echo "VM Lab: http://127.0.0.1:8000  (admin: http://127.0.0.1:8000/admin/)"
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+check: $(VENV)/.dev .env
+	$(PY) manage.py check --fail-level WARNING
+	$(PY) manage.py makemigrations --check --dry-run
+
+test-sqlite: $(VENV)/.dev .env
+	@echo "== pytest on SQLite =="
+	DATABASE_URL=sqlite:///:memory: $(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres: $(VENV)/.dev .env
+	@bash scripts/test_postgres.sh "$(POSTGRES_TEST_URL)" $(PY) -m pytest $(PYTEST_ARGS)
+
+test: lint check test-sqlite test-postgres
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,90 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
+
+from accounts import services
+from accounts.models import User
+from accounts.roles import Role
+
+
+class UserCreationForm(AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("username", "email", "role")
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    add_form = UserCreationForm
+    list_display = ("username", "email", "first_name", "last_name", "role", "is_active", "last_login")
+    list_filter = ("role", "is_active")
+    search_fields = ("username", "email", "first_name", "last_name")
+    ordering = ("username",)
+    readonly_fields = ("is_staff", "is_superuser", "last_login", "date_joined", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
+        (
+            _("Access"),
+            {
+                "fields": ("role", "is_active", "is_staff", "is_superuser"),
+                "description": _("Admin rights (staff, superuser) follow the role: only admins get them."),
+            },
+        ),
+        (_("Important dates"), {"fields": ("last_login", "date_joined", "updated_at")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "email", "role", "password1", "password2")}),
+    )
+    actions = ("approve_as_regular", "approve_as_sidekick", "approve_as_manager", "disable", "enable")
+
+    def get_actions(self, request):
+        # Deleting is for disabled users only (one by one, from their page), never a bulk action.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or obj.disabled)
+
+    def _apply(self, request, queryset, service, done_message, **kwargs):
+        done = 0
+        for user in queryset:
+            try:
+                service(user=user, actor=request.user, **kwargs)
+                done += 1
+            except PermissionDenied as refusal:
+                self.message_user(request, str(refusal), messages.WARNING)
+        if done:
+            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+    def _approve(self, request, queryset, role):
+        self._apply(
+            request,
+            queryset,
+            services.user_approve,
+            _("%%(count)d user(s) approved as %(role)s.") % {"role": Role(role).label},
+            role=role,
+        )
+
+    @admin.action(description=_("Approve selected users as regular"))
+    def approve_as_regular(self, request, queryset):
+        self._approve(request, queryset, Role.REGULAR)
+
+    @admin.action(description=_("Approve selected users as sidekick"))
+    def approve_as_sidekick(self, request, queryset):
+        self._approve(request, queryset, Role.SIDEKICK)
+
+    @admin.action(description=_("Approve selected users as manager"))
+    def approve_as_manager(self, request, queryset):
+        self._approve(request, queryset, Role.MANAGER)
+
+    @admin.action(description=_("Disable selected users (their VMs become shared)"))
+    def disable(self, request, queryset):
+        self._apply(request, queryset, services.user_disable, _("%(count)d user(s) disabled."))
+
+    @admin.action(description=_("Enable selected users"))
+    def enable(self, request, queryset):
+        self._apply(request, queryset, services.user_enable, _("%(count)d user(s) enabled."))

@@ -1,0 +1,27 @@
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.db import models
+
+from accounts.roles import Role
+
+
+class UserQuerySet(models.QuerySet):
+    def with_role(self, role):
+        return self.filter(role=role)
+
+    def at_least(self, role):
+        return self.filter(role__in=Role.at_least(role))
+
+    def awaiting_approval(self):
+        return self.filter(role=Role.NEW_USER, is_active=True)
+
+    def active(self):
+        return self.filter(is_active=True)
+
+    def disabled(self):
+        return self.filter(is_active=False)
+
+
+class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)

@@ -1,0 +1,74 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from accounts.managers import UserManager
+from accounts.roles import SHARING_DISABLED, Role
+
+__all__ = ["Role", "User"]
+
+
+class User(AbstractUser):
+    email = models.EmailField(_("e-mail address"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.NEW_USER, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    REQUIRED_FIELDS = ["email"]
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["username"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("username"),
+                name="accounts_user_username_ci_unique",
+                violation_error_message=_("A user with that username already exists."),
+            ),
+            models.UniqueConstraint(
+                Lower("email"),
+                name="accounts_user_email_ci_unique",
+                violation_error_message=_("A user with that e-mail address already exists."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="accounts_user_role_valid"
+            ),
+        ]
+
+    def save(self, *args, **kwargs):
+        # The Django admin is for admins only: its flags follow the role and are never set by hand.
+        self.is_staff = self.is_superuser = self.role == Role.ADMIN
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "role" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "is_staff", "is_superuser"}
+        super().save(*args, **kwargs)
+
+    @property
+    def disabled(self) -> bool:
+        return not self.is_active
+
+    @property
+    def is_approved(self) -> bool:
+        return self.role != Role.NEW_USER
+
+    def role_at_least(self, role) -> bool:
+        return Role.rank(self.role) >= Role.rank(role)
+
+    @property
+    def can_own_vms(self) -> bool:
+        return self.is_active and self.role_at_least(Role.SIDEKICK)
+
+    @property
+    def can_keep_bookmarks(self) -> bool:
+        return self.is_active and self.role_at_least(Role.SIDEKICK)
+
+    @property
+    def can_assign_vms(self) -> bool:
+        return self.is_active and self.role_at_least(Role.MANAGER)
+
+    @property
+    def can_see_others_shared_vms(self) -> bool:
+        minimum = settings.VM_SHARING_MINIMUM_ROLE
+        return self.is_active and minimum != SHARING_DISABLED and self.role_at_least(minimum)

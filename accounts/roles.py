@@ -1,0 +1,23 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# The VM_SHARING_MINIMUM_ROLE value that hides other users' shared VMs from every role.
+SHARING_DISABLED = "disabled"
+
+
+class Role(models.TextChoices):
+    """Roles in increasing order of rights: the declaration order is the ranking."""
+
+    NEW_USER = "new_user", _("New user (awaiting approval)")
+    REGULAR = "regular", _("Regular")
+    SIDEKICK = "sidekick", _("Sidekick")
+    MANAGER = "manager", _("Manager")
+    ADMIN = "admin", _("Admin")
+
+    @classmethod
+    def rank(cls, role) -> int:
+        return cls.values.index(cls(role).value)
+
+    @classmethod
+    def at_least(cls, role) -> list[str]:
+        return cls.values[cls.rank(role) :]

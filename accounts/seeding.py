@@ -1,0 +1,89 @@
+"""Reading and applying a first-users file (fixtures/first_users.yaml) for `manage.py seed_users`."""
+
+import secrets
+from dataclasses import dataclass
+
+import yaml
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import User
+from accounts.roles import Role
+
+REQUIRED_KEYS = {"username", "email", "role"}
+OPTIONAL_KEYS = {"first_name", "last_name"}
+
+
+class SeedFileError(ValueError):
+    """The users file cannot be applied; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    created: list[tuple[User, str | None]]  # (user, generated password or None if given)
+    existing: list[str]
+
+
+def parse_seed_file(text: str) -> list[dict]:
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise SeedFileError(f"not valid YAML: {error}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("users"), list):
+        raise SeedFileError("expected a mapping with a 'users' list at the top level")
+    entries = document["users"]
+    seen_usernames, seen_emails = set(), set()
+    for number, entry in enumerate(entries, start=1):
+        where = f"user #{number}"
+        if not isinstance(entry, dict):
+            raise SeedFileError(f"{where}: expected a mapping of username, email, role, first_name, last_name")
+        missing = REQUIRED_KEYS - entry.keys()
+        unknown = entry.keys() - REQUIRED_KEYS - OPTIONAL_KEYS
+        if missing:
+            raise SeedFileError(f"{where}: missing {', '.join(sorted(missing))}")
+        if unknown:
+            raise SeedFileError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+        if any(not isinstance(value, str) for value in entry.values()):
+            raise SeedFileError(f"{where}: every value must be text")
+        where = f"user #{number} ({entry['username']})"
+        if entry["role"] not in Role.values:
+            raise SeedFileError(f"{where}: unknown role {entry['role']!r}; use one of {', '.join(Role.values)}")
+        username, email = entry["username"].lower(), entry["email"].lower()
+        if username in seen_usernames:
+            raise SeedFileError(f"{where}: the username appears twice in the file")
+        if email in seen_emails:
+            raise SeedFileError(f"{where}: the e-mail {entry['email']} appears twice in the file")
+        seen_usernames.add(username)
+        seen_emails.add(email)
+    return entries
+
+
+def _validation_text(error: ValidationError) -> str:
+    if hasattr(error, "error_dict"):
+        return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
+    return " ".join(error.messages)
+
+
+@transaction.atomic
+def seed_users(entries: list[dict], password: str | None = None) -> SeedResult:
+    """Create the users that do not exist yet; never touch an existing one. All or nothing."""
+    existing = set(
+        User.objects.filter(username__in=[entry["username"] for entry in entries]).values_list("username", flat=True)
+    )
+    to_create = []
+    for entry in entries:
+        if entry["username"] in existing:
+            continue
+        user = User(**entry)
+        user_password = password or secrets.token_urlsafe(12)
+        try:
+            user.full_clean(exclude=["password"])
+            validate_password(user_password, user)
+        except ValidationError as error:
+            raise SeedFileError(f"user {entry['username']}: {_validation_text(error)}") from None
+        user.set_password(user_password)
+        to_create.append((user, None if password else user_password))
+    for user, _password in to_create:
+        user.save()
+    return SeedResult(created=to_create, existing=sorted(existing))

@@ -1,0 +1,13 @@
+from django.contrib import admin
+
+from bookmarks.models import Bookmark
+
+
+@admin.register(Bookmark)
+class BookmarkAdmin(admin.ModelAdmin):
+    list_display = ("name", "link", "owner", "updated_at")
+    list_filter = ("owner__role",)
+    list_select_related = ("owner",)
+    search_fields = ("name", "link", "owner__username")
+    autocomplete_fields = ("owner",)
+    readonly_fields = ("created_at", "updated_at")

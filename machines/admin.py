@@ -1,0 +1,32 @@
+from django.contrib import admin
+
+from machines.forms import WriteOnlySecretsForm
+from machines.models import VirtualMachine
+
+
+@admin.register(VirtualMachine)
+class VirtualMachineAdmin(admin.ModelAdmin):
+    form = WriteOnlySecretsForm
+    list_display = ("name", "host", "port", "username", "owner", "assigned_to", "shared", "password_set", "ssh_key_set")
+    list_filter = ("shared", "owner__role")
+    list_select_related = ("owner", "assigned_to")
+    search_fields = ("name", "host", "username", "owner__username", "assigned_to__username")
+    autocomplete_fields = ("owner", "assigned_to")
+    readonly_fields = ("created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "host", "port", "username", "shared")}),
+        ("People", {"fields": ("owner", "assigned_to")}),
+        ("Secrets (write-only)", {"fields": ("new_password", "remove_password", "new_ssh_key", "remove_ssh_key")}),
+        ("History", {"fields": ("created_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).without_secrets()
+
+    @admin.display(boolean=True, description="password", ordering="has_password")
+    def password_set(self, vm):
+        return vm.has_password
+
+    @admin.display(boolean=True, description="SSH key", ordering="has_ssh_key")
+    def ssh_key_set(self, vm):
+        return vm.has_ssh_key

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MachinesConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "machines"
+    verbose_name = "Virtual machines"

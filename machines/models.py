@@ -1,0 +1,54 @@
+from django.conf import settings
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from machines.fields import EncryptedTextField
+from machines.querysets import VirtualMachineQuerySet
+from machines.validators import (
+    SECRET_PASSWORD_MAX_LENGTH,
+    validate_host,
+    validate_ssh_private_key,
+    validate_ssh_username,
+)
+
+
+class VirtualMachine(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    host = models.CharField(_("host"), max_length=253, validators=[validate_host])
+    port = models.PositiveIntegerField(
+        _("SSH port"), default=22, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    username = models.CharField(_("SSH username"), max_length=64, validators=[validate_ssh_username])
+    password = EncryptedTextField(_("password"), validators=[MaxLengthValidator(SECRET_PASSWORD_MAX_LENGTH)])
+    ssh_key = EncryptedTextField(_("SSH private key"), validators=[validate_ssh_private_key])
+    shared = models.BooleanField(
+        _("shared"), default=True, help_text=_("Shared VMs are visible to every user whose role may see others' VMs.")
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="owned_vms", verbose_name=_("owner")
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_vms",
+        verbose_name=_("assigned to"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = VirtualMachineQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("virtual machine")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(port__gte=1, port__lte=65535), name="machines_vm_port_range"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name

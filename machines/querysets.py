@@ -1,0 +1,34 @@
+from django.db.models import Q
+
+from accounts.roles import Role
+from vmlab.querysets import OwnedQuerySet, user_filter
+
+SECRET_FIELDS = ("password", "ssh_key")
+
+
+class VirtualMachineQuerySet(OwnedQuerySet):
+    def assigned_to_user(self, user_or_username):
+        return self.filter(user_filter("assigned_to", user_or_username))
+
+    def shared(self):
+        return self.filter(shared=True)
+
+    def visible_to(self, user):
+        """Every VM `user` may see: the one read-access rule of the project (PRODUCT.md §3).
+
+        Own VMs and VMs assigned to the user; other users' shared VMs too when the user's role
+        reaches VM_SHARING_MINIMUM_ROLE. Nothing for anonymous, inactive or unapproved users.
+        """
+        if not user.is_authenticated or not user.is_active or user.role == Role.NEW_USER:
+            return self.none()
+        rule = Q(owner=user) | Q(assigned_to=user)
+        if user.can_see_others_shared_vms:
+            rule |= Q(shared=True)
+        return self.filter(rule)
+
+    def without_secrets(self):
+        """For lists: never load (so never decrypt) a secret, only whether one is set."""
+        return self.defer(*SECRET_FIELDS).annotate(
+            has_password=Q(password__isnull=False),
+            has_ssh_key=Q(ssh_key__isnull=False),
+        )

@@ -1,0 +1,121 @@
+import pytest
+from cryptography.fernet import Fernet
+from django.core.exceptions import FieldError, ImproperlyConfigured
+from django.core.management import call_command
+from django.db import connection
+
+from machines.fields import EncryptedTextField
+from machines.models import VirtualMachine
+from machines.tests.factories import VirtualMachineFactory
+from vmlab.crypto import DecryptionError
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "pw-Tr0ub4dor&3-plain"
+
+
+def raw_row(vm):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT password, ssh_key FROM machines_virtualmachine WHERE id = %s", [vm.pk])
+        return cursor.fetchone()
+
+
+def test_database_row_holds_a_token_not_the_plaintext(ssh_private_key):
+    vm = VirtualMachineFactory(password=PASSWORD, ssh_key=ssh_private_key)
+
+    stored_password, stored_key = raw_row(vm)
+
+    assert PASSWORD not in stored_password
+    assert "PRIVATE KEY" not in stored_key
+    assert stored_password.startswith("gAAAAA")
+    reloaded = VirtualMachine.objects.get(pk=vm.pk)
+    assert reloaded.password == PASSWORD
+    assert reloaded.ssh_key == ssh_private_key
+
+
+def test_empty_secret_is_stored_as_null():
+    vm = VirtualMachineFactory(password="")
+
+    assert raw_row(vm) == (None, None)
+    assert VirtualMachine.objects.get(pk=vm.pk).password is None
+
+
+def test_same_plaintext_gives_different_tokens():
+    first, second = VirtualMachineFactory(password=PASSWORD), VirtualMachineFactory(password=PASSWORD)
+
+    assert raw_row(first)[0] != raw_row(second)[0]
+
+
+def test_reading_with_a_wrong_key_raises_a_clear_error(settings):
+    vm = VirtualMachineFactory(password=PASSWORD)
+    settings.FIELD_ENCRYPTION_KEYS = (Fernet.generate_key().decode(),)
+
+    with pytest.raises(DecryptionError, match="check FIELD_ENCRYPTION_KEYS"):
+        VirtualMachine.objects.get(pk=vm.pk)
+
+
+def test_wrong_key_does_not_break_lists_that_leave_secrets_out(settings):
+    vm = VirtualMachineFactory(password=PASSWORD)
+    settings.FIELD_ENCRYPTION_KEYS = (Fernet.generate_key().decode(),)
+
+    listed = VirtualMachine.objects.without_secrets().get(pk=vm.pk)
+
+    assert listed.name == vm.name
+    assert listed.has_password is True
+
+
+def test_row_written_with_old_key_is_read_after_a_new_first_key_is_added(settings):
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    vm = VirtualMachineFactory(password=PASSWORD)
+    settings.FIELD_ENCRYPTION_KEYS = (Fernet.generate_key().decode(), old_key)
+
+    assert VirtualMachine.objects.get(pk=vm.pk).password == PASSWORD
+
+
+@pytest.mark.parametrize("lookup", ["", "__exact", "__iexact", "__contains", "__icontains", "__startswith", "__in"])
+def test_lookups_other_than_isnull_raise(lookup):
+    value = [PASSWORD] if lookup == "__in" else PASSWORD
+
+    with pytest.raises(FieldError, match="encrypted: it can only be filtered with 'isnull'"):
+        VirtualMachine.objects.filter(**{f"password{lookup}": value}).count()
+
+
+def test_isnull_tells_which_rows_have_a_secret():
+    with_password = VirtualMachineFactory(password=PASSWORD)
+    VirtualMachineFactory(password=None)
+
+    assert list(VirtualMachine.objects.filter(password__isnull=False)) == [with_password]
+
+
+@pytest.mark.parametrize("option", ["unique", "db_index", "primary_key"])
+def test_field_refuses_options_that_would_need_comparable_values(option):
+    with pytest.raises(ImproperlyConfigured, match=option):
+        EncryptedTextField(**{option: True})
+
+
+def test_field_is_a_text_column():
+    assert VirtualMachine._meta.get_field("password").db_type(connection) == connection.data_types["TextField"]
+
+
+def test_dumpdata_writes_no_plaintext_and_loaddata_restores_the_secret(tmp_path, ssh_private_key):
+    vm = VirtualMachineFactory(password=PASSWORD, ssh_key=ssh_private_key)
+    dump = tmp_path / "dump.json"
+
+    call_command("dumpdata", "accounts", "machines", output=str(dump))
+    text = dump.read_text()
+    VirtualMachine.objects.all().delete()
+    call_command("loaddata", str(dump), verbosity=0)
+
+    assert PASSWORD not in text
+    assert "PRIVATE KEY" not in text
+    restored = VirtualMachine.objects.get(pk=vm.pk)
+    assert restored.password == PASSWORD
+    assert restored.ssh_key == ssh_private_key
+
+
+def test_a_token_typed_as_a_password_is_kept_literally():
+    token_of_another_secret = raw_row(VirtualMachineFactory(password=PASSWORD))[0]
+
+    vm = VirtualMachineFactory(password=token_of_another_secret)
+
+    assert VirtualMachine.objects.get(pk=vm.pk).password == token_of_another_secret

@@ -1,0 +1,70 @@
+import ipaddress
+import re
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+SSH_KEY_MAX_BYTES = 16 * 1024
+SECRET_PASSWORD_MAX_LENGTH = 1024
+
+# RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 253 characters at most.
+_HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def validate_host(value: str) -> None:
+    try:
+        ipaddress.ip_address(value)
+        return
+    except ValueError:
+        pass
+    name = value[:-1] if value.endswith(".") else value
+    labels = name.split(".")
+    if not name or len(name) > 253 or not all(_HOSTNAME_LABEL.match(label) for label in labels):
+        raise ValidationError(
+            _("Enter a valid host name, IPv4 or IPv6 address (e.g. vm1.lab.example.org or 10.0.0.5)."),
+            code="invalid_host",
+        )
+    if labels[-1].isdigit():
+        raise ValidationError(_("%(value)s is not a valid IPv4 address."), code="invalid_host", params={"value": value})
+
+
+def validate_ssh_username(value: str) -> None:
+    if not value or any(char.isspace() or not char.isprintable() for char in value):
+        raise ValidationError(_("The SSH username cannot contain spaces or control characters."), code="invalid_username")
+
+
+def validate_ssh_private_key(value: str) -> None:
+    """Accept what `cryptography` can load as an unencrypted private key (OpenSSH or PEM format)."""
+    data = value.encode()
+    if len(data) > SSH_KEY_MAX_BYTES:
+        raise ValidationError(
+            _("The SSH key is larger than %(limit)s KiB; paste the private key file itself."),
+            code="ssh_key_too_large",
+            params={"limit": SSH_KEY_MAX_BYTES // 1024},
+        )
+    stripped = data.strip()
+    if stripped.startswith((b"ssh-", b"ecdsa-", b"sk-")) or b"PUBLIC KEY-----" in stripped:
+        raise ValidationError(
+            _("This is a public key. Paste the private key (the file without .pub)."), code="ssh_public_key"
+        )
+    loader = (
+        serialization.load_ssh_private_key
+        if b"BEGIN OPENSSH PRIVATE KEY" in stripped
+        else serialization.load_pem_private_key
+    )
+    try:
+        loader(stripped, password=None)
+    except TypeError:
+        raise ValidationError(
+            _(
+                "This private key is protected by a passphrase, which VM Lab cannot use. "
+                "Remove it from a copy with `ssh-keygen -p -f <copy>` and paste that copy."
+            ),
+            code="ssh_key_encrypted",
+        ) from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise ValidationError(
+            _("This is not a private key in OpenSSH or PEM format."), code="ssh_key_invalid"
+        ) from None
