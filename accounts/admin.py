@@ -22,7 +22,7 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("role", "is_active")
     search_fields = ("username", "email", "first_name", "last_name")
     ordering = ("username",)
-    readonly_fields = ("is_staff", "is_superuser", "last_login", "date_joined", "updated_at")
+    readonly_fields = ("is_active", "is_staff", "is_superuser", "last_login", "date_joined", "updated_at")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
@@ -30,14 +30,16 @@ class UserAdmin(DjangoUserAdmin):
             _("Access"),
             {
                 "fields": ("role", "is_active", "is_staff", "is_superuser"),
-                "description": _("Admin rights (staff, superuser) follow the role: only admins get them."),
+                "description": _(
+                    "Admin rights (staff, superuser) follow the role: only admins get them. "
+                    "To disable or enable the account, use the actions of the user list: disabling "
+                    "also shares the user's VMs so that the lab keeps access to them."
+                ),
             },
         ),
         (_("Important dates"), {"fields": ("last_login", "date_joined", "updated_at")}),
     )
-    add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("username", "email", "role", "password1", "password2")}),
-    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "email", "role", "password1", "password2")}),)
     actions = ("approve_as_regular", "approve_as_sidekick", "approve_as_manager", "disable", "enable")
 
     def get_actions(self, request):

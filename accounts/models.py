@@ -32,9 +32,7 @@ class User(AbstractUser):
                 name="accounts_user_email_ci_unique",
                 violation_error_message=_("A user with that e-mail address already exists."),
             ),
-            models.CheckConstraint(
-                condition=models.Q(role__in=Role.values), name="accounts_user_role_valid"
-            ),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="accounts_user_role_valid"),
         ]
 
     def save(self, *args, **kwargs):

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 
 from machines.forms import WriteOnlySecretsForm
 from machines.models import VirtualMachine
@@ -19,6 +21,10 @@ class VirtualMachineAdmin(admin.ModelAdmin):
         ("Secrets (write-only)", {"fields": ("new_password", "remove_password", "new_ssh_key", "remove_ssh_key")}),
         ("History", {"fields": ("created_at", "updated_at")}),
     )
+
+    @method_decorator(sensitive_post_parameters("new_password", "new_ssh_key"))
+    def changeform_view(self, *args, **kwargs):
+        return super().changeform_view(*args, **kwargs)
 
     def get_queryset(self, request):
         return super().get_queryset(request).without_secrets()

@@ -32,7 +32,7 @@ class WriteOnlySecretsForm(forms.ModelForm):
 
     class Meta:
         model = VirtualMachine
-        exclude = ("password", "ssh_key")
+        fields = ("name", "host", "port", "username", "shared", "owner", "assigned_to")
 
     def clean(self):
         cleaned = super().clean()

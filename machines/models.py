@@ -45,9 +45,7 @@ class VirtualMachine(models.Model):
         verbose_name = _("virtual machine")
         ordering = ["name", "pk"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(port__gte=1, port__lte=65535), name="machines_vm_port_range"
-            ),
+            models.CheckConstraint(condition=models.Q(port__gte=1, port__lte=65535), name="machines_vm_port_range"),
         ]
 
     def __str__(self):

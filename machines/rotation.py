@@ -65,6 +65,6 @@ def rotate_model(model, field_names, batch_size=500):
 def _row_update(model, pk, field_names, fresh_tokens):
     """An unsaved instance for bulk_update: new tokens as plain-text values, the rest left as stored."""
     row = model(pk=pk)
-    for name, token in zip(field_names, fresh_tokens):
+    for name, token in zip(field_names, fresh_tokens, strict=True):
         setattr(row, name, Value(token, output_field=TextField()) if token else F(name))
     return row

@@ -32,7 +32,9 @@ def validate_host(value: str) -> None:
 
 def validate_ssh_username(value: str) -> None:
     if not value or any(char.isspace() or not char.isprintable() for char in value):
-        raise ValidationError(_("The SSH username cannot contain spaces or control characters."), code="invalid_username")
+        raise ValidationError(
+            _("The SSH username cannot contain spaces or control characters."), code="invalid_username"
+        )
 
 
 def validate_ssh_private_key(value: str) -> None:

@@ -1,0 +1,138 @@
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+
+from accounts.tests.factories import UserFactory
+from machines.models import VirtualMachine
+from machines.tests.factories import VirtualMachineFactory
+from machines.validators import SSH_KEY_MAX_BYTES, validate_host, validate_ssh_private_key
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["vm1", "vm-1.lab.example.org", "VM1.Lab.Example", "host.example.", "10.0.0.5", "::1", "2001:db8::42", "a" * 63],
+)
+def test_valid_hosts_are_accepted(host):
+    validate_host(host)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "",
+        "-vm.lab",
+        "vm-.lab",
+        "vm..lab",
+        "vm_1.lab",
+        "vm 1",
+        "10.0.0.999",
+        "1.2.3",
+        "a" * 64,
+        ".".join(["a" * 60] * 5),
+        "http://vm1",
+        "vm1:22",
+        "<script>",
+    ],
+)
+def test_invalid_hosts_are_rejected_with_a_clear_message(host):
+    with pytest.raises(ValidationError) as error:
+        validate_host(host)
+
+    assert error.value.code == "invalid_host"
+
+
+def test_openssh_and_pem_private_keys_are_accepted(ssh_private_key, rsa_pem_private_key):
+    validate_ssh_private_key(ssh_private_key)
+    validate_ssh_private_key(rsa_pem_private_key)
+    validate_ssh_private_key("\n" + ssh_private_key + "\n\n")
+
+
+def test_a_public_key_is_rejected_and_named_as_such(ssh_private_key):
+    public = (
+        serialization.load_ssh_private_key(ssh_private_key.encode(), password=None)
+        .public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .decode()
+    )
+
+    with pytest.raises(ValidationError, match="This is a public key"):
+        validate_ssh_private_key(public + " me@laptop")
+
+
+# A throwaway key written by `ssh-keygen -t ed25519 -N pass` for this test only.
+PASSPHRASE_PROTECTED_OPENSSH_KEY = """\
+-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIAAAAGYmNyeXB0AAAAGAAAABAaCr41/m
+dX/3NQli0Kn0oMAAAAEAAAAAEAAAAzAAAAC3NzaC1lZDI1NTE5AAAAIC8h44vUZCOqRljW
+auwfFZwNO11PvQ1tXW9Ob9e4b1tHAAAAkFg7Pcw2hS8oTND52E6BYydzjYN1EzmVslRZR4
+O+++30kWBQdYXxH8pfVYMqn6thEanAPru5qpigUrCSOzij8DR6G/Z/+Zm6x9l2p0qTP8mU
+naUzjBaPdtx9YFsEEBRyOqhfOOxHhbLAHHhqJ7FDjKrqNVX+OaJjhnZpL8ndujeeNBti/r
+5F6wcr46328Sy9mw==
+-----END OPENSSH PRIVATE KEY-----
+"""
+
+
+def test_a_passphrase_protected_openssh_key_is_rejected_with_how_to_remove_the_passphrase():
+    with pytest.raises(ValidationError, match="ssh-keygen -p"):
+        validate_ssh_private_key(PASSPHRASE_PROTECTED_OPENSSH_KEY)
+
+
+def test_a_passphrase_protected_pem_key_is_rejected_too():
+    protected = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"passphrase"),
+    )
+
+    with pytest.raises(ValidationError, match="protected by a passphrase"):
+        validate_ssh_private_key(protected.decode())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not a key",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+        "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
+    ],
+)
+def test_text_that_is_not_a_private_key_is_rejected(text):
+    with pytest.raises(ValidationError, match="not a private key in OpenSSH or PEM format"):
+        validate_ssh_private_key(text)
+
+
+def test_a_key_over_16_kib_is_rejected_before_parsing(ssh_private_key):
+    with pytest.raises(ValidationError, match="larger than 16 KiB"):
+        validate_ssh_private_key(ssh_private_key + "#" * SSH_KEY_MAX_BYTES)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("port", 0), ("port", 65536), ("host", "bad host"), ("username", "two words"), ("password", "x" * 1025)],
+)
+def test_model_validation_rejects_bad_connection_details(field, value):
+    vm = VirtualMachineFactory.build(owner=UserFactory(), **{field: value})
+
+    with pytest.raises(ValidationError) as error:
+        vm.full_clean()
+
+    assert field in error.value.message_dict
+
+
+@pytest.mark.django_db
+def test_database_refuses_an_out_of_range_port_even_without_validation():
+    with pytest.raises(IntegrityError):
+        VirtualMachineFactory(port=70000)
+
+
+@pytest.mark.django_db
+def test_a_vm_with_valid_details_passes_full_clean(ssh_private_key):
+    vm = VirtualMachineFactory.build(owner=UserFactory(), port=2222, password="pw", ssh_key=ssh_private_key)
+
+    vm.full_clean()
+
+    assert vm.shared is False
+    assert VirtualMachine._meta.get_field("shared").default is True
