@@ -22,6 +22,11 @@ class UserQuerySet(models.QuerySet):
 
 
 class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
+    def get_by_natural_key(self, username):
+        # Usernames are unique whatever their case, so "JSmith" names the same person as "jsmith"
+        # when logging in and in createsuperuser's "already taken" check.
+        return self.get(username__iexact=username)
+
     def create_superuser(self, username, email=None, password=None, **extra_fields):
         extra_fields.setdefault("role", Role.ADMIN)
         return super().create_superuser(username, email, password, **extra_fields)

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 
 import yaml
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.db.models.functions import Lower
 
 from accounts.models import User
 from accounts.roles import Role
@@ -60,20 +61,27 @@ def parse_seed_file(text: str) -> list[dict]:
 
 
 def _validation_text(error: ValidationError) -> str:
-    if hasattr(error, "error_dict"):
-        return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
-    return " ".join(error.messages)
+    if not hasattr(error, "error_dict"):
+        return " ".join(error.messages)
+    return "; ".join(
+        " ".join(messages) if field == NON_FIELD_ERRORS else f"{field}: {' '.join(messages)}"
+        for field, messages in error.message_dict.items()
+    )
 
 
 @transaction.atomic
 def seed_users(entries: list[dict], password: str | None = None) -> SeedResult:
     """Create the users that do not exist yet; never touch an existing one. All or nothing."""
+    wanted = [entry["username"].lower() for entry in entries]
     existing = set(
-        User.objects.filter(username__in=[entry["username"] for entry in entries]).values_list("username", flat=True)
+        User.objects.annotate(username_lower=Lower("username"))
+        .filter(username_lower__in=wanted)
+        .values_list("username", flat=True)
     )
+    existing_lower = {username.lower() for username in existing}
     to_create = []
     for entry in entries:
-        if entry["username"] in existing:
+        if entry["username"].lower() in existing_lower:
             continue
         user = User(**entry)
         user_password = password or secrets.token_urlsafe(12)

@@ -16,6 +16,8 @@ logger = logging.getLogger(__name__)
 
 def grantable_roles(actor: User) -> list[str]:
     """Roles `actor` may give when approving a newcomer or changing someone's role."""
+    if not actor.is_active:
+        return []
     if actor.role_at_least(Role.ADMIN):
         return [Role.REGULAR, Role.SIDEKICK, Role.MANAGER]
     if actor.role_at_least(Role.MANAGER):
@@ -50,7 +52,7 @@ def user_set_role(*, user: User, role: str, actor: User) -> User:
 
 
 def _may_disable(actor: User, user: User) -> bool:
-    if user.pk == actor.pk or not actor.role_at_least(Role.MANAGER):
+    if user.pk == actor.pk or not actor.is_active or not actor.role_at_least(Role.MANAGER):
         return False
     return actor.role_at_least(Role.ADMIN) or not user.role_at_least(Role.ADMIN)
 

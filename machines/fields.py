@@ -2,9 +2,52 @@
 
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db import models
+from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import pre_save
 
 from vmlab import crypto
+
+
+class Ciphertext:
+    """A token read from the database and not decrypted yet.
+
+    Loading a row only wraps its tokens; nothing is decrypted until the attribute is read, so lists,
+    delete confirmations and saves that leave a secret alone neither pay for decryption nor fail
+    when a key is missing. Its text form is a mask, never the token or the plaintext.
+    """
+
+    __slots__ = ("token",)
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def reveal(self) -> str:
+        return crypto.decrypt(self.token)
+
+    def __str__(self):
+        return "<encrypted>"
+
+    __repr__ = __str__
+
+    def __eq__(self, other):
+        return isinstance(other, Ciphertext) and other.token == self.token
+
+    def __hash__(self):
+        return hash(self.token)
+
+
+class DecryptOnAccess(DeferredAttribute):
+    """Reading `vm.password` decrypts the stored token once and keeps the plaintext on the instance."""
+
+    def __get__(self, instance, cls=None):
+        value = super().__get__(instance, cls)
+        if isinstance(value, Ciphertext):
+            value = instance.__dict__[self.field.attname] = value.reveal()
+        return value
+
+    def __set__(self, instance, value):
+        # Defining __set__ makes this a data descriptor, consulted even when the value is loaded.
+        instance.__dict__[self.field.attname] = value
 
 
 class EncryptedTextField(models.TextField):
@@ -15,6 +58,7 @@ class EncryptedTextField(models.TextField):
     """
 
     description = "Text encrypted at rest with FIELD_ENCRYPTION_KEYS"
+    descriptor_class = DecryptOnAccess
     ALLOWED_LOOKUPS = frozenset({"isnull"})
 
     def __init__(self, *args, **kwargs):
@@ -38,23 +82,35 @@ class EncryptedTextField(models.TextField):
             )
         return super().get_lookup(lookup_name)
 
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else Ciphertext(value)
+
+    def stored_value(self, instance):
+        """The attribute as the instance holds it: plaintext, None, or a Ciphertext not decrypted."""
+        if self.attname not in instance.__dict__:
+            instance.refresh_from_db(fields=[self.attname])
+        return instance.__dict__[self.attname]
+
+    def pre_save(self, model_instance, add):
+        # A secret that was loaded but never read is saved back as the same token, undecrypted.
+        return self.stored_value(model_instance)
+
     def get_prep_value(self, value):
+        if isinstance(value, Ciphertext):
+            return value.token
         value = super().get_prep_value(value)
         if value in (None, ""):
             return None
         return crypto.encrypt(value)
 
-    def from_db_value(self, value, expression, connection):
-        return None if value is None else crypto.decrypt(value)
-
     def value_to_string(self, obj):
         """Serializers (dumpdata) write the token, never the plaintext."""
-        return self.get_prep_value(self.value_from_object(obj))
+        return self.get_prep_value(self.stored_value(obj))
 
     def _decrypt_loaded_fixture(self, sender, instance, raw, **kwargs):
         # loaddata saves with raw=True and hands us the token that value_to_string wrote; turn it
         # back into plaintext so that it is encrypted once, not twice. Only fixtures take this path:
         # a token typed into a form is kept as the literal text the user typed.
-        token = getattr(instance, self.attname)
+        token = instance.__dict__.get(self.attname)
         if raw and token:
-            setattr(instance, self.attname, crypto.decrypt(token))
+            instance.__dict__[self.attname] = crypto.decrypt(token)

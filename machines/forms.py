@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from machines.models import VirtualMachine
+from machines.validators import normalize_ssh_key
 
 
 class WriteOnlySecretsForm(forms.ModelForm):
@@ -23,6 +24,7 @@ class WriteOnlySecretsForm(forms.ModelForm):
     new_ssh_key = forms.CharField(
         label=_("Set a new SSH private key"),
         required=False,
+        strip=False,
         widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
         help_text=_("Paste an unencrypted private key (OpenSSH or PEM). Leave empty to keep the current key."),
     )
@@ -33,6 +35,10 @@ class WriteOnlySecretsForm(forms.ModelForm):
     class Meta:
         model = VirtualMachine
         fields = ("name", "host", "port", "username", "shared", "owner", "assigned_to")
+
+    def clean_new_ssh_key(self):
+        key = self.cleaned_data["new_ssh_key"]
+        return normalize_ssh_key(key) if key.strip() else ""
 
     def clean(self):
         cleaned = super().clean()

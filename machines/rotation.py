@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.db import transaction
 from django.db.models import F, TextField, Value
-from django.db.models.expressions import ExpressionWrapper
 
 from machines.fields import EncryptedTextField
 from vmlab import crypto
@@ -34,11 +33,10 @@ def rotate_model(model, field_names, batch_size=500):
     """Walk the table in primary-key order, one batch per transaction, so memory stays flat and a
     crash loses nothing: rows already rewritten are readable by the new key, the rest by the old."""
     report = RotationReport(model=model._meta.label)
-    # Read the tokens as plain text: decrypting here would be wasted work.
-    raw = {f"raw_{name}": ExpressionWrapper(F(name), output_field=TextField()) for name in field_names}
     last_pk = None
     while True:
-        rows = model._base_manager.order_by("pk").annotate(**raw).values_list("pk", *raw)
+        # Loading wraps each token in a Ciphertext without decrypting it; only stale ones are.
+        rows = model._base_manager.order_by("pk").values_list("pk", *field_names)
         if last_pk is not None:
             rows = rows.filter(pk__gt=last_pk)
         batch = list(rows[:batch_size])
@@ -48,9 +46,9 @@ def rotate_model(model, field_names, batch_size=500):
         report.rows_seen += len(batch)
         last_pk = batch[-1][0]
         stale = []
-        for pk, *tokens in batch:
+        for pk, *secrets in batch:
             try:
-                fresh = [token and crypto.reencrypt_if_stale(token) for token in tokens]
+                fresh = [secret and crypto.reencrypt_if_stale(secret.token) for secret in secrets]
             except crypto.DecryptionError:
                 report.undecryptable.append(pk)
                 continue

@@ -37,6 +37,11 @@ def validate_ssh_username(value: str) -> None:
         )
 
 
+def normalize_ssh_key(text: str) -> str:
+    """Key text as OpenSSH reads it: LF line endings (browsers post CRLF) and one final newline."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip() + "\n"
+
+
 def validate_ssh_private_key(value: str) -> None:
     """Accept what `cryptography` can load as an unencrypted private key (OpenSSH or PEM format)."""
     data = value.encode()

@@ -7,6 +7,7 @@ from django.db import connection
 from machines.fields import EncryptedTextField
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
+from vmlab import crypto
 from vmlab.crypto import DecryptionError
 
 pytestmark = pytest.mark.django_db
@@ -46,12 +47,48 @@ def test_same_plaintext_gives_different_tokens():
     assert raw_row(first)[0] != raw_row(second)[0]
 
 
-def test_reading_with_a_wrong_key_raises_a_clear_error(settings):
+def test_reading_a_secret_with_a_wrong_key_raises_a_clear_error(settings):
     vm = VirtualMachineFactory(password=PASSWORD)
     settings.FIELD_ENCRYPTION_KEYS = (Fernet.generate_key().decode(),)
+    loaded = VirtualMachine.objects.get(pk=vm.pk)
 
     with pytest.raises(DecryptionError, match="check FIELD_ENCRYPTION_KEYS"):
-        VirtualMachine.objects.get(pk=vm.pk)
+        loaded.password  # noqa: B018
+
+
+def test_loading_a_vm_decrypts_nothing_until_a_secret_is_read(monkeypatch, ssh_private_key):
+    vm = VirtualMachineFactory(password=PASSWORD, ssh_key=ssh_private_key)
+    calls = []
+    monkeypatch.setattr(crypto, "decrypt", lambda token: calls.append(token) or "plain")
+
+    loaded = VirtualMachine.objects.get(pk=vm.pk)
+    loaded.name = "renamed"
+    loaded.save()
+    assert calls == []
+
+    assert loaded.password == "plain"
+    assert len(calls) == 1
+
+
+def test_saving_a_vm_whose_secrets_were_not_read_keeps_the_same_tokens():
+    vm = VirtualMachineFactory(password=PASSWORD)
+    token_before = raw_row(vm)[0]
+
+    loaded = VirtualMachine.objects.get(pk=vm.pk)
+    loaded.name = "renamed"
+    loaded.save()
+
+    assert raw_row(vm)[0] == token_before
+
+
+def test_values_list_gives_masked_ciphertext_never_the_token_or_the_plaintext():
+    vm = VirtualMachineFactory(password=PASSWORD)
+
+    (secret,) = VirtualMachine.objects.values_list("password", flat=True)
+
+    assert str(secret) == repr(secret) == "<encrypted>"
+    assert secret.token == raw_row(vm)[0]
+    assert secret.reveal() == PASSWORD
 
 
 def test_wrong_key_does_not_break_lists_that_leave_secrets_out(settings):

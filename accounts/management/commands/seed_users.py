@@ -30,7 +30,7 @@ class Command(BaseCommand):
         try:
             result = seed_users(parse_seed_file(text), password=password)
         except SeedFileError as error:
-            raise CommandError(f"{file}: {error}. Nothing was written.") from None
+            raise CommandError(f"{file}: {str(error).rstrip('.')}. Nothing was written.") from None
 
         for user, generated in result.created:
             line = f"created {user.username} ({user.role})"

@@ -1,0 +1,348 @@
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from accounts.models import User
+from accounts.roles import Role
+from accounts.services import grantable_roles, user_approve, user_disable, user_enable, user_set_role
+from accounts.tests.factories import UserFactory
+from machines.models import VirtualMachine
+from machines.tests.factories import VirtualMachineFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def role_in_db(user):
+    return User.objects.values_list("role", flat=True).get(pk=user.pk)
+
+
+def is_active_in_db(user):
+    return User.objects.values_list("is_active", flat=True).get(pk=user.pk)
+
+
+# grantable_roles
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        (Role.NEW_USER, []),
+        (Role.REGULAR, []),
+        (Role.SIDEKICK, []),
+        (Role.MANAGER, [Role.REGULAR, Role.SIDEKICK]),
+        (Role.ADMIN, [Role.REGULAR, Role.SIDEKICK, Role.MANAGER]),
+    ],
+)
+def test_grantable_roles_follow_the_actors_role(role, expected):
+    assert grantable_roles(UserFactory.build(role=role)) == expected
+
+
+# user_approve
+
+
+@pytest.mark.parametrize("role", [Role.REGULAR, Role.SIDEKICK])
+def test_manager_approves_a_newcomer_as_regular_or_sidekick(role):
+    manager = UserFactory(role=Role.MANAGER)
+    newcomer = UserFactory(role=Role.NEW_USER)
+
+    user_approve(user=newcomer, role=role, actor=manager)
+
+    assert role_in_db(newcomer) == role
+
+
+def test_manager_cannot_approve_as_manager():
+    manager = UserFactory(role=Role.MANAGER)
+    newcomer = UserFactory(role=Role.NEW_USER)
+
+    with pytest.raises(PermissionDenied):
+        user_approve(user=newcomer, role=Role.MANAGER, actor=manager)
+
+    assert role_in_db(newcomer) == Role.NEW_USER
+
+
+def test_admin_approves_a_newcomer_as_manager():
+    admin = UserFactory(role=Role.ADMIN)
+    newcomer = UserFactory(role=Role.NEW_USER)
+
+    user_approve(user=newcomer, role=Role.MANAGER, actor=admin)
+
+    assert role_in_db(newcomer) == Role.MANAGER
+
+
+def test_admin_cannot_approve_as_admin():
+    admin = UserFactory(role=Role.ADMIN)
+    newcomer = UserFactory(role=Role.NEW_USER)
+
+    with pytest.raises(PermissionDenied):
+        user_approve(user=newcomer, role=Role.ADMIN, actor=admin)
+
+    newcomer.refresh_from_db()
+    assert (newcomer.role, newcomer.is_staff) == (Role.NEW_USER, False)
+
+
+def test_sidekick_cannot_approve_anyone():
+    sidekick = UserFactory(role=Role.SIDEKICK)
+    newcomer = UserFactory(role=Role.NEW_USER)
+
+    with pytest.raises(PermissionDenied):
+        user_approve(user=newcomer, role=Role.REGULAR, actor=sidekick)
+
+    assert role_in_db(newcomer) == Role.NEW_USER
+
+
+def test_approving_a_user_who_is_not_waiting_is_refused():
+    admin = UserFactory(role=Role.ADMIN)
+    regular = UserFactory(role=Role.REGULAR)
+
+    with pytest.raises(PermissionDenied, match="not waiting for approval"):
+        user_approve(user=regular, role=Role.SIDEKICK, actor=admin)
+
+    assert role_in_db(regular) == Role.REGULAR
+
+
+def test_approved_user_leaves_the_waiting_list():
+    manager = UserFactory(role=Role.MANAGER)
+    newcomer = UserFactory(role=Role.NEW_USER)
+
+    user_approve(user=newcomer, role=Role.REGULAR, actor=manager)
+
+    assert not User.objects.awaiting_approval().filter(pk=newcomer.pk).exists()
+
+
+# user_set_role
+
+
+@pytest.mark.parametrize(("before", "after"), [(Role.SIDEKICK, Role.REGULAR), (Role.REGULAR, Role.SIDEKICK)])
+def test_manager_switches_a_user_between_sidekick_and_regular(before, after):
+    manager = UserFactory(role=Role.MANAGER)
+    user = UserFactory(role=before)
+
+    user_set_role(user=user, role=after, actor=manager)
+
+    assert role_in_db(user) == after
+
+
+@pytest.mark.parametrize("target_role", [Role.MANAGER, Role.ADMIN])
+def test_manager_cannot_change_the_role_of_a_manager_or_admin(target_role):
+    manager = UserFactory(role=Role.MANAGER)
+    user = UserFactory(role=target_role)
+
+    with pytest.raises(PermissionDenied):
+        user_set_role(user=user, role=Role.REGULAR, actor=manager)
+
+    assert role_in_db(user) == target_role
+
+
+def test_manager_cannot_promote_to_manager():
+    manager = UserFactory(role=Role.MANAGER)
+    sidekick = UserFactory(role=Role.SIDEKICK)
+
+    with pytest.raises(PermissionDenied):
+        user_set_role(user=sidekick, role=Role.MANAGER, actor=manager)
+
+    assert role_in_db(sidekick) == Role.SIDEKICK
+
+
+def test_admin_promotes_a_sidekick_to_manager():
+    admin = UserFactory(role=Role.ADMIN)
+    sidekick = UserFactory(role=Role.SIDEKICK)
+
+    user_set_role(user=sidekick, role=Role.MANAGER, actor=admin)
+
+    assert role_in_db(sidekick) == Role.MANAGER
+
+
+def test_admin_cannot_promote_to_admin():
+    admin = UserFactory(role=Role.ADMIN)
+    manager = UserFactory(role=Role.MANAGER)
+
+    with pytest.raises(PermissionDenied):
+        user_set_role(user=manager, role=Role.ADMIN, actor=admin)
+
+    manager.refresh_from_db()
+    assert (manager.role, manager.is_staff, manager.is_superuser) == (Role.MANAGER, False, False)
+
+
+def test_role_of_a_newcomer_is_not_changed_outside_approval():
+    admin = UserFactory(role=Role.ADMIN)
+    newcomer = UserFactory(role=Role.NEW_USER)
+
+    with pytest.raises(PermissionDenied):
+        user_set_role(user=newcomer, role=Role.SIDEKICK, actor=admin)
+
+    assert role_in_db(newcomer) == Role.NEW_USER
+
+
+@pytest.mark.parametrize(("role", "new_role"), [(Role.MANAGER, Role.REGULAR), (Role.ADMIN, Role.MANAGER)])
+def test_nobody_changes_their_own_role(role, new_role):
+    actor = UserFactory(role=role)
+
+    with pytest.raises(PermissionDenied, match="your own role"):
+        user_set_role(user=actor, role=new_role, actor=actor)
+
+    assert role_in_db(actor) == role
+
+
+def test_sidekick_cannot_change_anyones_role():
+    sidekick = UserFactory(role=Role.SIDEKICK)
+    regular = UserFactory(role=Role.REGULAR)
+
+    with pytest.raises(PermissionDenied):
+        user_set_role(user=regular, role=Role.SIDEKICK, actor=sidekick)
+
+    assert role_in_db(regular) == Role.REGULAR
+
+
+# user_disable
+
+
+def test_disabling_a_user_blocks_their_login():
+    manager = UserFactory(role=Role.MANAGER)
+    sidekick = UserFactory(role=Role.SIDEKICK)
+
+    user_disable(user=sidekick, actor=manager)
+
+    assert is_active_in_db(sidekick) is False
+
+
+def test_disabling_a_user_shares_all_their_private_vms():
+    admin = UserFactory(role=Role.ADMIN)
+    owner = UserFactory(role=Role.SIDEKICK)
+    VirtualMachineFactory.create_batch(3, owner=owner, shared=False)
+    VirtualMachineFactory(owner=owner, shared=True)
+
+    user_disable(user=owner, actor=admin)
+
+    assert list(VirtualMachine.objects.owned_by(owner).values_list("shared", flat=True)) == [True] * 4
+
+
+def test_disabling_a_user_returns_how_many_vms_became_shared():
+    admin = UserFactory(role=Role.ADMIN)
+    owner = UserFactory(role=Role.SIDEKICK)
+    VirtualMachineFactory.create_batch(3, owner=owner, shared=False)
+    VirtualMachineFactory(owner=owner, shared=True)
+
+    assert user_disable(user=owner, actor=admin) == 3
+
+
+def test_disabling_a_user_leaves_other_users_vms_private():
+    admin = UserFactory(role=Role.ADMIN)
+    owner = UserFactory(role=Role.SIDEKICK)
+    bystander = UserFactory(role=Role.SIDEKICK)
+    VirtualMachineFactory(owner=owner, shared=False)
+    others_vm = VirtualMachineFactory(owner=bystander, shared=False)
+    assigned_vm = VirtualMachineFactory(owner=bystander, assigned_to=owner, shared=False)
+
+    user_disable(user=owner, actor=admin)
+
+    others_vm.refresh_from_db()
+    assigned_vm.refresh_from_db()
+    assert (others_vm.shared, assigned_vm.shared) == (False, False)
+
+
+def test_manager_can_disable_another_manager():
+    manager = UserFactory(role=Role.MANAGER)
+    other_manager = UserFactory(role=Role.MANAGER)
+
+    user_disable(user=other_manager, actor=manager)
+
+    assert is_active_in_db(other_manager) is False
+
+
+def test_manager_cannot_disable_an_admin():
+    manager = UserFactory(role=Role.MANAGER)
+    admin = UserFactory(role=Role.ADMIN)
+    vm = VirtualMachineFactory(owner=admin, shared=False)
+
+    with pytest.raises(PermissionDenied):
+        user_disable(user=admin, actor=manager)
+
+    vm.refresh_from_db()
+    assert (is_active_in_db(admin), vm.shared) == (True, False)
+
+
+def test_admin_can_disable_another_admin():
+    admin = UserFactory(role=Role.ADMIN)
+    other_admin = UserFactory(role=Role.ADMIN)
+
+    user_disable(user=other_admin, actor=admin)
+
+    assert is_active_in_db(other_admin) is False
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.ADMIN])
+def test_nobody_disables_themselves(role):
+    actor = UserFactory(role=role)
+    vm = VirtualMachineFactory(owner=actor, shared=False)
+
+    with pytest.raises(PermissionDenied):
+        user_disable(user=actor, actor=actor)
+
+    vm.refresh_from_db()
+    assert (is_active_in_db(actor), vm.shared) == (True, False)
+
+
+def test_sidekick_cannot_disable_anyone():
+    sidekick = UserFactory(role=Role.SIDEKICK)
+    regular = UserFactory(role=Role.REGULAR)
+
+    with pytest.raises(PermissionDenied):
+        user_disable(user=regular, actor=sidekick)
+
+    assert is_active_in_db(regular) is True
+
+
+# user_enable
+
+
+def test_enabling_a_disabled_user_lets_them_log_in_again():
+    manager = UserFactory(role=Role.MANAGER)
+    sidekick = UserFactory(role=Role.SIDEKICK, is_active=False)
+
+    user_enable(user=sidekick, actor=manager)
+
+    assert is_active_in_db(sidekick) is True
+
+
+def test_manager_cannot_enable_an_admin():
+    manager = UserFactory(role=Role.MANAGER)
+    admin = UserFactory(role=Role.ADMIN, is_active=False)
+
+    with pytest.raises(PermissionDenied):
+        user_enable(user=admin, actor=manager)
+
+    assert is_active_in_db(admin) is False
+
+
+def test_admin_enables_a_disabled_admin():
+    admin = UserFactory(role=Role.ADMIN)
+    other_admin = UserFactory(role=Role.ADMIN, is_active=False)
+
+    user_enable(user=other_admin, actor=admin)
+
+    assert is_active_in_db(other_admin) is True
+
+
+def test_sidekick_cannot_enable_anyone():
+    sidekick = UserFactory(role=Role.SIDEKICK)
+    regular = UserFactory(role=Role.REGULAR, is_active=False)
+
+    with pytest.raises(PermissionDenied):
+        user_enable(user=regular, actor=sidekick)
+
+    assert is_active_in_db(regular) is False
+
+
+# a disabled actor
+
+
+def test_a_disabled_admin_can_neither_approve_nor_disable_anyone():
+    actor = UserFactory(role=Role.ADMIN, is_active=False)
+    newcomer, member = UserFactory(role=Role.NEW_USER), UserFactory(role=Role.SIDEKICK)
+
+    with pytest.raises(PermissionDenied):
+        user_approve(user=newcomer, role=Role.REGULAR, actor=actor)
+    with pytest.raises(PermissionDenied):
+        user_disable(user=member, actor=actor)
+
+    assert role_in_db(newcomer) == Role.NEW_USER
+    assert is_active_in_db(member) is True

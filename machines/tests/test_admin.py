@@ -1,0 +1,401 @@
+import re
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.views.debug import SafeExceptionReporterFilter
+
+from accounts.roles import Role
+from accounts.tests.factories import UserFactory
+from machines.admin import VirtualMachineAdmin
+from machines.models import VirtualMachine
+from machines.tests.factories import VirtualMachineFactory
+from vmlab import crypto
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "pw-Tr0ub4dor-3-plain"
+NEW_PASSWORD = "pw-correct-horse-9431"
+GARBAGE_IN_KEY_ARMOUR = "-----BEGIN OPENSSH PRIVATE KEY-----\ngarbage\n-----END OPENSSH PRIVATE KEY-----\n"
+
+CHANGELIST_URL = reverse("admin:machines_virtualmachine_changelist")
+ADD_URL = reverse("admin:machines_virtualmachine_add")
+
+
+def change_url(vm):
+    return reverse("admin:machines_virtualmachine_change", args=[vm.pk])
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(UserFactory(role=Role.ADMIN))
+    return client
+
+
+@pytest.fixture
+def vm(ssh_private_key):
+    return VirtualMachineFactory(name="build-box", password=PASSWORD, ssh_key=ssh_private_key)
+
+
+def secret_fragments(ssh_private_key):
+    """The password and every line of the key: none of them may ever reach a page."""
+    return [PASSWORD, *(line for line in ssh_private_key.splitlines() if line.strip())]
+
+
+def form_data(client, url, **changes):
+    """What a browser would post back from the admin form at `url`, with `changes` typed in."""
+    form = client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    data.update(changes)
+    return {name: "" if value is None else value for name, value in data.items()}
+
+
+def row_of(html, name):
+    """The changelist table row that links to the VM called `name`."""
+    rows = [row for row in re.findall(r"<tr>.*?</tr>", html, re.DOTALL) if f">{name}</a>" in row]
+    assert len(rows) == 1, f"expected one row for {name}"
+    return rows[0]
+
+
+def boolean_column(row, column):
+    return re.search(rf'class="field-{column}"><img [^>]*alt="(True|False)"', row).group(1)
+
+
+def reload(vm):
+    return VirtualMachine.objects.get(pk=vm.pk)
+
+
+def test_changelist_answers_200_for_an_admin(admin_client, vm):
+    response = admin_client.get(CHANGELIST_URL)
+
+    assert response.status_code == 200
+    assert "build-box" in response.text
+
+
+def test_add_page_answers_200_for_an_admin(admin_client):
+    assert admin_client.get(ADD_URL).status_code == 200
+
+
+def test_change_page_answers_200_for_an_admin(admin_client, vm):
+    response = admin_client.get(change_url(vm))
+
+    assert response.status_code == 200
+    assert 'value="build-box"' in response.text
+
+
+def test_changelist_never_renders_a_secret(admin_client, vm, ssh_private_key):
+    html = admin_client.get(CHANGELIST_URL).text
+
+    assert "build-box" in html
+    for fragment in secret_fragments(ssh_private_key):
+        assert fragment not in html
+
+
+def test_change_page_never_renders_a_secret(admin_client, vm, ssh_private_key):
+    html = admin_client.get(change_url(vm)).text
+
+    assert 'value="build-box"' in html
+    for fragment in secret_fragments(ssh_private_key):
+        assert fragment not in html
+
+
+def test_add_page_never_renders_an_existing_secret(admin_client, vm, ssh_private_key):
+    html = admin_client.get(ADD_URL).text
+
+    for fragment in secret_fragments(ssh_private_key):
+        assert fragment not in html
+
+
+@pytest.mark.parametrize("page", ["change", "add"])
+def test_no_form_field_holds_a_secret_as_its_value(admin_client, vm, page):
+    form = admin_client.get(change_url(vm) if page == "change" else ADD_URL).context["adminform"].form
+
+    values = [*form.initial.values(), *(form[name].value() for name in form.fields)]
+    texts = [value for value in values if isinstance(value, str)]
+    assert not {"password", "ssh_key"} & set(form.fields)
+    assert not [text for text in texts if PASSWORD in text or "PRIVATE KEY" in text]
+
+
+def test_changelist_shows_whether_a_password_and_a_key_are_set(admin_client, ssh_private_key):
+    VirtualMachineFactory(name="with-both", password=PASSWORD, ssh_key=ssh_private_key)
+    VirtualMachineFactory(name="password-only", password=PASSWORD)
+    VirtualMachineFactory(name="with-none")
+
+    html = admin_client.get(CHANGELIST_URL).text
+
+    shown = {
+        name: (boolean_column(row_of(html, name), "password_set"), boolean_column(row_of(html, name), "ssh_key_set"))
+        for name in ("with-both", "password-only", "with-none")
+    }
+    assert shown == {
+        "with-both": ("True", "True"),
+        "password-only": ("True", "False"),
+        "with-none": ("False", "False"),
+    }
+
+
+def test_changelist_runs_the_same_number_of_queries_for_n_and_2n_vms(admin_client, ssh_private_key):
+    def add_vms(count):
+        for _ in range(count):
+            VirtualMachineFactory(password=PASSWORD, ssh_key=ssh_private_key, assigned_to=UserFactory())
+
+    def changelist_queries():
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(CHANGELIST_URL).status_code == 200
+        return len(queries)
+
+    add_vms(3)
+    with_n = changelist_queries()
+    add_vms(3)
+    with_2n = changelist_queries()
+
+    assert with_2n == with_n
+
+
+@pytest.fixture
+def decrypt_calls(monkeypatch):
+    """Every call to vmlab.crypto.decrypt, which machines.fields reaches through the module attribute."""
+    calls = []
+    real_decrypt = crypto.decrypt
+
+    def counting_decrypt(token):
+        calls.append(token)
+        return real_decrypt(token)
+
+    monkeypatch.setattr(crypto, "decrypt", counting_decrypt)
+    return calls
+
+
+def test_changelist_never_decrypts_a_secret(admin_client, ssh_private_key, decrypt_calls):
+    VirtualMachineFactory.create_batch(3, password=PASSWORD, ssh_key=ssh_private_key)
+
+    response = admin_client.get(CHANGELIST_URL)
+
+    assert response.status_code == 200
+    assert decrypt_calls == []
+    # The spy is wired where the field decrypts: reading both secrets goes through it.
+    vm = VirtualMachine.objects.first()
+    assert (vm.password, vm.ssh_key) == (PASSWORD, ssh_private_key)
+    assert len(decrypt_calls) == 2
+
+
+def test_change_page_never_decrypts_a_secret(admin_client, vm, decrypt_calls):
+    response = admin_client.get(change_url(vm))
+
+    assert response.status_code == 200
+    assert decrypt_calls == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("build", {"build-box"}),
+        ("db7.lab", {"database"}),
+        ("grace", {"database", "web"}),
+    ],
+)
+def test_changelist_search_matches_name_host_and_owner_username(admin_client, query, expected):
+    grace = UserFactory(username="grace")
+    VirtualMachineFactory(name="build-box", host="ci3.lab.example")
+    VirtualMachineFactory(name="database", host="db7.lab.example", owner=grace)
+    VirtualMachineFactory(name="web", host="www.lab.example", owner=grace)
+
+    response = admin_client.get(CHANGELIST_URL, {"q": query})
+
+    assert {vm.name for vm in response.context["cl"].result_list} == expected
+
+
+def test_setting_a_new_password_stores_it_and_keeps_the_key(admin_client, vm, ssh_private_key):
+    url = change_url(vm)
+
+    response = admin_client.post(url, form_data(admin_client, url, new_password=NEW_PASSWORD))
+
+    assert response.status_code == 302
+    reloaded = reload(vm)
+    assert reloaded.password == NEW_PASSWORD
+    assert reloaded.ssh_key == ssh_private_key
+
+
+def test_setting_a_new_key_stores_it_and_keeps_the_password(admin_client, vm, rsa_pem_private_key):
+    url = change_url(vm)
+
+    response = admin_client.post(url, form_data(admin_client, url, new_ssh_key=rsa_pem_private_key))
+
+    assert response.status_code == 302
+    reloaded = reload(vm)
+    assert reloaded.ssh_key.strip() == rsa_pem_private_key.strip()
+    assert reloaded.password == PASSWORD
+
+
+def test_a_new_key_is_stored_exactly_as_pasted(admin_client, vm, rsa_pem_private_key):
+    url = change_url(vm)
+
+    admin_client.post(url, form_data(admin_client, url, new_ssh_key=rsa_pem_private_key))
+
+    assert reload(vm).ssh_key == rsa_pem_private_key
+
+
+def test_a_key_pasted_in_a_browser_is_stored_with_unix_line_endings(admin_client, vm, rsa_pem_private_key):
+    url = change_url(vm)
+    as_a_browser_posts_it = rsa_pem_private_key.replace("\n", "\r\n")
+
+    admin_client.post(url, form_data(admin_client, url, new_ssh_key=as_a_browser_posts_it))
+
+    assert "\r" not in reload(vm).ssh_key
+
+
+def test_remove_password_clears_it_and_keeps_the_key(admin_client, vm, ssh_private_key):
+    url = change_url(vm)
+
+    response = admin_client.post(url, form_data(admin_client, url, remove_password=True))
+
+    assert response.status_code == 302
+    reloaded = reload(vm)
+    assert reloaded.password is None
+    assert reloaded.ssh_key == ssh_private_key
+
+
+def test_remove_ssh_key_clears_it_and_keeps_the_password(admin_client, vm):
+    url = change_url(vm)
+
+    response = admin_client.post(url, form_data(admin_client, url, remove_ssh_key=True))
+
+    assert response.status_code == 302
+    reloaded = reload(vm)
+    assert reloaded.ssh_key is None
+    assert reloaded.password == PASSWORD
+
+
+def public_key_of(private_key):
+    key = serialization.load_ssh_private_key(private_key.encode(), password=None)
+    return key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+def passphrase_protected_key():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.BestAvailableEncryption(b"passphrase"),
+    ).decode()
+
+
+@pytest.mark.parametrize(
+    ("make_key", "message"),
+    [
+        (public_key_of, "This is a public key"),
+        (lambda _: "not a key at all", "This is not a private key"),
+        (lambda _: GARBAGE_IN_KEY_ARMOUR, "This is not a private key"),
+        (lambda _: passphrase_protected_key(), "protected by a passphrase"),
+    ],
+    ids=["public-key", "garbage", "garbage-in-key-armour", "passphrase-protected"],
+)
+def test_an_unusable_ssh_key_is_refused_and_nothing_changes(admin_client, vm, ssh_private_key, make_key, message):
+    url = change_url(vm)
+    data = form_data(admin_client, url, name="renamed", new_ssh_key=make_key(ssh_private_key))
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    assert message in " ".join(response.context["adminform"].form.errors["new_ssh_key"])
+    reloaded = reload(vm)
+    assert (reloaded.name, reloaded.ssh_key, reloaded.password) == ("build-box", ssh_private_key, PASSWORD)
+
+
+@pytest.mark.parametrize("secret", ["password", "ssh_key"])
+def test_setting_and_removing_a_secret_at_once_is_refused(
+    admin_client, vm, ssh_private_key, rsa_pem_private_key, secret
+):
+    url = change_url(vm)
+    new_value = {"password": NEW_PASSWORD, "ssh_key": rsa_pem_private_key}[secret]
+    data = form_data(admin_client, url, **{f"new_{secret}": new_value, f"remove_{secret}": True})
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors[f"remove_{secret}"] == ["Either set a new value or remove it, not both."]
+    reloaded = reload(vm)
+    assert (reloaded.password, reloaded.ssh_key) == (PASSWORD, ssh_private_key)
+
+
+def test_a_refused_form_does_not_echo_the_typed_password(admin_client, vm):
+    url = change_url(vm)
+    data = form_data(admin_client, url, new_password=NEW_PASSWORD, remove_password=True)
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    assert NEW_PASSWORD not in response.text
+
+
+@pytest.mark.parametrize("page", ["change", "add"])
+def test_error_reports_hide_the_typed_secrets(admin_client, vm, ssh_private_key, page):
+    url = change_url(vm) if page == "change" else ADD_URL
+    data = form_data(admin_client, url, new_password=NEW_PASSWORD, new_ssh_key=ssh_private_key)
+
+    request = admin_client.post(url, data).wsgi_request
+    reported = SafeExceptionReporterFilter().get_post_parameters(request)
+
+    assert reported["name"] == data["name"]
+    assert NEW_PASSWORD not in reported["new_password"]
+    assert "PRIVATE KEY" not in reported["new_ssh_key"]
+
+
+def test_changelist_sorts_by_whether_a_password_is_set(admin_client):
+    VirtualMachineFactory(name="a-without", password=None)
+    VirtualMachineFactory(name="b-with", password=PASSWORD)
+    VirtualMachineFactory(name="c-without", password=None)
+    password_column = 1 + VirtualMachineAdmin.list_display.index("password_set")
+
+    def names(order):
+        return [vm.name for vm in admin_client.get(CHANGELIST_URL, {"o": order}).context["cl"].result_list]
+
+    assert names(f"{password_column}")[-1] == "b-with"
+    assert names(f"-{password_column}")[0] == "b-with"
+
+
+def test_owner_autocomplete_finds_users_by_username(admin_client):
+    UserFactory(username="grace")
+    UserFactory(username="linus")
+    params = {"app_label": "machines", "model_name": "virtualmachine", "field_name": "owner", "term": "gra"}
+
+    response = admin_client.get(reverse("admin:autocomplete"), params)
+
+    assert [result["text"] for result in response.json()["results"]] == ["grace"]
+
+
+def test_editing_only_the_name_leaves_both_secrets_unchanged(admin_client, vm, ssh_private_key):
+    url = change_url(vm)
+
+    response = admin_client.post(url, form_data(admin_client, url, name="renamed"))
+
+    assert response.status_code == 302
+    reloaded = reload(vm)
+    assert (reloaded.name, reloaded.password, reloaded.ssh_key) == ("renamed", PASSWORD, ssh_private_key)
+
+
+def test_adding_a_vm_with_secrets_stores_them_and_shows_neither(admin_client, ssh_private_key):
+    owner = UserFactory()
+    data = form_data(
+        admin_client,
+        ADD_URL,
+        name="fresh",
+        host="10.0.0.5",
+        username="root",
+        owner=owner.pk,
+        new_password=NEW_PASSWORD,
+        new_ssh_key=ssh_private_key,
+    )
+
+    response = admin_client.post(ADD_URL, data, follow=True)
+
+    assert response.status_code == 200
+    created = VirtualMachine.objects.get(name="fresh")
+    assert (created.owner, created.port, created.password) == (owner, 22, NEW_PASSWORD)
+    assert created.ssh_key.strip() == ssh_private_key.strip()
+    for fragment in [NEW_PASSWORD, *(line for line in ssh_private_key.splitlines() if line.strip())]:
+        assert fragment not in response.text

@@ -1,0 +1,162 @@
+"""Settings as an operator meets them: each case starts a fresh interpreter with a chosen environment.
+
+A local .env is read with setdefault, so every variable under test is set explicitly here (an
+empty string counts as missing) or removed from the environment when .env does not set it.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from cryptography.fernet import Fernet
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+
+from vmlab.crypto import parse_keys
+
+STRONG_SECRET_KEY = "s" * 20 + "3cr3t-k3y-for-tests-only-0123456789"
+VALID_KEY = Fernet.generate_key().decode()
+
+PRINT_SETTINGS = (
+    "import json, django; django.setup(); from django.conf import settings; "
+    "print(json.dumps({"
+    "'engine': settings.DATABASES['default']['ENGINE'], "
+    "'database': str(settings.DATABASES['default']['NAME']), "
+    "'hasher': settings.PASSWORD_HASHERS[0], "
+    "'secret_key_length': len(settings.SECRET_KEY)}))"
+)
+
+
+def start_django(**variables):
+    """Load the settings in a new interpreter; a variable given as None is removed from its environment."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "vmlab.settings"}
+    for name, value in variables.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def loaded_settings(**variables):
+    result = start_django(**variables)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def startup_error(**variables):
+    result = start_django(**variables)
+    assert result.returncode != 0, result.stdout
+    assert "ImproperlyConfigured" in result.stderr
+    return result.stderr
+
+
+PRODUCTION = {"DEBUG": "false", "SECRET_KEY": STRONG_SECRET_KEY, "FIELD_ENCRYPTION_KEYS": VALID_KEY}
+
+
+@pytest.fixture(scope="module")
+def production_defaults():
+    return loaded_settings(**PRODUCTION, DATABASE_URL=None)
+
+
+def test_missing_encryption_keys_stop_startup_and_say_how_to_make_one():
+    error = startup_error(**{**PRODUCTION, "DEBUG": "true", "FIELD_ENCRYPTION_KEYS": ""})
+
+    assert "FIELD_ENCRYPTION_KEYS" in error
+    assert "Fernet.generate_key" in error
+
+
+def test_malformed_encryption_key_stops_startup():
+    error = startup_error(**{**PRODUCTION, "FIELD_ENCRYPTION_KEYS": "not-a-fernet-key"})
+
+    assert "not a valid Fernet key" in error
+
+
+def test_production_without_secret_key_stops_startup():
+    error = startup_error(**{**PRODUCTION, "SECRET_KEY": ""})
+
+    assert "SECRET_KEY is not set" in error
+
+
+def test_production_with_a_short_secret_key_stops_startup():
+    error = startup_error(**{**PRODUCTION, "SECRET_KEY": "short-but-not-empty"})
+
+    assert "SECRET_KEY is too weak" in error
+
+
+def test_development_without_secret_key_starts_with_a_generated_one():
+    loaded = loaded_settings(**{**PRODUCTION, "DEBUG": "true", "SECRET_KEY": ""})
+
+    assert loaded["secret_key_length"] >= 50
+
+
+def test_database_url_selects_postgresql():
+    loaded = loaded_settings(**PRODUCTION, DATABASE_URL="postgres://postgres@127.0.0.1:5432/vmlab")
+
+    assert (loaded["engine"], loaded["database"]) == ("django.db.backends.postgresql", "vmlab")
+
+
+def test_sqlite_is_the_default_database(production_defaults):
+    assert production_defaults["engine"] == "django.db.backends.sqlite3"
+    assert production_defaults["database"] == str(django_settings.BASE_DIR / "db.sqlite3")
+
+
+def test_empty_database_url_falls_back_to_sqlite():
+    loaded = loaded_settings(**PRODUCTION, DATABASE_URL="")
+
+    assert loaded["engine"] == "django.db.backends.sqlite3"
+
+
+def test_argon2_is_the_password_hasher_outside_tests(production_defaults):
+    assert production_defaults["hasher"] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+# parse_keys
+
+
+def test_parse_keys_keeps_every_key_in_order():
+    first, second, third = (Fernet.generate_key().decode() for _ in range(3))
+
+    assert parse_keys(f"{first},{second},{third}") == (first, second, third)
+
+
+def test_parse_keys_strips_whitespace_around_keys():
+    first, second = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+    assert parse_keys(f"  {first} ,\n {second}\t") == (first, second)
+
+
+def test_parse_keys_skips_empty_parts():
+    first, second = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+    assert parse_keys(f",{first},, ,{second},") == (first, second)
+
+
+@pytest.mark.parametrize("raw", [None, "", " ", ", ,"])
+def test_parse_keys_refuses_no_key_and_says_how_to_make_one(raw):
+    with pytest.raises(ImproperlyConfigured, match=r"FIELD_ENCRYPTION_KEYS is not set.*Fernet\.generate_key"):
+        parse_keys(raw)
+
+
+def test_parse_keys_names_the_malformed_key_by_position():
+    with pytest.raises(ImproperlyConfigured, match=r"key #2 is not a valid Fernet key"):
+        parse_keys(f"{VALID_KEY},{VALID_KEY[:-4]}")
+
+
+def test_parse_keys_never_echoes_a_malformed_key():
+    malformed = "c2VjcmV0LWJ1dC10b28tc2hvcnQ="
+
+    with pytest.raises(ImproperlyConfigured) as excinfo:
+        parse_keys(malformed)
+
+    assert malformed not in str(excinfo.value)
