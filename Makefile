@@ -7,6 +7,7 @@ POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/vmlab
 .PHONY: run test lint check test-sqlite test-postgres clean
 
 $(VENV)/.runtime: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "VM Lab needs Python 3.11 or newer (set PYTHON=...)")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
@@ -31,6 +32,8 @@ lint: $(VENV)/.dev
 
 check: $(VENV)/.dev .env
 	$(PY) manage.py check --fail-level WARNING
+	DEBUG=false ALLOWED_HOSTS=vmlab.example SECURE_HSTS_PRELOAD=true \
+		$(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
 
 test-sqlite: $(VENV)/.dev .env

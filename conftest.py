@@ -10,3 +10,5 @@ def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests own their key, independent of whatever the developer's .env holds.
     settings.FIELD_ENCRYPTION_KEYS = (TEST_ENCRYPTION_KEY,)
+    # The test client speaks plain HTTP, whatever DEBUG the environment gives.
+    settings.SECURE_SSL_REDIRECT = False

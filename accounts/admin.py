@@ -32,15 +32,36 @@ class UserAdmin(DjangoUserAdmin):
                 "fields": ("role", "is_active", "is_staff", "is_superuser"),
                 "description": _(
                     "Admin rights (staff, superuser) follow the role: only admins get them. "
-                    "To disable or enable the account, use the actions of the user list: disabling "
-                    "also shares the user's VMs so that the lab keeps access to them."
+                    "To approve, change the role, disable or enable the account, use the actions of "
+                    "the user list: they apply the lab's rules, and disabling also shares the "
+                    "user's VMs so that the lab keeps access to them."
                 ),
             },
         ),
         (_("Important dates"), {"fields": ("last_login", "date_joined", "updated_at")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "email", "role", "password1", "password2")}),)
-    actions = ("approve_as_regular", "approve_as_sidekick", "approve_as_manager", "disable", "enable")
+    actions = (
+        "approve_as_regular",
+        "approve_as_sidekick",
+        "approve_as_manager",
+        "set_role_regular",
+        "set_role_sidekick",
+        "set_role_manager",
+        "disable",
+        "enable",
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        # Roles change through the actions, which apply the rules of PRODUCT.md §3.
+        return (*self.readonly_fields, "role") if obj else self.readonly_fields
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None:
+            grantable = services.grantable_roles(request.user)
+            form.base_fields["role"].choices = [(role, Role(role).label) for role in grantable]
+        return form
 
     def get_actions(self, request):
         # Deleting is for disabled users only (one by one, from their page), never a bulk action.
@@ -82,6 +103,27 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description=_("Approve selected users as manager"))
     def approve_as_manager(self, request, queryset):
         self._approve(request, queryset, Role.MANAGER)
+
+    def _set_role(self, request, queryset, role):
+        self._apply(
+            request,
+            queryset,
+            services.user_set_role,
+            _("%%(count)d user(s) are now %(role)s.") % {"role": Role(role).label},
+            role=role,
+        )
+
+    @admin.action(description=_("Change role of selected users to regular"))
+    def set_role_regular(self, request, queryset):
+        self._set_role(request, queryset, Role.REGULAR)
+
+    @admin.action(description=_("Change role of selected users to sidekick"))
+    def set_role_sidekick(self, request, queryset):
+        self._set_role(request, queryset, Role.SIDEKICK)
+
+    @admin.action(description=_("Change role of selected users to manager"))
+    def set_role_manager(self, request, queryset):
+        self._set_role(request, queryset, Role.MANAGER)
 
     @admin.action(description=_("Disable selected users (their VMs become shared)"))
     def disable(self, request, queryset):

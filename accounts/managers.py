@@ -27,6 +27,12 @@ class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
         # when logging in and in createsuperuser's "already taken" check.
         return self.get(username__iexact=username)
 
+    def _create_user_object(self, username, email, password, **extra_fields):
+        # E-mail is required (and unique): it is how people reset their password.
+        if not email:
+            raise ValueError("Every user needs an e-mail address.")
+        return super()._create_user_object(username, email, password, **extra_fields)
+
     def create_superuser(self, username, email=None, password=None, **extra_fields):
         extra_fields.setdefault("role", Role.ADMIN)
         return super().create_superuser(username, email, password, **extra_fields)

@@ -33,11 +33,24 @@ class User(AbstractUser):
                 violation_error_message=_("A user with that e-mail address already exists."),
             ),
             models.CheckConstraint(condition=models.Q(role__in=Role.values), name="accounts_user_role_valid"),
+            # Django admin access follows the role even for writes that skip save() (update, loaddata).
+            models.CheckConstraint(
+                condition=models.Q(role=Role.ADMIN, is_staff=True, is_superuser=True)
+                | (~models.Q(role=Role.ADMIN) & models.Q(is_staff=False, is_superuser=False)),
+                name="accounts_user_admin_flags_follow_role",
+            ),
         ]
 
-    def save(self, *args, **kwargs):
+    def _sync_admin_flags(self):
         # The Django admin is for admins only: its flags follow the role and are never set by hand.
         self.is_staff = self.is_superuser = self.role == Role.ADMIN
+
+    def clean(self):
+        super().clean()
+        self._sync_admin_flags()
+
+    def save(self, *args, **kwargs):
+        self._sync_admin_flags()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "role" in update_fields:
             kwargs["update_fields"] = {*update_fields, "is_staff", "is_superuser"}
@@ -61,6 +74,11 @@ class User(AbstractUser):
     @property
     def can_keep_bookmarks(self) -> bool:
         return self.is_active and self.role_at_least(Role.SIDEKICK)
+
+    @property
+    def can_be_assigned_vms(self) -> bool:
+        """Managers assign VMs to regular and sidekick users (PRODUCT.md §3)."""
+        return self.is_active and self.role in (Role.REGULAR, Role.SIDEKICK)
 
     @property
     def can_assign_vms(self) -> bool:

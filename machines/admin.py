@@ -2,13 +2,13 @@ from django.contrib import admin
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
-from machines.forms import WriteOnlySecretsForm
+from machines.forms import VirtualMachineAdminForm
 from machines.models import VirtualMachine
 
 
 @admin.register(VirtualMachine)
 class VirtualMachineAdmin(admin.ModelAdmin):
-    form = WriteOnlySecretsForm
+    form = VirtualMachineAdminForm
     list_display = ("name", "host", "port", "username", "owner", "assigned_to", "shared", "password_set", "ssh_key_set")
     list_filter = ("shared", "owner__role")
     list_select_related = ("owner", "assigned_to")

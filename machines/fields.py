@@ -1,7 +1,9 @@
 """EncryptedTextField: a text column that only ever holds Fernet tokens (see vmlab.crypto)."""
 
-from django.core.exceptions import FieldError, ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist, FieldError, ImproperlyConfigured
 from django.db import models
+from django.db.models import Case, F, Value
+from django.db.models.functions import Cast
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import pre_save
 
@@ -88,12 +90,44 @@ class EncryptedTextField(models.TextField):
     def stored_value(self, instance):
         """The attribute as the instance holds it: plaintext, None, or a Ciphertext not decrypted."""
         if self.attname not in instance.__dict__:
-            instance.refresh_from_db(fields=[self.attname])
+            manager = type(instance)._base_manager
+            instance.__dict__[self.attname] = manager.values_list(self.attname, flat=True).get(pk=instance.pk)
         return instance.__dict__[self.attname]
 
     def pre_save(self, model_instance, add):
         # A secret that was loaded but never read is saved back as the same token, undecrypted.
-        return self.stored_value(model_instance)
+        value = self.stored_value(model_instance)
+        self.check_assignment(value)
+        return value
+
+    def check_assignment(self, value):
+        """Refuse SQL expressions that would write anything but a token into this column.
+
+        Plain values always pass through get_prep_value and are encrypted; expressions are compiled
+        straight into SQL, so only those known to produce tokens are allowed: None, a value typed
+        as this field (what bulk_update builds), a copy of an encrypted column, and CASEs and casts
+        of those.
+        """
+        if hasattr(value, "resolve_expression") and not self._writes_tokens_only(value):
+            raise ValueError(
+                f"{self.model.__name__}.{self.name} is encrypted: assign plain text, not the SQL expression {value!r}."
+            )
+
+    def _writes_tokens_only(self, expression):
+        if isinstance(expression, F):
+            try:
+                return isinstance(self.model._meta.get_field(expression.name), EncryptedTextField)
+            except FieldDoesNotExist:
+                return False
+        if isinstance(expression, Value):
+            return expression.value is None or isinstance(expression._output_field_or_none, EncryptedTextField)
+        if isinstance(expression, Cast):  # bulk_update wraps its CASE in one on PostgreSQL
+            return self._writes_tokens_only(expression.get_source_expressions()[0])
+        if isinstance(expression, Case):
+            return all(self._writes_tokens_only(when.result) for when in expression.cases) and (
+                self._writes_tokens_only(expression.default)
+            )
+        return False
 
     def get_prep_value(self, value):
         if isinstance(value, Ciphertext):
@@ -114,3 +148,16 @@ class EncryptedTextField(models.TextField):
         token = instance.__dict__.get(self.attname)
         if raw and token:
             instance.__dict__[self.attname] = crypto.decrypt(token)
+
+
+class EncryptedFieldsQuerySet(models.QuerySet):
+    """QuerySet.update() compiles expressions straight into SQL: check them like pre_save does."""
+
+    def update(self, **kwargs):
+        for name, value in kwargs.items():
+            field = self.model._meta.get_field(name)
+            if isinstance(field, EncryptedTextField):
+                field.check_assignment(value)
+        return super().update(**kwargs)
+
+    update.alters_data = True

@@ -6,6 +6,13 @@ from machines.models import VirtualMachine
 from machines.validators import normalize_ssh_key
 
 
+class WriteOnlyTextarea(forms.Textarea):
+    """A textarea that comes back empty when the form is shown again, e.g. after an error."""
+
+    def format_value(self, value):
+        return None
+
+
 class WriteOnlySecretsForm(forms.ModelForm):
     """A VM form whose secrets can be set or removed but are never rendered back.
 
@@ -25,7 +32,7 @@ class WriteOnlySecretsForm(forms.ModelForm):
         label=_("Set a new SSH private key"),
         required=False,
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
+        widget=WriteOnlyTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
         help_text=_("Paste an unencrypted private key (OpenSSH or PEM). Leave empty to keep the current key."),
     )
     remove_ssh_key = forms.BooleanField(label=_("Remove the SSH key"), required=False)
@@ -60,3 +67,25 @@ class WriteOnlySecretsForm(forms.ModelForm):
                 setattr(self.instance, field_name, self.cleaned_data[new_name])
             elif self.cleaned_data.get(remove_name):
                 setattr(self.instance, field_name, None)
+
+
+class VirtualMachineAdminForm(WriteOnlySecretsForm):
+    """The admin may fix anything, but a new owner or assignee must fit PRODUCT.md §3."""
+
+    def clean_owner(self):
+        owner = self.cleaned_data["owner"]
+        if "owner" in self.changed_data and not owner.can_own_vms:
+            raise ValidationError(
+                _("%(user)s cannot own VMs: owners are active sidekicks, managers or admins."),
+                params={"user": owner},
+            )
+        return owner
+
+    def clean_assigned_to(self):
+        assignee = self.cleaned_data["assigned_to"]
+        if assignee and "assigned_to" in self.changed_data and not assignee.can_be_assigned_vms:
+            raise ValidationError(
+                _("VMs are assigned to active regular or sidekick users; %(user)s is not one."),
+                params={"user": assignee},
+            )
+        return assignee

@@ -43,6 +43,8 @@ class VirtualMachine(models.Model):
 
     class Meta:
         verbose_name = _("virtual machine")
+        # Django's internal queries (deletion, related lookups) also get the checked update().
+        base_manager_name = "objects"
         ordering = ["name", "pk"]
         constraints = [
             models.CheckConstraint(condition=models.Q(port__gte=1, port__lte=65535), name="machines_vm_port_range"),

@@ -1,12 +1,13 @@
 from django.db.models import Q
 
 from accounts.roles import Role
+from machines.fields import EncryptedFieldsQuerySet
 from vmlab.querysets import OwnedQuerySet, user_filter
 
 SECRET_FIELDS = ("password", "ssh_key")
 
 
-class VirtualMachineQuerySet(OwnedQuerySet):
+class VirtualMachineQuerySet(OwnedQuerySet, EncryptedFieldsQuerySet):
     def assigned_to_user(self, user_or_username):
         return self.filter(user_filter("assigned_to", user_or_username))
 

@@ -4,9 +4,9 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models import F, TextField, Value
+from django.db.models import F, Value
 
-from machines.fields import EncryptedTextField
+from machines.fields import Ciphertext, EncryptedTextField
 from vmlab import crypto
 
 
@@ -31,38 +31,43 @@ def encrypted_fields_by_model():
 
 def rotate_model(model, field_names, batch_size=500):
     """Walk the table in primary-key order, one batch per transaction, so memory stays flat and a
-    crash loses nothing: rows already rewritten are readable by the new key, the rest by the old."""
+    crash loses nothing: rows already rewritten are readable by the new key, the rest by the old.
+
+    Each batch is read FOR UPDATE inside its transaction, so a secret saved while the command runs
+    is never overwritten with the re-encrypted old value.
+    """
     report = RotationReport(model=model._meta.label)
     last_pk = None
     while True:
-        # Loading wraps each token in a Ciphertext without decrypting it; only stale ones are.
-        rows = model._base_manager.order_by("pk").values_list("pk", *field_names)
-        if last_pk is not None:
-            rows = rows.filter(pk__gt=last_pk)
-        batch = list(rows[:batch_size])
-        if not batch:
-            return report
+        with transaction.atomic():
+            # Loading wraps each token in a Ciphertext without decrypting it; only stale ones are.
+            rows = model._base_manager.select_for_update().order_by("pk").values_list("pk", *field_names)
+            if last_pk is not None:
+                rows = rows.filter(pk__gt=last_pk)
+            batch = list(rows[:batch_size])
+            if not batch:
+                return report
+            stale = []
+            for pk, *secrets in batch:
+                try:
+                    fresh = [secret and crypto.reencrypt_if_stale(secret.token) for secret in secrets]
+                except crypto.DecryptionError:
+                    report.undecryptable.append(pk)
+                    continue
+                if any(fresh):
+                    stale.append(_row_update(model, pk, field_names, fresh))
+            if stale:
+                model._base_manager.bulk_update(stale, field_names)
+        last_pk = batch[-1][0]
         report.batches += 1
         report.rows_seen += len(batch)
-        last_pk = batch[-1][0]
-        stale = []
-        for pk, *secrets in batch:
-            try:
-                fresh = [secret and crypto.reencrypt_if_stale(secret.token) for secret in secrets]
-            except crypto.DecryptionError:
-                report.undecryptable.append(pk)
-                continue
-            if any(fresh):
-                stale.append(_row_update(model, pk, field_names, fresh))
-        if stale:
-            with transaction.atomic():
-                model._base_manager.bulk_update(stale, field_names)
         report.rows_rewritten += len(stale)
 
 
 def _row_update(model, pk, field_names, fresh_tokens):
-    """An unsaved instance for bulk_update: new tokens as plain-text values, the rest left as stored."""
+    """An unsaved instance for bulk_update: new tokens written as they are, the rest left as stored."""
     row = model(pk=pk)
     for name, token in zip(field_names, fresh_tokens, strict=True):
-        setattr(row, name, Value(token, output_field=TextField()) if token else F(name))
+        field = model._meta.get_field(name)
+        setattr(row, name, Value(Ciphertext(token), output_field=field) if token else F(name))
     return row

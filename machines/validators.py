@@ -30,10 +30,16 @@ def validate_host(value: str) -> None:
         raise ValidationError(_("%(value)s is not a valid IPv4 address."), code="invalid_host", params={"value": value})
 
 
+# Letters, digits and . _ - @ (domain accounts), not starting with "-": nothing a shell or ssh
+# would read as syntax or as an option when the name is pasted into `ssh user@host`.
+_SSH_USERNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._@-]*$")
+
+
 def validate_ssh_username(value: str) -> None:
-    if not value or any(char.isspace() or not char.isprintable() for char in value):
+    if not _SSH_USERNAME.match(value):
         raise ValidationError(
-            _("The SSH username cannot contain spaces or control characters."), code="invalid_username"
+            _("Use letters, digits and . _ - @ only, not starting with - (e.g. ubuntu or jane.doe)."),
+            code="invalid_username",
         )
 
 

@@ -17,20 +17,20 @@ except psycopg2.OperationalError as error:
 PY
 }
 
-if ! reachable "$1" 2>/dev/null; then
-  if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
-    for version in $(ls /etc/postgresql); do
-      pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || true
-    done
-    sleep 2
-  fi
+# A Debian-style local cluster that is down is started, as on the lab's developer machines.
+if ! reachable "$1" 2>/dev/null && command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  echo "== PostgreSQL is not answering: starting the local $version/main cluster =="
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || true
+  sleep 2
 fi
 if ! why=$(reachable "$1" 2>&1); then
   if [ "${CI:-}" = "true" ]; then
-    echo "== PostgreSQL pass FAILED: no server at $url ($why) ==" >&2
+    echo "== PostgreSQL pass FAILED: cannot connect to $url: $why ==" >&2
     exit 1
   fi
-  echo "== PostgreSQL pass SKIPPED: no server at $url ($why). Start PostgreSQL and run 'make test' again. =="
+  echo "== PostgreSQL pass SKIPPED: cannot connect to $url: $why"
+  echo "   Start PostgreSQL (or set POSTGRES_TEST_URL, with a password if the server asks for one) and run 'make test' again. =="
   exit 0
 fi
 echo "== pytest on PostgreSQL ($url) =="

@@ -3,9 +3,9 @@ from django.db.models import Q
 
 
 def user_filter(field, user_or_username):
-    """Match a User instance or a username string, as the original helpers accepted either."""
+    """Match a User instance or a username (any case), as the original helpers accepted either."""
     if isinstance(user_or_username, str):
-        return Q(**{f"{field}__username": user_or_username})
+        return Q(**{f"{field}__username__iexact": user_or_username})
     return Q(**{field: user_or_username})
 
 

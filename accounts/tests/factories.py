@@ -14,7 +14,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@lab.example")
-    first_name = factory.Faker("first_name")
-    last_name = factory.Faker("last_name")
+    # Predictable names: random ones made admin search tests match by chance ("Ingram" ~ "gra").
+    first_name = factory.Sequence(lambda n: f"Given{n}")
+    last_name = factory.Sequence(lambda n: f"Family{n}")
     role = Role.SIDEKICK
     password = factory.django.Password(DEFAULT_PASSWORD)

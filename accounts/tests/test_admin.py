@@ -1,5 +1,7 @@
 import pytest
 from cryptography.fernet import Fernet
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
@@ -119,12 +121,51 @@ def test_adding_a_manager_creates_a_user_without_admin_rights(admin_client):
     assert created.check_password(NEW_ACCOUNT_PASSWORD)
 
 
-def test_adding_an_admin_gives_admin_rights(admin_client):
-    response = add_user(admin_client, username="jsmith", role=Role.ADMIN)
+def test_adding_an_admin_is_refused_because_admins_grant_roles_up_to_manager(admin_client):
+    response = add_user(admin_client, username="jsmith2", role=Role.ADMIN)
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.text
+    assert not User.objects.filter(username="jsmith2").exists()
+
+
+def test_role_cannot_be_edited_on_the_change_page(admin_client):
+    newcomer = UserFactory(role=Role.NEW_USER)
+    url = reverse("admin:accounts_user_change", args=[newcomer.pk])
+    form = admin_client.get(url).context["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields}
+
+    response = admin_client.post(url, {**data, "role": Role.ADMIN})
 
     assert response.status_code == 302
-    created = User.objects.get(username="jsmith")
-    assert (created.role, created.is_staff, created.is_superuser) == (Role.ADMIN, True, True)
+    newcomer.refresh_from_db()
+    assert (newcomer.role, newcomer.is_staff) == (Role.NEW_USER, False)
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [("set_role_regular", Role.REGULAR), ("set_role_sidekick", Role.SIDEKICK), ("set_role_manager", Role.MANAGER)],
+)
+def test_set_role_actions_change_the_role_of_sidekicks_and_regulars(admin_client, action, expected):
+    member = UserFactory(role=Role.REGULAR if expected != Role.REGULAR else Role.SIDEKICK)
+
+    response = admin_client.post(CHANGELIST_URL, {"action": action, "_selected_action": [member.pk]}, follow=True)
+
+    member.refresh_from_db()
+    assert member.role == expected
+    assert "are now" in response.text
+
+
+def test_set_role_action_refuses_to_demote_another_admin(admin_client):
+    other_admin = UserFactory(role=Role.ADMIN)
+
+    response = admin_client.post(
+        CHANGELIST_URL, {"action": "set_role_regular", "_selected_action": [other_admin.pk]}, follow=True
+    )
+
+    other_admin.refresh_from_db()
+    assert (other_admin.role, other_admin.is_staff) == (Role.ADMIN, True)
+    assert "You cannot change" in response.text
 
 
 def test_adding_a_user_whose_email_differs_only_in_case_is_refused(admin_client):
@@ -303,3 +344,16 @@ def test_the_change_page_never_shows_the_full_password_hash(admin_client):
     assert "md5" in html  # the masked summary is there, so the test looks at the right widget
     for part in (user.password, salt, digest):
         assert part not in html
+
+
+def test_user_changelist_runs_the_same_number_of_queries_for_n_and_2n_users(admin_client):
+    def queries_for_page():
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(reverse("admin:accounts_user_changelist")).status_code == 200
+        return len(queries)
+
+    UserFactory.create_batch(10)
+    with_n = queries_for_page()
+    UserFactory.create_batch(10)
+
+    assert queries_for_page() == with_n

@@ -315,3 +315,40 @@ def test_inactive_admin_may_do_nothing(settings, permission):
     settings.VM_SHARING_MINIMUM_ROLE = "regular"
 
     assert getattr(UserFactory.build(role=Role.ADMIN, is_active=False), permission) is False
+
+
+def test_admin_rights_cannot_drift_from_the_role_even_through_queryset_update():
+    admin = UserFactory(role=Role.ADMIN)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.filter(pk=admin.pk).update(role=Role.REGULAR)
+
+    assert User.objects.get(pk=admin.pk).role == Role.ADMIN
+
+
+def test_a_user_needs_an_email_address():
+    with pytest.raises(ValueError, match="needs an e-mail address"):
+        User.objects.create_user("noemail", password="x")
+
+    assert not User.objects.filter(username="noemail").exists()
+
+
+def test_login_lookup_ignores_the_case_of_the_username():
+    jsmith = UserFactory(username="jsmith")
+
+    assert User.objects.get_by_natural_key("JSmith") == jsmith
+
+
+@pytest.mark.parametrize(
+    ("role", "is_active", "expected"),
+    [
+        (Role.NEW_USER, True, False),
+        (Role.REGULAR, True, True),
+        (Role.SIDEKICK, True, True),
+        (Role.MANAGER, True, False),
+        (Role.ADMIN, True, False),
+        (Role.REGULAR, False, False),
+    ],
+)
+def test_only_active_regulars_and_sidekicks_can_be_assigned_vms(role, is_active, expected):
+    assert UserFactory.build(role=role, is_active=is_active).can_be_assigned_vms is expected

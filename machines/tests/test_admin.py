@@ -332,6 +332,60 @@ def test_a_refused_form_does_not_echo_the_typed_password(admin_client, vm):
     assert NEW_PASSWORD not in response.text
 
 
+def test_a_form_refused_for_another_field_does_not_echo_the_typed_key(admin_client, vm, rsa_pem_private_key):
+    url = change_url(vm)
+
+    response = admin_client.post(url, form_data(admin_client, url, host="bad host", new_ssh_key=rsa_pem_private_key))
+
+    assert response.status_code == 200
+    assert "Enter a valid host name" in response.text
+    key_lines = [line for line in rsa_pem_private_key.splitlines() if "-----" not in line]
+    assert not [line for line in key_lines if line in response.text]
+
+
+@pytest.mark.parametrize("role", [Role.NEW_USER, Role.REGULAR], ids=["new-user", "regular"])
+def test_a_vm_cannot_be_given_to_an_owner_whose_role_cannot_own_vms(admin_client, vm, role):
+    newcomer = UserFactory(role=role)
+    url = change_url(vm)
+
+    response = admin_client.post(url, form_data(admin_client, url, owner=newcomer.pk))
+
+    assert response.status_code == 200
+    assert "cannot own VMs" in response.text
+    assert reload(vm).owner_id == vm.owner_id
+
+
+@pytest.mark.parametrize(
+    ("role", "is_active", "accepted"),
+    [
+        (Role.REGULAR, True, True),
+        (Role.SIDEKICK, True, True),
+        (Role.MANAGER, True, False),
+        (Role.NEW_USER, True, False),
+        (Role.REGULAR, False, False),
+    ],
+)
+def test_vms_are_assigned_only_to_active_regular_or_sidekick_users(admin_client, vm, role, is_active, accepted):
+    assignee = UserFactory(role=role, is_active=is_active)
+    url = change_url(vm)
+
+    response = admin_client.post(url, form_data(admin_client, url, assigned_to=assignee.pk))
+
+    assert response.status_code == (302 if accepted else 200)
+    assert (reload(vm).assigned_to_id == assignee.pk) is accepted
+
+
+def test_a_vm_of_a_disabled_owner_can_still_be_edited(admin_client, vm):
+    vm.owner.is_active = False
+    vm.owner.save()
+    url = change_url(vm)
+
+    response = admin_client.post(url, form_data(admin_client, url, name="renamed"))
+
+    assert response.status_code == 302
+    assert reload(vm).name == "renamed"
+
+
 @pytest.mark.parametrize("page", ["change", "add"])
 def test_error_reports_hide_the_typed_secrets(admin_client, vm, ssh_private_key, page):
     url = change_url(vm) if page == "change" else ADD_URL

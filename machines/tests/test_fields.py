@@ -2,7 +2,9 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Upper
 
 from machines.fields import EncryptedTextField
 from machines.models import VirtualMachine
@@ -156,3 +158,50 @@ def test_a_token_typed_as_a_password_is_kept_literally():
     vm = VirtualMachineFactory(password=token_of_another_secret)
 
     assert VirtualMachine.objects.get(pk=vm.pk).password == token_of_another_secret
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [Value("plain"), Concat(Value("plain"), Value("text")), F("name"), Upper(Value("plain"))],
+    ids=["value", "concat", "copy-of-a-plain-column", "function"],
+)
+def test_queryset_update_with_an_expression_that_would_store_plaintext_is_refused(expression):
+    vm = VirtualMachineFactory(password=PASSWORD)
+    token_before = raw_row(vm)[0]
+
+    with pytest.raises(ValueError, match="is encrypted: assign plain text"):
+        VirtualMachine.objects.filter(pk=vm.pk).update(password=expression)
+
+    assert raw_row(vm)[0] == token_before
+
+
+def test_saving_an_expression_into_a_secret_is_refused():
+    vm = VirtualMachineFactory(password=PASSWORD)
+    vm.password = Value("plain")
+
+    with pytest.raises(ValueError, match="is encrypted: assign plain text"), transaction.atomic():
+        vm.save()
+
+    assert VirtualMachine.objects.get(pk=vm.pk).password == PASSWORD
+
+
+def test_plain_values_in_update_bulk_update_and_bulk_create_are_encrypted():
+    updated, bulk_updated = VirtualMachineFactory(), VirtualMachineFactory()
+    VirtualMachine.objects.filter(pk=updated.pk).update(password="via-update")
+    bulk_updated.password = "via-bulk-update"
+    VirtualMachine.objects.bulk_update([bulk_updated], ["password"])
+    (created,) = VirtualMachine.objects.bulk_create(
+        [VirtualMachineFactory.build(owner=updated.owner, password="via-bulk-create")]
+    )
+
+    for vm, plaintext in [(updated, "via-update"), (bulk_updated, "via-bulk-update"), (created, "via-bulk-create")]:
+        assert raw_row(vm)[0].startswith("gAAAAA")
+        assert VirtualMachine.objects.get(pk=vm.pk).password == plaintext
+
+
+def test_copying_one_secret_column_into_another_keeps_tokens(ssh_private_key):
+    vm = VirtualMachineFactory(password=None, ssh_key=ssh_private_key)
+
+    VirtualMachine.objects.filter(pk=vm.pk).update(password=F("ssh_key"))
+
+    assert VirtualMachine.objects.get(pk=vm.pk).password == ssh_private_key

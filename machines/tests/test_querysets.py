@@ -92,6 +92,7 @@ def test_owned_by_accepts_a_user_or_a_username():
 
     assert list(VirtualMachine.objects.owned_by(jsmith)) == [own]
     assert list(VirtualMachine.objects.owned_by("jsmith")) == [own]
+    assert list(VirtualMachine.objects.owned_by("JSmith")) == [own]
 
 
 def test_exclude_owner_replaces_find_all_with_exclude_user_name():

@@ -263,3 +263,16 @@ def test_rerun_after_a_crash_in_the_second_batch_rotates_every_row(settings, mon
 
     assert "4 of 7 rows rewritten" in output
     assert secrets_as_read() == originals
+
+
+@pytest.mark.skipif(not connection.features.has_select_for_update, reason="the database has no row locks")
+def test_each_batch_is_read_with_row_locks_so_a_concurrent_save_is_not_overwritten(settings, key_a, key_b, make_vms):
+    make_vms(2)
+    settings.FIELD_ENCRYPTION_KEYS = (key_b, key_a)
+
+    with CaptureQueriesContext(connection) as queries:
+        rotate()
+
+    batch_reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and "machines_virtualmachine" in q["sql"]]
+    assert batch_reads
+    assert all("FOR UPDATE" in sql for sql in batch_reads)

