@@ -1,12 +1,16 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
 from accounts.models import User
 from accounts.roles import Role
+
+# Roles decide every right in VM Lab; Django's groups and permissions are not used.
+admin.site.unregister(Group)
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -72,14 +76,17 @@ class UserAdmin(DjangoUserAdmin):
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and (obj is None or obj.disabled)
 
-    def _apply(self, request, queryset, service, done_message, **kwargs):
+    def _apply(self, request, queryset, service, *, done_message, history, **kwargs):
+        """Run `service` per user, report refusals one by one, and note each change in its History."""
         done = 0
         for user in queryset:
             try:
                 service(user=user, actor=request.user, **kwargs)
-                done += 1
             except PermissionDenied as refusal:
                 self.message_user(request, str(refusal), messages.WARNING)
+                continue
+            self.log_change(request, user, history)
+            done += 1
         if done:
             self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
 
@@ -88,7 +95,8 @@ class UserAdmin(DjangoUserAdmin):
             request,
             queryset,
             services.user_approve,
-            _("%%(count)d user(s) approved as %(role)s.") % {"role": Role(role).label},
+            done_message=_("%%(count)d user(s) approved as %(role)s.") % {"role": Role(role).label},
+            history=_("Approved as %(role)s.") % {"role": Role(role).label},
             role=role,
         )
 
@@ -109,7 +117,8 @@ class UserAdmin(DjangoUserAdmin):
             request,
             queryset,
             services.user_set_role,
-            _("%%(count)d user(s) are now %(role)s.") % {"role": Role(role).label},
+            done_message=_("%%(count)d user(s) are now %(role)s.") % {"role": Role(role).label},
+            history=_("Role changed to %(role)s.") % {"role": Role(role).label},
             role=role,
         )
 
@@ -127,8 +136,20 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description=_("Disable selected users (their VMs become shared)"))
     def disable(self, request, queryset):
-        self._apply(request, queryset, services.user_disable, _("%(count)d user(s) disabled."))
+        self._apply(
+            request,
+            queryset,
+            services.user_disable,
+            done_message=_("%(count)d user(s) disabled; their VMs are now shared."),
+            history=_("Disabled; VMs made shared."),
+        )
 
     @admin.action(description=_("Enable selected users"))
     def enable(self, request, queryset):
-        self._apply(request, queryset, services.user_enable, _("%(count)d user(s) enabled."))
+        self._apply(
+            request,
+            queryset,
+            services.user_enable,
+            done_message=_("%(count)d user(s) enabled."),
+            history=_("Enabled."),
+        )

@@ -12,6 +12,11 @@ __all__ = ["Role", "User"]
 
 class User(AbstractUser):
     email = models.EmailField(_("e-mail address"))
+    is_active = models.BooleanField(
+        _("active"),
+        default=True,
+        help_text=_("Disabled users cannot log in. Use the Disable / Enable actions of the user list."),
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.NEW_USER, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -31,8 +31,8 @@ def _require(allowed: bool, message: str) -> None:
 
 
 def user_approve(*, user: User, role: str, actor: User) -> User:
-    _require(user.role == Role.NEW_USER, _("%(user)s is not waiting for approval.") % {"user": user})
-    _require(role in grantable_roles(actor), _("You cannot approve users as %(role)s.") % {"role": role})
+    _require(user.role == Role.NEW_USER, _("User %(user)s is not waiting for approval.") % {"user": user})
+    _require(role in grantable_roles(actor), _("You cannot approve users as %(role)s.") % {"role": Role(role).label})
     user.role = role
     user.save(update_fields=["role", "updated_at"])
     logger.info("user %s approved as %s by %s", user.username, role, actor.username)
@@ -43,7 +43,7 @@ def user_set_role(*, user: User, role: str, actor: User) -> User:
     _require(user.pk != actor.pk, _("You cannot change your own role."))
     _require(
         user.role in grantable_roles(actor) and role in grantable_roles(actor),
-        _("You cannot change %(user)s's role to %(role)s.") % {"user": user, "role": role},
+        _("You cannot change the role of user %(user)s to %(role)s.") % {"user": user, "role": Role(role).label},
     )
     user.role = role
     user.save(update_fields=["role", "updated_at"])
@@ -60,16 +60,17 @@ def _may_disable(actor: User, user: User) -> bool:
 @transaction.atomic
 def user_disable(*, user: User, actor: User) -> int:
     """Block the user's login and share all their VMs so the lab keeps access. Returns VMs shared."""
-    _require(_may_disable(actor, user), _("You cannot disable %(user)s.") % {"user": user})
+    _require(user.pk != actor.pk, _("You cannot disable your own account."))
+    _require(_may_disable(actor, user), _("You cannot disable user %(user)s.") % {"user": user})
     user.is_active = False
     user.save(update_fields=["is_active", "updated_at"])
     shared = VirtualMachine.objects.owned_by(user).filter(shared=False).update(shared=True, updated_at=timezone.now())
-    logger.info("user %s disabled by %s; %d VMs made shared", user.username, actor.username, shared)
+    logger.info("user %s disabled by %s; VMs made shared: %d", user.username, actor.username, shared)
     return shared
 
 
 def user_enable(*, user: User, actor: User) -> User:
-    _require(_may_disable(actor, user), _("You cannot enable %(user)s.") % {"user": user})
+    _require(_may_disable(actor, user), _("You cannot enable user %(user)s.") % {"user": user})
     user.is_active = True
     user.save(update_fields=["is_active", "updated_at"])
     logger.info("user %s enabled by %s", user.username, actor.username)

@@ -1,12 +1,13 @@
 from django.contrib import admin
 
 from bookmarks.models import Bookmark
+from vmlab.admin import OwnerRoleFilter
 
 
 @admin.register(Bookmark)
 class BookmarkAdmin(admin.ModelAdmin):
     list_display = ("name", "link", "owner", "updated_at")
-    list_filter = ("owner__role",)
+    list_filter = (OwnerRoleFilter,)
     list_select_related = ("owner",)
     search_fields = ("name", "link", "owner__username")
     autocomplete_fields = ("owner",)

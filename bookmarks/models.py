@@ -1,3 +1,4 @@
+from django import forms
 from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import models
@@ -10,13 +11,18 @@ validate_web_link = URLValidator(
 )
 
 
+class WebLinkFormField(forms.URLField):
+    default_validators = [validate_web_link]
+    default_error_messages = {"invalid": validate_web_link.message}
+
+
 class WebLinkField(models.URLField):
     """A URL that a browser may open safely: http and https only (no javascript:, data:, file:...)."""
 
     default_validators = [validate_web_link]
 
     def formfield(self, **kwargs):
-        return super().formfield(**{"assume_scheme": "https", **kwargs})
+        return super().formfield(**{"form_class": WebLinkFormField, "assume_scheme": "https", **kwargs})
 
 
 class Bookmark(models.Model):

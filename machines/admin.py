@@ -4,13 +4,24 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from machines.forms import VirtualMachineAdminForm
 from machines.models import VirtualMachine
+from vmlab.admin import OwnerRoleFilter
 
 
 @admin.register(VirtualMachine)
 class VirtualMachineAdmin(admin.ModelAdmin):
     form = VirtualMachineAdminForm
-    list_display = ("name", "host", "port", "username", "owner", "assigned_to", "shared", "password_set", "ssh_key_set")
-    list_filter = ("shared", "owner__role")
+    list_display = (
+        "name",
+        "host",
+        "port",
+        "username",
+        "owner_name",
+        "assigned_to",
+        "shared",
+        "password_set",
+        "ssh_key_set",
+    )
+    list_filter = ("shared", OwnerRoleFilter)
     list_select_related = ("owner", "assigned_to")
     search_fields = ("name", "host", "username", "owner__username", "assigned_to__username")
     autocomplete_fields = ("owner", "assigned_to")
@@ -22,12 +33,22 @@ class VirtualMachineAdmin(admin.ModelAdmin):
         ("History", {"fields": ("created_at", "updated_at")}),
     )
 
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None:
+            return self.fieldsets
+        # A new VM has no secret to keep or remove, and no history yet.
+        return (*self.fieldsets[:2], ("Secrets (write-only)", {"fields": ("new_password", "new_ssh_key")}))
+
     @method_decorator(sensitive_post_parameters("new_password", "new_ssh_key"))
     def changeform_view(self, *args, **kwargs):
         return super().changeform_view(*args, **kwargs)
 
     def get_queryset(self, request):
         return super().get_queryset(request).without_secrets()
+
+    @admin.display(description="owner", ordering="owner__username")
+    def owner_name(self, vm):
+        return vm.owner.username if vm.owner.is_active else f"{vm.owner.username} (disabled)"
 
     @admin.display(boolean=True, description="password", ordering="has_password")
     def password_set(self, vm):

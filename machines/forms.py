@@ -25,7 +25,7 @@ class WriteOnlySecretsForm(forms.ModelForm):
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text=_("Leave empty to keep the current password."),
+        help_text=_("Write-only: never shown again, even after a form error. Leave empty to keep the current one."),
     )
     remove_password = forms.BooleanField(label=_("Remove the password"), required=False)
     new_ssh_key = forms.CharField(
@@ -33,7 +33,10 @@ class WriteOnlySecretsForm(forms.ModelForm):
         required=False,
         strip=False,
         widget=WriteOnlyTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
-        help_text=_("Paste an unencrypted private key (OpenSSH or PEM). Leave empty to keep the current key."),
+        help_text=_(
+            "An unencrypted private key (OpenSSH or PEM). Write-only: never shown again, even after a form "
+            "error. Leave empty to keep the current one."
+        ),
     )
     remove_ssh_key = forms.BooleanField(label=_("Remove the SSH key"), required=False)
 

@@ -219,7 +219,7 @@ def test_approving_an_already_approved_user_is_refused_with_a_warning(admin_clie
 
     assert reload(approved).role == current_role
     assert reload(newcomer).role != Role.NEW_USER
-    assert ("warning", "dpeters is not waiting for approval.") in messages_of(response)
+    assert ("warning", "User dpeters is not waiting for approval.") in messages_of(response)
 
 
 def test_disabling_users_blocks_them_and_shares_their_vms(admin_client):
@@ -232,7 +232,7 @@ def test_disabling_users_blocks_them_and_shares_their_vms(admin_client):
     assert (reload(mgarcia).is_active, reload(jlee).is_active) == (False, False)
     assert all(VirtualMachine.objects.get(pk=vm.pk).shared for vm in private_vms)
     assert VirtualMachine.objects.get(pk=someone_elses.pk).shared is False
-    assert messages_of(response) == [("success", "2 user(s) disabled.")]
+    assert messages_of(response) == [("success", "2 user(s) disabled; their VMs are now shared.")]
 
 
 def test_an_admin_cannot_disable_themselves(admin_client, admin):
@@ -242,7 +242,7 @@ def test_an_admin_cannot_disable_themselves(admin_client, admin):
 
     assert reload(admin).is_active is True
     assert reload(other).is_active is False
-    assert ("warning", "You cannot disable root-admin.") in messages_of(response)
+    assert ("warning", "You cannot disable your own account.") in messages_of(response)
 
 
 def test_enabling_users_lets_them_back_in(admin_client):
@@ -357,3 +357,21 @@ def test_user_changelist_runs_the_same_number_of_queries_for_n_and_2n_users(admi
     UserFactory.create_batch(10)
 
     assert queries_for_page() == with_n
+
+
+def test_each_action_is_recorded_in_the_users_admin_history(admin_client):
+    newcomer = UserFactory(role=Role.NEW_USER)
+
+    admin_client.post(CHANGELIST_URL, {"action": "approve_as_sidekick", "_selected_action": [newcomer.pk]})
+    admin_client.post(CHANGELIST_URL, {"action": "disable", "_selected_action": [newcomer.pk]})
+
+    history = admin_client.get(reverse("admin:accounts_user_history", args=[newcomer.pk])).text
+    assert "Approved as Sidekick." in history
+    assert "Disabled; VMs made shared." in history
+
+
+def test_groups_are_not_offered_because_roles_decide_access(admin_client):
+    index = admin_client.get(reverse("admin:index")).text
+
+    assert "Groups" not in index
+    assert "Users" in index

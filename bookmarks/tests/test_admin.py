@@ -72,7 +72,9 @@ def test_a_link_that_is_not_http_or_https_is_refused_by_the_add_form(admin_clien
     response = add_bookmark(admin_client, link, UserFactory())
 
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors["link"]
+    assert response.context["adminform"].form.errors["link"] == [
+        "Enter a web address that starts with http:// or https://."
+    ]
     assert not Bookmark.objects.exists()
 
 

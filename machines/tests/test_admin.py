@@ -453,3 +453,28 @@ def test_adding_a_vm_with_secrets_stores_them_and_shows_neither(admin_client, ss
     assert created.ssh_key.strip() == ssh_private_key.strip()
     for fragment in [NEW_PASSWORD, *(line for line in ssh_private_key.splitlines() if line.strip())]:
         assert fragment not in response.text
+
+
+def test_add_page_offers_no_remove_or_history_controls(admin_client):
+    adminform = admin_client.get(ADD_URL).context["adminform"]
+    form_fields = {field.field.name for fieldset in adminform for line in fieldset for field in line}
+
+    assert {"new_password", "new_ssh_key"} <= form_fields
+    assert not {"remove_password", "remove_ssh_key", "created_at"} & form_fields
+
+
+def test_changelist_marks_vms_of_disabled_owners(admin_client):
+    VirtualMachineFactory(name="orphan-box", owner=UserFactory(username="gone", is_active=False))
+
+    row = row_of(admin_client.get(CHANGELIST_URL).text, "orphan-box")
+
+    assert "gone (disabled)" in row
+
+
+def test_changelist_filters_by_the_owners_role(admin_client):
+    VirtualMachineFactory(name="sidekick-box", owner=UserFactory(role=Role.SIDEKICK))
+    VirtualMachineFactory(name="manager-box", owner=UserFactory(role=Role.MANAGER))
+
+    response = admin_client.get(CHANGELIST_URL, {"owner_role": Role.MANAGER})
+
+    assert [vm.name for vm in response.context["cl"].result_list] == ["manager-box"]
