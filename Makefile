@@ -32,7 +32,7 @@ lint: $(VENV)/.dev
 
 check: $(VENV)/.dev .env
 	$(PY) manage.py check --fail-level WARNING
-	DEBUG=false ALLOWED_HOSTS=vmlab.example SECURE_HSTS_PRELOAD=true \
+	DEBUG=false ALLOWED_HOSTS=vmlab.example \
 		$(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
 

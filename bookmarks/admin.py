@@ -1,11 +1,13 @@
 from django.contrib import admin
 
+from bookmarks.forms import BookmarkAdminForm
 from bookmarks.models import Bookmark
 from vmlab.admin import OwnerRoleFilter
 
 
 @admin.register(Bookmark)
 class BookmarkAdmin(admin.ModelAdmin):
+    form = BookmarkAdminForm
     list_display = ("name", "link", "owner", "updated_at")
     list_filter = (OwnerRoleFilter,)
     list_select_related = ("owner",)

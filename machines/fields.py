@@ -16,6 +16,9 @@ class Ciphertext:
     Loading a row only wraps its tokens; nothing is decrypted until the attribute is read, so lists,
     delete confirmations and saves that leave a secret alone neither pay for decryption nor fail
     when a key is missing. Its text form is a mask, never the token or the plaintext.
+
+    Django's refresh_from_db() and model_to_dict() read every field and so decrypt; and once read,
+    the plaintext stays on the instance: never cache or pickle a VM whose secret was read.
     """
 
     __slots__ = ("token",)
@@ -95,8 +98,11 @@ class EncryptedTextField(models.TextField):
         return instance.__dict__[self.attname]
 
     def pre_save(self, model_instance, add):
-        # A secret that was loaded but never read is saved back as the same token, undecrypted.
         value = self.stored_value(model_instance)
+        if isinstance(value, Ciphertext) and not add:
+            # Loaded but never read: leave the column as it is now, which may be newer than what
+            # this instance loaded (rotate_encryption_keys may have re-encrypted it meanwhile).
+            return F(self.attname)
         self.check_assignment(value)
         return value
 
@@ -131,6 +137,8 @@ class EncryptedTextField(models.TextField):
 
     def get_prep_value(self, value):
         if isinstance(value, Ciphertext):
+            if not crypto.looks_like_token(value.token):
+                raise ValueError(f"{self.model.__name__}.{self.name}: a Ciphertext must hold a Fernet token.")
             return value.token
         value = super().get_prep_value(value)
         if value in (None, ""):

@@ -10,18 +10,28 @@ SSH_KEY_MAX_BYTES = 16 * 1024
 SECRET_PASSWORD_MAX_LENGTH = 1024
 
 # RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 253 characters at most.
-_HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_HOSTNAME_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+# An IPv6 zone (fe80::1%eth0) is an interface name; ipaddress would accept any text after the "%".
+_IPV6_ZONE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def _is_ip_address(value: str) -> bool:
+    _address, percent, zone = value.partition("%")
+    if percent and not _IPV6_ZONE.fullmatch(zone):
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def validate_host(value: str) -> None:
-    try:
-        ipaddress.ip_address(value)
+    if _is_ip_address(value):
         return
-    except ValueError:
-        pass
     name = value[:-1] if value.endswith(".") else value
     labels = name.split(".")
-    if not name or len(name) > 253 or not all(_HOSTNAME_LABEL.match(label) for label in labels):
+    if not name or len(name) > 253 or not all(_HOSTNAME_LABEL.fullmatch(label) for label in labels):
         raise ValidationError(
             _("Enter a valid host name, IPv4 or IPv6 address (e.g. vm1.lab.example.org or 10.0.0.5)."),
             code="invalid_host",
@@ -32,11 +42,11 @@ def validate_host(value: str) -> None:
 
 # Letters, digits and . _ - @ (domain accounts), not starting with "-": nothing a shell or ssh
 # would read as syntax or as an option when the name is pasted into `ssh user@host`.
-_SSH_USERNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._@-]*$")
+_SSH_USERNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._@-]*")
 
 
 def validate_ssh_username(value: str) -> None:
-    if not _SSH_USERNAME.match(value):
+    if not _SSH_USERNAME.fullmatch(value):
         raise ValidationError(
             _("Use letters, digits and . _ - @ only, not starting with - (e.g. ubuntu or jane.doe)."),
             code="invalid_username",

@@ -4,6 +4,7 @@ The first key encrypts; every key decrypts, so adding a new key in front and run
 `manage.py rotate_encryption_keys` moves all rows to it without downtime.
 """
 
+import base64
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -60,6 +61,15 @@ def decrypt(token: str) -> str:
         return MultiFernet(fernets()).decrypt(token.encode()).decode()
     except InvalidToken:
         raise DecryptionError() from None
+
+
+def looks_like_token(text: str) -> bool:
+    """Shape check only (version byte and length), to catch plaintext passed where a token belongs."""
+    try:
+        raw = base64.urlsafe_b64decode(text.encode())
+    except (ValueError, TypeError):
+        return False
+    return len(raw) >= 73 and raw[0] == 0x80  # version, time, IV, one AES block, HMAC
 
 
 def reencrypt_if_stale(token: str) -> str | None:

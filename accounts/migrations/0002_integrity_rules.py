@@ -3,6 +3,13 @@
 from django.db import migrations, models
 
 
+def sync_admin_flags(apps, schema_editor):
+    """Rows from before the constraint: admin rights follow the role, as User.save() does."""
+    User = apps.get_model("accounts", "User")
+    User.objects.filter(role="admin").update(is_staff=True, is_superuser=True)
+    User.objects.exclude(role="admin").update(is_staff=False, is_superuser=False)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -11,6 +18,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(sync_admin_flags, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='user',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('is_staff', True), ('is_superuser', True), ('role', 'admin')), models.Q(models.Q(('role', 'admin'), _negated=True), ('is_staff', False), ('is_superuser', False)), _connector='OR'), name='accounts_user_admin_flags_follow_role'),

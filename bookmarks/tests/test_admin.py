@@ -121,3 +121,12 @@ def test_changelist_runs_the_same_number_of_queries_for_n_and_2n_bookmarks(admin
     with_2n = changelist_queries()
 
     assert with_2n == with_n
+
+
+@pytest.mark.parametrize("role", [Role.NEW_USER, Role.REGULAR])
+def test_a_bookmark_cannot_be_given_to_a_user_whose_role_keeps_no_bookmarks(admin_client, role):
+    response = add_bookmark(admin_client, "https://docs.lab.example/", UserFactory(role=role))
+
+    assert response.status_code == 200
+    assert "cannot keep bookmarks" in response.text
+    assert not Bookmark.objects.exists()

@@ -1,3 +1,5 @@
+import io
+
 import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import FieldError, ImproperlyConfigured
@@ -6,7 +8,7 @@ from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Upper
 
-from machines.fields import EncryptedTextField
+from machines.fields import Ciphertext, EncryptedTextField
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
 from vmlab import crypto
@@ -205,3 +207,27 @@ def test_copying_one_secret_column_into_another_keeps_tokens(ssh_private_key):
     VirtualMachine.objects.filter(pk=vm.pk).update(password=F("ssh_key"))
 
     assert VirtualMachine.objects.get(pk=vm.pk).password == ssh_private_key
+
+
+def test_saving_a_vm_loaded_before_a_rotation_keeps_the_rotated_secret(settings):
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    vm = VirtualMachineFactory(password=PASSWORD)
+    loaded_before = VirtualMachine.objects.get(pk=vm.pk)
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = (new_key, old_key)
+    call_command("rotate_encryption_keys", stdout=io.StringIO())
+
+    loaded_before.name = "renamed"
+    loaded_before.save()
+
+    settings.FIELD_ENCRYPTION_KEYS = (new_key,)
+    assert VirtualMachine.objects.get(pk=vm.pk).password == PASSWORD
+
+
+def test_a_ciphertext_holding_plaintext_is_refused_rather_than_stored():
+    vm = VirtualMachineFactory(password=PASSWORD)
+
+    with pytest.raises(ValueError, match="must hold a Fernet token"), transaction.atomic():
+        VirtualMachine.objects.filter(pk=vm.pk).update(password=Ciphertext("plain"))
+
+    assert VirtualMachine.objects.get(pk=vm.pk).password == PASSWORD

@@ -150,3 +150,21 @@ def test_a_vm_with_valid_details_passes_full_clean(ssh_private_key):
 
     assert vm.shared is False
     assert VirtualMachine._meta.get_field("shared").default is True
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["fe80::1%x\nProxyCommand sh -c id", "fe80::1%x;id", "fe80::1%", "vm1.lab.example\n", "10.0.0.5\n"],
+)
+def test_hosts_with_line_breaks_or_odd_ipv6_zones_are_rejected(host):
+    with pytest.raises(ValidationError):
+        validate_host(host)
+
+
+def test_an_ipv6_address_with_an_interface_zone_is_accepted():
+    validate_host("fe80::1%eth0")
+
+
+def test_a_username_with_a_trailing_line_break_is_rejected():
+    with pytest.raises(ValidationError):
+        validate_ssh_username("ubuntu\n")

@@ -169,7 +169,6 @@ def deploy_check(**variables):
         "SECRET_KEY": STRONG_SECRET_KEY,
         "FIELD_ENCRYPTION_KEYS": VALID_KEY,
         "ALLOWED_HOSTS": "vmlab.example",
-        "SECURE_HSTS_PRELOAD": "true",
         **variables,
     }
     return subprocess.run(
