@@ -27,17 +27,6 @@ def delete_url(user):
     return reverse("admin:accounts_user_delete", args=[user.pk])
 
 
-@pytest.fixture
-def admin():
-    return UserFactory(username="root-admin", role=Role.ADMIN)
-
-
-@pytest.fixture
-def admin_client(client, admin):
-    client.force_login(admin)
-    return client
-
-
 def run_action(client, action, *users):
     """Tick `users` in the changelist, pick `action` and press Go, as an admin does."""
     return client.post(CHANGELIST_URL, {"action": action, "_selected_action": [user.pk for user in users]}, follow=True)

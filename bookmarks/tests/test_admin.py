@@ -18,12 +18,6 @@ def change_url(bookmark):
     return reverse("admin:bookmarks_bookmark_change", args=[bookmark.pk])
 
 
-@pytest.fixture
-def admin_client(client):
-    client.force_login(UserFactory(role=Role.ADMIN))
-    return client
-
-
 def test_changelist_answers_200_for_an_admin(admin_client):
     BookmarkFactory(name="Grafana")
 

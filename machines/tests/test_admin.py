@@ -30,12 +30,6 @@ def change_url(vm):
 
 
 @pytest.fixture
-def admin_client(client):
-    client.force_login(UserFactory(role=Role.ADMIN))
-    return client
-
-
-@pytest.fixture
 def vm(ssh_private_key):
     return VirtualMachineFactory(name="build-box", password=PASSWORD, ssh_key=ssh_private_key)
 

@@ -29,8 +29,8 @@ PRINT_SETTINGS = (
 )
 
 
-def start_django(**variables):
-    """Load the settings in a new interpreter; a variable given as None is removed from its environment."""
+def run_python(*arguments, **variables):
+    """Run Python in the project with this environment; a variable given as None is removed from it."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "vmlab.settings"}
     for name, value in variables.items():
         if value is None:
@@ -38,7 +38,7 @@ def start_django(**variables):
         else:
             env[name] = value
     return subprocess.run(
-        [sys.executable, "-c", PRINT_SETTINGS],
+        [sys.executable, *arguments],
         cwd=django_settings.BASE_DIR,
         env=env,
         capture_output=True,
@@ -46,6 +46,11 @@ def start_django(**variables):
         timeout=60,
         check=False,
     )
+
+
+def start_django(**variables):
+    """Load the settings in a new interpreter."""
+    return run_python("-c", PRINT_SETTINGS, **variables)
 
 
 def loaded_settings(**variables):
@@ -163,23 +168,13 @@ def test_parse_keys_never_echoes_a_malformed_key():
 
 
 def deploy_check(**variables):
-    env = {
-        **os.environ,
+    production = {
         "DEBUG": "false",
         "SECRET_KEY": STRONG_SECRET_KEY,
         "FIELD_ENCRYPTION_KEYS": VALID_KEY,
         "ALLOWED_HOSTS": "vmlab.example",
-        **variables,
     }
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=django_settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_python("manage.py", "check", "--deploy", "--fail-level", "WARNING", **{**production, **variables})
 
 
 def test_production_settings_pass_the_deploy_check():
