@@ -27,6 +27,26 @@ class VirtualMachineQuerySet(OwnedQuerySet, EncryptedFieldsQuerySet):
             rule |= Q(shared=True)
         return self.filter(rule)
 
+    def editable_by(self, user):
+        """VMs `user` may edit, delete, share and set secrets on: their own; an admin also any VM visible to them."""
+        if not user.is_authenticated or not user.can_own_vms:
+            return self.none()
+        if user.role_at_least(Role.ADMIN):
+            return self.visible_to(user)
+        return self.filter(owner=user)
+
+    def assignable_by(self, user):
+        """VMs `user` may assign to someone: managers and admins, among the VMs they may edit."""
+        if not user.is_authenticated or not user.can_assign_vms:
+            return self.none()
+        return self.editable_by(user)
+
+    def others_shared_for(self, user):
+        """The dashboard's "Other users' VMs": others' shared VMs, for roles that may see them."""
+        if not user.is_authenticated or not user.can_see_others_shared_vms:
+            return self.none()
+        return self.visible_to(user).filter(shared=True).exclude(owner=user)
+
     def without_secrets(self):
         """For lists: never load (so never decrypt) a secret, only whether one is set."""
         return self.defer(*SECRET_FIELDS).annotate(

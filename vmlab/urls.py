@@ -1,12 +1,12 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
-# Until the portal exists there is no site to view besides the admin itself.
-admin.site.site_url = None
+from vmlab import views
 
 urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("accounts/", include("accounts.urls")),
+    path("machines/", include("machines.urls")),
+    path("bookmarks/", include("bookmarks.urls")),
     path("admin/", admin.site.urls),
-    # Until the portal exists, the Django admin is the whole user interface.
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]

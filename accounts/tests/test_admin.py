@@ -60,7 +60,7 @@ def test_change_page_answers_200_for_an_admin(admin_client):
     assert 'value="kteo"' in response.text
 
 
-@pytest.mark.parametrize("role", [Role.MANAGER, Role.SIDEKICK, Role.NEW_USER])
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.SIDEKICK])
 def test_a_non_admin_is_sent_to_the_admin_login_page(client, role):
     client.force_login(UserFactory(role=role))
 
@@ -68,6 +68,15 @@ def test_a_non_admin_is_sent_to_the_admin_login_page(client, role):
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("admin:login"))
+
+
+def test_a_user_awaiting_approval_is_sent_to_the_waiting_page_from_the_admin(client):
+    client.force_login(UserFactory(role=Role.NEW_USER))
+
+    response = client.get("/admin/")
+
+    assert response.status_code == 302
+    assert response.url == reverse("accounts:waiting")
 
 
 def test_a_disabled_admin_is_sent_to_the_admin_login_page(client):

@@ -1,0 +1,54 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Action(models.TextChoices):
+    SECRET_REVEAL = "secret.reveal", _("Secret revealed")
+    SECRET_REVEAL_DENIED = "secret.reveal_denied", _("Secret reveal refused (wrong password)")
+    SECRET_SET = "secret.set", _("Secret set")
+    SECRET_REMOVE = "secret.remove", _("Secret removed")
+    VM_CREATE = "vm.create", _("VM created")
+    VM_UPDATE = "vm.update", _("VM edited")
+    VM_DELETE = "vm.delete", _("VM deleted")
+    VM_SHARE = "vm.share", _("VM sharing changed")
+    VM_ASSIGN = "vm.assign", _("VM assigned")
+    USER_REGISTER = "user.register", _("User registered")
+    USER_APPROVE = "user.approve", _("User approved")
+    USER_DENY = "user.deny", _("User denied")
+    USER_ROLE = "user.role", _("Role changed")
+    USER_DISABLE = "user.disable", _("User disabled")
+    USER_ENABLE = "user.enable", _("User enabled")
+    USER_DELETE = "user.delete", _("User deleted")
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object, when and from where. Never holds a secret's value.
+
+    Actor and target keep a text label, so the row still says who and what after a deletion.
+    """
+
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    actor_label = models.CharField(_("actor name"), max_length=150, blank=True)
+    action = models.CharField(_("action"), max_length=32, choices=Action.choices, db_index=True)
+    target_type = models.CharField(_("target type"), max_length=64, blank=True)
+    target_id = models.CharField(_("target id"), max_length=64, blank=True)
+    target_label = models.CharField(_("target"), max_length=255, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=255, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target_idx")]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_label}"

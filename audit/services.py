@@ -1,0 +1,42 @@
+"""Writing the audit trail. Callers pass facts, never secret values: details are for names and flags."""
+
+from django.db import models
+
+from audit.models import Action, AuditEvent
+
+# Keys whose values would be secrets; refused so that a careless caller cannot leak one into the trail.
+_FORBIDDEN_DETAIL_KEYS = frozenset({"password", "ssh_key", "secret", "token", "new_password", "new_ssh_key"})
+
+
+def client_ip(request) -> str | None:
+    # REMOTE_ADDR only: X-Forwarded-For is set by clients too unless a trusted proxy rewrites it.
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(
+    *,
+    action: Action,
+    actor=None,
+    target: models.Model | None = None,
+    request=None,
+    details: dict | None = None,
+) -> AuditEvent:
+    details = details or {}
+    leaked = _FORBIDDEN_DETAIL_KEYS.intersection(details)
+    if leaked:
+        raise ValueError(f"Audit details must not hold secrets: {sorted(leaked)}")
+    if actor is None and request is not None and request.user.is_authenticated:
+        actor = request.user
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor if actor is not None and actor.pk else None,
+        actor_label=actor.get_username() if actor is not None else "",
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None and target.pk is not None else "",
+        target_label=str(target)[:255] if target is not None else "",
+        ip=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:255] if request is not None else "",
+        details=details,
+    )
