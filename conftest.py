@@ -1,8 +1,12 @@
 import pytest
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from django.core.cache import cache
 
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
+from vmlab import crypto
 
 TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
 
@@ -15,6 +19,8 @@ def _test_settings(settings):
     settings.FIELD_ENCRYPTION_KEYS = (TEST_ENCRYPTION_KEY,)
     # The test client speaks plain HTTP, whatever DEBUG the environment gives.
     settings.SECURE_SSL_REDIRECT = False
+    # Rate-limit counters live in the cache: each test starts with none (SQLite may reuse user ids).
+    cache.clear()
 
 
 @pytest.fixture
@@ -27,3 +33,34 @@ def admin_client(client, admin):
     """A browser logged in to the Django admin as an admin (replaces pytest-django's own)."""
     client.force_login(admin)
     return client
+
+
+@pytest.fixture
+def decrypt_calls(monkeypatch):
+    """Every call to vmlab.crypto.decrypt, which machines.fields reaches through the module attribute."""
+    calls = []
+    real_decrypt = crypto.decrypt
+
+    def counting_decrypt(token):
+        calls.append(token)
+        return real_decrypt(token)
+
+    monkeypatch.setattr(crypto, "decrypt", counting_decrypt)
+    return calls
+
+
+@pytest.fixture(scope="session")
+def ssh_private_key():
+    """An unencrypted Ed25519 key in OpenSSH format, as `ssh-keygen -t ed25519 -N ''` writes it."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    ).decode()
+
+
+@pytest.fixture(scope="session")
+def rsa_pem_private_key():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    ).decode()

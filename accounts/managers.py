@@ -20,6 +20,21 @@ class UserQuerySet(models.QuerySet):
     def disabled(self):
         return self.filter(is_active=False)
 
+    def visible_to(self, actor):
+        """Users `actor` may see in the portal's user pages: everyone for an active manager or admin."""
+        if not actor.is_authenticated or not actor.is_active or not actor.role_at_least(Role.MANAGER):
+            return self.none()
+        return self.all()
+
+    def deletable_by(self, actor):
+        """Users `actor` may delete: disabled accounts other than their own, for an active admin."""
+        if not actor.is_authenticated or not actor.is_active or not actor.role_at_least(Role.ADMIN):
+            return self.none()
+        return self.filter(is_active=False).exclude(pk=actor.pk)
+
+    def with_vm_count(self):
+        return self.annotate(vm_count=models.Count("owned_vms"))
+
 
 class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
     def get_by_natural_key(self, username):

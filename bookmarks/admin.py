@@ -8,9 +8,9 @@ from vmlab.admin import OwnerRoleFilter
 @admin.register(Bookmark)
 class BookmarkAdmin(admin.ModelAdmin):
     form = BookmarkAdminForm
-    list_display = ("name", "link", "owner", "updated_at")
+    list_display = ("name", "link", "tags", "owner", "updated_at")
     list_filter = (OwnerRoleFilter,)
     list_select_related = ("owner",)
-    search_fields = ("name", "link", "owner__username")
+    search_fields = ("name", "link", "tags", "description", "owner__username")
     autocomplete_fields = ("owner",)
     readonly_fields = ("created_at", "updated_at")

@@ -1,14 +1,26 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from bookmarks.models import Bookmark
+from bookmarks import netscape
+from bookmarks.models import Bookmark, normalize_tags
+
+IMPORT_MAX_BYTES = 2 * 1024 * 1024
+
+
+class TagsField(forms.CharField):
+    """Tags typed with spaces or commas, cleaned to their stored form before the length check."""
+
+    def to_python(self, value):
+        return normalize_tags(super().to_python(value))
 
 
 class BookmarkAdminForm(forms.ModelForm):
     class Meta:
         model = Bookmark
-        fields = ("name", "link", "owner")
+        fields = ("name", "link", "tags", "description", "owner")
+        field_classes = {"tags": TagsField}
 
     def clean_owner(self):
         owner = self.cleaned_data["owner"]
@@ -18,3 +30,62 @@ class BookmarkAdminForm(forms.ModelForm):
                 params={"user": owner},
             )
         return owner
+
+
+class BookmarkForm(forms.ModelForm):
+    """A user's own bookmark; warns when they already have one for the same address (normalised link)."""
+
+    save_anyway = forms.BooleanField(
+        label=_("Save anyway"), required=False, widget=forms.HiddenInput, help_text=_("Keep both bookmarks.")
+    )
+
+    class Meta:
+        model = Bookmark
+        fields = ("name", "link", "tags", "description")
+        field_classes = {"tags": TagsField}
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+        self.duplicate: Bookmark | None = None
+
+    def clean(self):
+        cleaned_data = super().clean()
+        link = cleaned_data.get("link")
+        if link:
+            same_link = Bookmark.objects.owned_by(self.owner).same_link_as(link)
+            self.duplicate = same_link.exclude(pk=self.instance.pk).first()
+        if self.duplicate is not None:
+            self.fields["save_anyway"].widget = forms.CheckboxInput()
+            if not cleaned_data.get("save_anyway"):
+                self.add_error("save_anyway", _("Tick “Save anyway” to keep a second bookmark for this address."))
+        return cleaned_data
+
+
+class BookmarkImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("Bookmark file"),
+        help_text=_("The HTML file your browser exports (“Export bookmarks”), at most 2 MiB."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".html,.htm,text/html"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise ValidationError(
+                _("This file is %(size)s; bookmark files can be at most %(limit)s."),
+                params={"size": filesizeformat(upload.size), "limit": filesizeformat(IMPORT_MAX_BYTES)},
+            )
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError(
+                _("This file is not UTF-8 text. Export your bookmarks from the browser as HTML and upload that file.")
+            ) from None
+        self.entries = netscape.parse(text)
+        if not self.entries:
+            raise ValidationError(
+                _("No bookmarks found in this file. Export them from the browser as HTML and upload that file.")
+            )
+        return upload

@@ -1,4 +1,11 @@
+from collections import Counter
+
+from django.db.models import Q
+
 from vmlab.querysets import OwnedQuerySet
+from vmlab.search import search_filter
+
+SEARCH_FIELDS = ("name", "link", "tags", "description")
 
 
 class BookmarkQuerySet(OwnedQuerySet):
@@ -7,3 +14,28 @@ class BookmarkQuerySet(OwnedQuerySet):
         if not user.is_authenticated or not user.can_keep_bookmarks:
             return self.none()
         return self.owned_by(user)
+
+    def search(self, query: str):
+        """Every word of `query` in the name, link, tags or description."""
+        return self.filter(search_filter(query, SEARCH_FIELDS))
+
+    def tagged(self, tag: str):
+        """Bookmarks carrying exactly `tag` (not a tag that merely contains it)."""
+        tag = tag.strip().lower()
+        if len(tag.split()) != 1:
+            return self.none()
+        return self.filter(
+            Q(tags=tag) | Q(tags__startswith=f"{tag} ") | Q(tags__endswith=f" {tag}") | Q(tags__contains=f" {tag} ")
+        )
+
+    def same_link_as(self, link: str):
+        """Bookmarks whose link is `link` once normalised: the duplicates a user is warned about."""
+        from bookmarks.models import normalize_link  # the model module imports this one
+
+        return self.filter(normalized_link=normalize_link(link))
+
+    def tag_counts(self) -> tuple[int, list[tuple[str, int]]]:
+        """How many bookmarks there are, and each tag with its number of bookmarks, by tag: one query."""
+        tag_strings = list(self.order_by().values_list("tags", flat=True))
+        counts = Counter(tag for tags in tag_strings for tag in tags.split())
+        return len(tag_strings), sorted(counts.items())

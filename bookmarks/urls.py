@@ -1,19 +1,14 @@
-# PLACEHOLDER: replaced by the real views of this app.
-from django.http import Http404
 from django.urls import path
+
+from bookmarks import views
 
 app_name = "bookmarks"
 
-
-def _todo(request, **kwargs):
-    raise Http404
-
-
 urlpatterns = [
-    path("", _todo, name="list"),
-    path("new/", _todo, name="create"),
-    path("<int:pk>/edit/", _todo, name="edit"),
-    path("<int:pk>/delete/", _todo, name="delete"),
-    path("import/", _todo, name="import"),
-    path("export/", _todo, name="export"),
+    path("", views.bookmark_list, name="list"),
+    path("new/", views.bookmark_create, name="create"),
+    path("<int:pk>/edit/", views.bookmark_edit, name="edit"),
+    path("<int:pk>/delete/", views.bookmark_delete, name="delete"),
+    path("import/", views.bookmark_import, name="import"),
+    path("export/", views.bookmark_export, name="export"),
 ]

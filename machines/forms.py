@@ -3,7 +3,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from machines.models import VirtualMachine
-from machines.validators import normalize_ssh_key
+from machines.querysets import assignable_users
+from machines.services import METADATA_FIELDS
+from machines.validators import SSH_KEY_MAX_BYTES, normalize_ssh_key
 
 
 class WriteOnlyTextarea(forms.Textarea):
@@ -92,3 +94,192 @@ class VirtualMachineAdminForm(WriteOnlySecretsForm):
                 params={"user": assignee},
             )
         return assignee
+
+
+# Portal forms. Secrets are write-only here too: their widgets never render a value back.
+
+
+def _password_input():
+    return forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+
+
+def _run_model_validators(field_name: str, value: str) -> None:
+    VirtualMachine._meta.get_field(field_name).run_validators(value)
+
+
+class SshKeyInputForm(forms.Form):
+    """An SSH private key pasted as text or uploaded as a file, normalised and validated like the model does."""
+
+    ssh_key = forms.CharField(
+        label=_("SSH private key"),
+        required=False,
+        strip=False,
+        widget=WriteOnlyTextarea(attrs={"rows": 6, "autocomplete": "off", "spellcheck": "false"}),
+        help_text=_(
+            "Paste an unencrypted private key (OpenSSH or PEM), e.g. the contents of ~/.ssh/id_ed25519. "
+            "Write-only: never shown again."
+        ),
+    )
+    ssh_key_file = forms.FileField(
+        label=_("…or upload the private key file"),
+        required=False,
+        help_text=_("At most 16 KiB."),
+    )
+
+    def clean_ssh_key_file(self):
+        upload = self.cleaned_data.get("ssh_key_file")
+        if not upload:
+            return ""
+        if upload.size > SSH_KEY_MAX_BYTES:
+            raise ValidationError(
+                _("The file is larger than %(limit)s KiB: upload the private key file itself."),
+                params={"limit": SSH_KEY_MAX_BYTES // 1024},
+            )
+        try:
+            return upload.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationError(
+                _("The file is not a text file (UTF-8): upload the private key file itself, e.g. ~/.ssh/id_ed25519.")
+            ) from None
+
+    def clean_key_input(self, cleaned):
+        """Put the normalised key, from whichever input was used, in cleaned["ssh_key"] ("" for none)."""
+        pasted, uploaded = cleaned.get("ssh_key") or "", cleaned.get("ssh_key_file") or ""
+        if pasted.strip() and uploaded.strip():
+            self.add_error("ssh_key_file", _("Paste the key or upload its file, not both."))
+            return
+        source = "ssh_key" if pasted.strip() else "ssh_key_file"
+        key = normalize_ssh_key(pasted or uploaded) if (pasted.strip() or uploaded.strip()) else ""
+        if key:
+            try:
+                _run_model_validators("ssh_key", key)
+            except ValidationError as error:
+                self.add_error(source, error)
+                return
+        cleaned["ssh_key"] = key
+
+
+class VirtualMachineCreateForm(SshKeyInputForm, forms.ModelForm):
+    """A new VM with its optional secrets; managers and admins may also assign it at once."""
+
+    password = forms.CharField(
+        label=_("Password"),
+        required=False,
+        strip=False,
+        widget=_password_input(),
+        help_text=_("Optional. Write-only: never shown again; reveal it later with your own password."),
+    )
+
+    class Meta:
+        model = VirtualMachine
+        fields = (*METADATA_FIELDS, "assigned_to")
+        labels = {"assigned_to": _("Assign to")}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user.can_assign_vms:
+            self.fields["assigned_to"].queryset = assignable_users()
+            self.fields["assigned_to"].empty_label = _("Nobody")
+            self.fields["assigned_to"].help_text = _("An active regular or sidekick user. You stay the owner.")
+            self.fields["assigned_to"].error_messages["invalid_choice"] = _(
+                "Choose an active regular or sidekick user, or nobody."
+            )
+        else:
+            del self.fields["assigned_to"]
+        # Secrets last, after the connection details.
+        self.order_fields([*METADATA_FIELDS, "assigned_to", "password", "ssh_key", "ssh_key_file"])
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if password:
+            _run_model_validators("password", password)
+        return password
+
+    def clean(self):
+        cleaned = super().clean()
+        self.clean_key_input(cleaned)
+        return cleaned
+
+
+class VirtualMachineEditForm(forms.ModelForm):
+    """Connection details only: secrets, owner and assignee have their own pages."""
+
+    class Meta:
+        model = VirtualMachine
+        fields = METADATA_FIELDS
+
+
+NOT_BOTH = _("Either set a new value or remove it, not both.")
+
+
+class VirtualMachinePasswordForm(forms.Form):
+    """Set a new password, or remove it (the page's separate "Remove" button posts remove=1)."""
+
+    password = forms.CharField(
+        label=_("New password"),
+        required=False,
+        strip=False,
+        widget=_password_input(),
+        help_text=_("Replaces the current password. Write-only: never shown again."),
+    )
+    remove = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if password:
+            _run_model_validators("password", password)
+        return password
+
+    def clean(self):
+        cleaned = super().clean()
+        given = bool(cleaned.get("password")) or self.has_error("password")
+        if cleaned.get("remove") and given:
+            raise ValidationError(NOT_BOTH)
+        if not cleaned.get("remove") and not given:
+            self.add_error("password", _("Enter the new password."))
+        return cleaned
+
+
+class VirtualMachineSshKeyForm(SshKeyInputForm):
+    """Set a new SSH key (pasted or uploaded), or remove it (a separate button posts remove=1)."""
+
+    remove = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        given = any((cleaned.get(name) or "").strip() or self.has_error(name) for name in ("ssh_key", "ssh_key_file"))
+        if cleaned.get("remove"):
+            if given:
+                raise ValidationError(NOT_BOTH)
+            return cleaned
+        self.clean_key_input(cleaned)
+        if not self.errors and not cleaned.get("ssh_key"):
+            self.add_error("ssh_key", _("Paste a private key or upload its file."))
+        return cleaned
+
+
+class VirtualMachineAssignForm(forms.Form):
+    assigned_to = forms.ModelChoiceField(
+        label=_("Assign to"),
+        queryset=assignable_users(),
+        required=False,
+        empty_label=_("Nobody"),
+        help_text=_("An active regular or sidekick user, or nobody."),
+        error_messages={"invalid_choice": _("Choose an active regular or sidekick user, or nobody.")},
+    )
+
+
+class RevealSecretForm(forms.Form):
+    secret = forms.ChoiceField(label=_("Secret to reveal"), widget=forms.RadioSelect)
+    account_password = forms.CharField(
+        label=_("Your VM Lab password"),
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "current-password"}),
+        help_text=_("Confirm that it is you: the password you log in with, not the VM's."),
+    )
+
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["secret"].choices = choices
+        if choices:
+            self.fields["secret"].initial = choices[0][0]

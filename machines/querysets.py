@@ -1,3 +1,4 @@
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from accounts.roles import Role
@@ -53,3 +54,8 @@ class VirtualMachineQuerySet(OwnedQuerySet, EncryptedFieldsQuerySet):
             has_password=Q(password__isnull=False),
             has_ssh_key=Q(ssh_key__isnull=False),
         )
+
+
+def assignable_users():
+    """The users a VM may be assigned to: active regular and sidekick users (PRODUCT.md §3)."""
+    return get_user_model().objects.active().filter(role__in=(Role.REGULAR, Role.SIDEKICK)).order_by("username")

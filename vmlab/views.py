@@ -11,7 +11,7 @@ from vmlab.search import search_filter
 
 DASHBOARD_PER_PAGE = 10
 VM_SEARCH_FIELDS = ("name", "host", "username", "owner__username", "assigned_to__username")
-BOOKMARK_SEARCH_FIELDS = ("name", "link", "tags")
+BOOKMARK_SEARCH_FIELDS = ("name", "link", "tags", "description")
 
 
 @dataclass
@@ -52,7 +52,11 @@ def dashboard_sections(request) -> list[Section]:
         sections.append(_vm_section(request, "mine", _("My VMs"), vms.owned_by(user), _("You have no VMs yet.")))
     sections.append(
         _vm_section(
-            request, "assigned_to_me", _("VMs assigned to me"), vms.assigned_to_user(user), _("No VM is assigned to you.")
+            request,
+            "assigned_to_me",
+            _("VMs assigned to me"),
+            vms.assigned_to_user(user),
+            _("No VM is assigned to you."),
         )
     )
     if user.can_keep_bookmarks:

@@ -3,8 +3,21 @@ from django.core.exceptions import PermissionDenied
 
 from accounts.models import User
 from accounts.roles import Role
-from accounts.services import grantable_roles, user_approve, user_disable, user_enable, user_set_role
+from accounts.services import (
+    grantable_roles,
+    user_actions_for,
+    user_approve,
+    user_delete,
+    user_deny,
+    user_disable,
+    user_enable,
+    user_register,
+    user_set_role,
+)
 from accounts.tests.factories import UserFactory
+from audit.models import Action, AuditEvent
+from bookmarks.models import Bookmark
+from bookmarks.tests.factories import BookmarkFactory
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
 
@@ -346,3 +359,181 @@ def test_a_disabled_admin_can_neither_approve_nor_disable_anyone():
 
     assert role_in_db(newcomer) == Role.NEW_USER
     assert is_active_in_db(member) is True
+
+
+# user_register
+
+
+def test_registering_creates_a_newcomer_with_a_hashed_password_and_an_audit_row():
+    user = user_register(username="newbie", email="newbie@lab.example", password="a long lab passphrase")
+
+    assert (role_in_db(user), user.check_password("a long lab passphrase")) == (Role.NEW_USER, True)
+    event = AuditEvent.objects.get(action=Action.USER_REGISTER)
+    assert (event.actor_id, event.target_id) == (user.pk, str(user.pk))
+
+
+# audit trail of the existing services
+
+
+def test_approval_is_recorded_with_the_role_given():
+    manager, newcomer = UserFactory(role=Role.MANAGER), UserFactory(role=Role.NEW_USER)
+
+    user_approve(user=newcomer, role=Role.REGULAR, actor=manager)
+
+    event = AuditEvent.objects.get()
+    assert (event.action, event.actor_id, event.target_id, event.details) == (
+        Action.USER_APPROVE,
+        manager.pk,
+        str(newcomer.pk),
+        {"role": Role.REGULAR},
+    )
+
+
+def test_role_change_is_recorded_with_old_and_new_role():
+    admin, sidekick = UserFactory(role=Role.ADMIN), UserFactory(role=Role.SIDEKICK)
+
+    user_set_role(user=sidekick, role=Role.MANAGER, actor=admin)
+
+    event = AuditEvent.objects.get()
+    assert (event.action, event.details) == (Action.USER_ROLE, {"old": Role.SIDEKICK, "new": Role.MANAGER})
+
+
+def test_disabling_is_recorded_with_the_number_of_vms_shared():
+    admin, owner = UserFactory(role=Role.ADMIN), UserFactory(role=Role.SIDEKICK)
+    VirtualMachineFactory.create_batch(2, owner=owner, shared=False)
+
+    user_disable(user=owner, actor=admin)
+
+    event = AuditEvent.objects.get()
+    assert (event.action, event.details) == (Action.USER_DISABLE, {"vms_shared": 2})
+
+
+def test_enabling_is_recorded():
+    manager, user = UserFactory(role=Role.MANAGER), UserFactory(is_active=False)
+
+    user_enable(user=user, actor=manager)
+
+    assert AuditEvent.objects.get().action == Action.USER_ENABLE
+
+
+def test_a_refused_change_leaves_no_audit_row():
+    manager, admin = UserFactory(role=Role.MANAGER), UserFactory(role=Role.ADMIN)
+
+    with pytest.raises(PermissionDenied):
+        user_disable(user=admin, actor=manager)
+
+    assert not AuditEvent.objects.exists()
+
+
+# user_deny
+
+
+def test_admin_denies_a_newcomer_and_the_account_is_deleted_but_remembered_in_the_audit():
+    admin, newcomer = UserFactory(role=Role.ADMIN), UserFactory(username="rbriggs", role=Role.NEW_USER)
+    newcomer_id = str(newcomer.pk)
+
+    user_deny(user=newcomer, actor=admin)
+
+    assert not User.objects.filter(username="rbriggs").exists()
+    event = AuditEvent.objects.get()
+    assert (event.action, event.target_label, event.target_id) == (Action.USER_DENY, "rbriggs", newcomer_id)
+
+
+def test_manager_cannot_deny_a_newcomer():
+    manager, newcomer = UserFactory(role=Role.MANAGER), UserFactory(role=Role.NEW_USER)
+
+    with pytest.raises(PermissionDenied):
+        user_deny(user=newcomer, actor=manager)
+
+    assert role_in_db(newcomer) == Role.NEW_USER
+
+
+def test_deny_refuses_an_approved_user():
+    admin, regular = UserFactory(role=Role.ADMIN), UserFactory(role=Role.REGULAR)
+
+    with pytest.raises(PermissionDenied, match="not waiting for approval"):
+        user_deny(user=regular, actor=admin)
+
+    assert role_in_db(regular) == Role.REGULAR
+
+
+# user_delete
+
+
+def test_admin_deletes_a_disabled_user_with_their_vms_and_bookmarks_and_gets_the_counts():
+    admin, leaver = UserFactory(role=Role.ADMIN), UserFactory(username="leaver", is_active=False)
+    VirtualMachineFactory.create_batch(2, owner=leaver)
+    BookmarkFactory.create_batch(3, owner=leaver)
+    kept_vm, kept_bookmark = VirtualMachineFactory(), BookmarkFactory()
+
+    counts = user_delete(user=leaver, actor=admin)
+
+    assert counts == {"vms": 2, "bookmarks": 3}
+    assert not User.objects.filter(username="leaver").exists()
+    assert list(VirtualMachine.objects.values_list("pk", flat=True)) == [kept_vm.pk]
+    assert list(Bookmark.objects.values_list("pk", flat=True)) == [kept_bookmark.pk]
+    event = AuditEvent.objects.get()
+    assert (event.action, event.target_label, event.details) == (Action.USER_DELETE, "leaver", counts)
+
+
+def test_an_active_user_cannot_be_deleted():
+    admin, member = UserFactory(role=Role.ADMIN), UserFactory()
+
+    with pytest.raises(PermissionDenied, match="Only disabled users"):
+        user_delete(user=member, actor=admin)
+
+    assert User.objects.filter(pk=member.pk).exists()
+
+
+def test_manager_cannot_delete_a_disabled_user():
+    manager, leaver = UserFactory(role=Role.MANAGER), UserFactory(is_active=False)
+
+    with pytest.raises(PermissionDenied):
+        user_delete(user=leaver, actor=manager)
+
+    assert User.objects.filter(pk=leaver.pk).exists()
+
+
+# user_actions_for
+
+
+def test_actions_of_a_manager_on_a_sidekick():
+    actions = user_actions_for(UserFactory(role=Role.MANAGER), UserFactory(role=Role.SIDEKICK))
+
+    assert (actions.roles, actions.disable, actions.enable, actions.delete, actions.deny) == (
+        [Role.REGULAR, Role.SIDEKICK],
+        True,
+        False,
+        False,
+        False,
+    )
+
+
+def test_a_manager_has_no_action_on_an_admin():
+    assert not user_actions_for(UserFactory(role=Role.MANAGER), UserFactory(role=Role.ADMIN)).any
+
+
+def test_an_admin_may_enable_or_delete_a_disabled_user():
+    actions = user_actions_for(UserFactory(role=Role.ADMIN), UserFactory(is_active=False))
+
+    assert (actions.disable, actions.enable, actions.delete) == (False, True, True)
+
+
+def test_a_newcomer_may_be_approved_and_by_an_admin_denied_but_not_given_a_role():
+    newcomer = UserFactory(role=Role.NEW_USER)
+
+    by_admin = user_actions_for(UserFactory(role=Role.ADMIN), newcomer)
+    by_manager = user_actions_for(UserFactory(role=Role.MANAGER), newcomer)
+
+    assert (by_admin.approve_roles, by_admin.deny, by_admin.roles) == (
+        [Role.REGULAR, Role.SIDEKICK, Role.MANAGER],
+        True,
+        [],
+    )
+    assert (by_manager.approve_roles, by_manager.deny) == ([Role.REGULAR, Role.SIDEKICK], False)
+
+
+def test_nobody_has_actions_on_themselves():
+    admin = UserFactory(role=Role.ADMIN)
+
+    assert not user_actions_for(admin, admin).any

@@ -13,7 +13,6 @@ from accounts.tests.factories import UserFactory
 from machines.admin import VirtualMachineAdmin
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
-from vmlab import crypto
 
 pytestmark = pytest.mark.django_db
 
@@ -147,20 +146,6 @@ def test_changelist_runs_the_same_number_of_queries_for_n_and_2n_vms(admin_clien
     with_2n = changelist_queries()
 
     assert with_2n == with_n
-
-
-@pytest.fixture
-def decrypt_calls(monkeypatch):
-    """Every call to vmlab.crypto.decrypt, which machines.fields reaches through the module attribute."""
-    calls = []
-    real_decrypt = crypto.decrypt
-
-    def counting_decrypt(token):
-        calls.append(token)
-        return real_decrypt(token)
-
-    monkeypatch.setattr(crypto, "decrypt", counting_decrypt)
-    return calls
 
 
 def test_changelist_never_decrypts_a_secret(admin_client, ssh_private_key, decrypt_calls):

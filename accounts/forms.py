@@ -1,0 +1,105 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, UsernameField
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from accounts.roles import Role
+
+PERSONAL_FIELDS = ("username", "email", "first_name", "last_name")
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "inactive": _("This account is disabled. Ask a lab manager to enable it."),
+    }
+
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError as error:
+            # The backend refuses disabled users like unknown ones. Saying "disabled" only to someone
+            # who knows the password tells a stranger nothing about which usernames exist.
+            if error.code == "invalid_login" and self._is_disabled_with_this_password():
+                raise ValidationError(self.error_messages["inactive"], code="inactive") from None
+            raise
+
+    def _is_disabled_with_this_password(self) -> bool:
+        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        user = User.objects.filter(username__iexact=username, is_active=False).first()
+        return user is not None and user.check_password(password)
+
+
+class UniquePersonalFieldsMixin:
+    """Usernames and e-mail addresses are unique whatever their case: say so on the field, not with an error page."""
+
+    def _taken(self, field: str, value: str) -> bool:
+        others = User.objects.filter(**{f"{field}__iexact": value})
+        if self.instance.pk is not None:
+            others = others.exclude(pk=self.instance.pk)
+        return others.exists()
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if self._taken("username", username):
+            raise ValidationError(_("This username is already taken."), code="unique")
+        return username
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        if self._taken("email", email):
+            raise ValidationError(_("An account with this e-mail address already exists."), code="unique")
+        return email
+
+
+class RegistrationForm(UniquePersonalFieldsMixin, BaseUserCreationForm):
+    class Meta:
+        model = User
+        fields = PERSONAL_FIELDS
+        field_classes = {"username": UsernameField}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+
+
+class ProfileForm(UniquePersonalFieldsMixin, forms.ModelForm):
+    class Meta:
+        model = User
+        fields = PERSONAL_FIELDS
+        field_classes = {"username": UsernameField}
+
+
+class RoleForm(forms.Form):
+    """Choose one of the roles the acting user may give."""
+
+    role = forms.ChoiceField(label=_("Role"))
+
+    def __init__(self, *args, roles: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(role, Role(role).label) for role in roles]
+
+
+class UserFilterForm(forms.Form):
+    STATE_ACTIVE, STATE_DISABLED, STATE_ALL = "active", "disabled", "all"
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    role = forms.ChoiceField(label=_("Role"), required=False, choices=[("", _("All roles")), *Role.choices])
+    state = forms.ChoiceField(
+        label=_("State"),
+        required=False,
+        choices=[(STATE_ALL, _("All")), (STATE_ACTIVE, _("Active")), (STATE_DISABLED, _("Disabled"))],
+    )
+
+    def filter(self, queryset):
+        """`queryset` narrowed by the valid filters; invalid values are ignored rather than shown as errors."""
+        self.is_valid()
+        data = self.cleaned_data
+        if data.get("role"):
+            queryset = queryset.with_role(data["role"])
+        if data.get("state") == self.STATE_ACTIVE:
+            queryset = queryset.active()
+        elif data.get("state") == self.STATE_DISABLED:
+            queryset = queryset.disabled()
+        return queryset

@@ -1,0 +1,66 @@
+"""Signing in and out, registering, and Django's password views wired to this app's templates and URLs."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+
+from accounts import services
+from accounts.forms import LoginForm, RegistrationForm
+from accounts.middleware import new_user_allowed
+
+login_view = auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True)
+logout_view = new_user_allowed(auth_views.LogoutView.as_view())
+
+password_reset = auth_views.PasswordResetView.as_view(
+    email_template_name="registration/password_reset_email.txt",
+    subject_template_name="registration/password_reset_subject.txt",
+    success_url=reverse_lazy("accounts:password_reset_done"),
+)
+password_reset_done = auth_views.PasswordResetDoneView.as_view()
+password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
+    success_url=reverse_lazy("accounts:password_reset_complete"),
+)
+password_reset_complete = auth_views.PasswordResetCompleteView.as_view()
+
+# Not Django's default template names: those belong to the Django admin's own password change pages.
+password_change = auth_views.PasswordChangeView.as_view(
+    template_name="registration/change_password.html",
+    success_url=reverse_lazy("accounts:password_change_done"),
+)
+password_change_done = auth_views.PasswordChangeDoneView.as_view(
+    template_name="registration/change_password_done.html",
+)
+
+
+@login_not_required
+@sensitive_post_parameters("password1", "password2")
+def register(request):
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    form = RegistrationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        user = services.user_register(
+            username=data["username"],
+            email=data["email"],
+            password=data["password1"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            request=request,
+        )
+        login(request, user)
+        messages.success(request, _("Welcome, %(user)s! Your account has been created.") % {"user": user.username})
+        return redirect("accounts:waiting")
+    return render(request, "accounts/register.html", {"form": form})
+
+
+@new_user_allowed
+def waiting(request):
+    if request.user.is_approved:
+        return redirect("dashboard")
+    return render(request, "accounts/waiting.html")

@@ -1,0 +1,179 @@
+"""Manage users and the waiting list (PRODUCT.md §3): managers and admins; the services decide each right."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from accounts import services
+from accounts.forms import RoleForm, UserFilterForm
+from accounts.models import User
+from accounts.roles import Role
+from machines.models import VirtualMachine
+from vmlab.pagination import paginate
+from vmlab.redirects import safe_next
+from vmlab.search import search_filter
+
+USER_SEARCH_FIELDS = ("username", "email", "first_name", "last_name")
+VMS_PER_PAGE = 10
+
+
+def _require_user_manager(request):
+    if not services.can_manage_users(request.user):
+        raise PermissionDenied(_("Only managers and admins manage users."))
+
+
+def _visible_user(request, pk) -> User:
+    return get_object_or_404(User.objects.visible_to(request.user), pk=pk)
+
+
+def _back(request, user):
+    return redirect(safe_next(request, reverse("accounts:user_detail", args=[user.pk])))
+
+
+def _chosen_role(request) -> str | None:
+    form = RoleForm(request.POST, roles=services.grantable_roles(request.user))
+    if form.is_valid():
+        return form.cleaned_data["role"]
+    messages.error(request, _("Choose one of the roles offered."))
+    return None
+
+
+def user_list(request):
+    _require_user_manager(request)
+    filters = UserFilterForm(request.GET)
+    users = filters.filter(User.objects.visible_to(request.user).with_vm_count().order_by("username"))
+    query = (filters.cleaned_data.get("q") or "").strip()
+    if query:
+        users = users.filter(search_filter(query, USER_SEARCH_FIELDS))
+    return render(
+        request,
+        "accounts/user_list.html",
+        {"filters": filters, "query": query, "page_obj": paginate(request, users)},
+    )
+
+
+def user_detail(request, pk):
+    user = _visible_user(request, pk)
+    actions = services.user_actions_for(request.user, user)
+    vms = VirtualMachine.objects.without_secrets().select_related("owner", "assigned_to")
+    return render(
+        request,
+        "accounts/user_detail.html",
+        {
+            "person": user,
+            "actions": actions,
+            "role_form": RoleForm(roles=actions.roles, initial={"role": user.role}, auto_id="role_%s"),
+            "approve_form": RoleForm(roles=actions.approve_roles, auto_id="approve_%s"),
+            "owned_vms": paginate(request, vms.owned_by(user), per_page=VMS_PER_PAGE, param="owned_page"),
+            "assigned_vms": paginate(request, vms.assigned_to_user(user), per_page=VMS_PER_PAGE, param="assigned_page"),
+        },
+    )
+
+
+@require_POST
+def user_set_role(request, pk):
+    user = _visible_user(request, pk)
+    role = _chosen_role(request)
+    if role is not None:
+        try:
+            services.user_set_role(user=user, role=role, actor=request.user, request=request)
+        except PermissionDenied as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, _("%(user)s is now %(role)s.") % {"user": user, "role": Role(role).label})
+    return _back(request, user)
+
+
+@require_POST
+def user_disable(request, pk):
+    user = _visible_user(request, pk)
+    try:
+        shared = services.user_disable(user=user, actor=request.user, request=request)
+    except PermissionDenied as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "%(user)s is disabled; %(count)d of their VMs became shared.",
+                "%(user)s is disabled; %(count)d of their VMs became shared.",
+                shared,
+            )
+            % {"user": user, "count": shared},
+        )
+    return _back(request, user)
+
+
+@require_POST
+def user_enable(request, pk):
+    user = _visible_user(request, pk)
+    try:
+        services.user_enable(user=user, actor=request.user, request=request)
+    except PermissionDenied as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("%(user)s is enabled and can log in again.") % {"user": user})
+    return _back(request, user)
+
+
+def user_delete(request, pk):
+    user = get_object_or_404(User.objects.deletable_by(request.user), pk=pk)
+    if request.method != "POST":
+        counts = services.user_deletion_counts(user=user)
+        return render(request, "accounts/user_confirm_delete.html", {"person": user, "counts": counts})
+    try:
+        counts = services.user_delete(user=user, actor=request.user, request=request)
+    except PermissionDenied as refusal:
+        messages.error(request, str(refusal))
+        return _back(request, user)
+    messages.success(
+        request,
+        _("User %(user)s was deleted with %(vms)d VM(s) and %(bookmarks)d bookmark(s).")
+        % {"user": user.username, **counts},
+    )
+    return redirect("accounts:user_list")
+
+
+def waiting_list(request):
+    _require_user_manager(request)
+    newcomers = User.objects.visible_to(request.user).awaiting_approval().order_by("date_joined", "pk")
+    roles = services.grantable_roles(request.user)
+    return render(
+        request,
+        "accounts/waiting_list.html",
+        {
+            "page_obj": paginate(request, newcomers),
+            "role_choices": [(role, Role(role).label) for role in roles],
+            "can_deny": services.can_deny_newcomers(request.user),
+        },
+    )
+
+
+@require_POST
+def user_approve(request, pk):
+    user = _visible_user(request, pk)
+    role = _chosen_role(request)
+    if role is not None:
+        try:
+            services.user_approve(user=user, role=role, actor=request.user, request=request)
+        except PermissionDenied as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, _("%(user)s is approved as %(role)s.") % {"user": user, "role": Role(role).label})
+    return redirect(safe_next(request, reverse("accounts:waiting_list")))
+
+
+@require_POST
+def user_deny(request, pk):
+    user = _visible_user(request, pk)
+    try:
+        services.user_deny(user=user, actor=request.user, request=request)
+    except PermissionDenied as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("The request of %(user)s was denied and the account deleted.") % {"user": user})
+    return redirect(safe_next(request, reverse("accounts:waiting_list")))

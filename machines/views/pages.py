@@ -1,0 +1,172 @@
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from machines import services
+from machines.forms import VirtualMachineAssignForm, VirtualMachineCreateForm, VirtualMachineEditForm
+from machines.models import VirtualMachine
+from machines.views.common import add_service_errors, get_vm, host_alias, key_filename
+from vmlab.redirects import safe_next
+
+
+@dataclass(frozen=True)
+class VmAction:
+    """One button of the detail page: a link to a page, or a POST form when `post` is set."""
+
+    label: str
+    url: str
+    style: str = ""
+    post: bool = False
+
+
+def vm_actions(vm: VirtualMachine, user) -> list[VmAction]:
+    """The actions `user` may take on `vm`, decided by the same queryset rules as the pages they lead to."""
+
+    def url(name):
+        return reverse(f"machines:{name}", args=[vm.pk])
+
+    vms = VirtualMachine.objects.filter(pk=vm.pk)
+    editable = vms.editable_by(user).exists()
+    actions = []
+    if vm.has_password or vm.has_ssh_key:
+        actions.append(VmAction(_("Reveal a secret"), url("reveal"), "btn-primary"))
+    if editable:
+        actions += [
+            VmAction(_("Edit"), url("edit")),
+            VmAction(_("Change password") if vm.has_password else _("Set password"), url("password")),
+            VmAction(_("Change SSH key") if vm.has_ssh_key else _("Set SSH key"), url("ssh_key")),
+            VmAction(_("Make private") if vm.shared else _("Share"), url("share"), post=True),
+        ]
+    if vms.assignable_by(user).exists():
+        actions.append(VmAction(_("Assign"), url("assign")))
+    if editable:
+        actions.append(VmAction(_("Delete"), url("delete"), "btn-danger"))
+    return actions
+
+
+def ssh_command(vm: VirtualMachine) -> str:
+    return f"ssh -p {vm.port} {vm.username}@{vm.host}"
+
+
+def ssh_config_entry(vm: VirtualMachine) -> str:
+    """A ~/.ssh/config block; IdentityFile names the file that revealing the key downloads."""
+    lines = [f"Host {host_alias(vm)}", f"    HostName {vm.host}", f"    Port {vm.port}", f"    User {vm.username}"]
+    if vm.has_ssh_key:
+        lines += [f"    IdentityFile ~/.ssh/{key_filename(vm)}", "    IdentitiesOnly yes"]
+    return "\n".join(lines) + "\n"
+
+
+@sensitive_post_parameters("password", "ssh_key")
+@require_http_methods(["GET", "POST"])
+def vm_create(request):
+    user = request.user
+    if not user.can_own_vms:
+        raise PermissionDenied(_("Only sidekicks, managers and admins can create VMs."))
+    form = VirtualMachineCreateForm(request.POST or None, request.FILES or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            vm = services.vm_create(
+                actor=user,
+                **{name: data[name] for name in services.METADATA_FIELDS},
+                password=data["password"],
+                ssh_key=data["ssh_key"],
+                assigned_to=data.get("assigned_to"),
+                request=request,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("VM “%(name)s” was created.") % {"name": vm.name})
+            return redirect("machines:detail", pk=vm.pk)
+    return render(request, "machines/vm_create.html", {"form": form})
+
+
+@require_GET
+def vm_detail(request, pk):
+    vm = get_vm(request, pk, "visible_to")
+    context = {
+        "vm": vm,
+        "ssh_command": ssh_command(vm),
+        "actions": vm_actions(vm, request.user),
+    }
+    return render(request, "machines/vm_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def vm_edit(request, pk):
+    vm = get_vm(request, pk, "editable_by")
+    # The form copies what was typed onto `vm`, even when invalid: the page title keeps the saved name.
+    saved_name = vm.name
+    form = VirtualMachineEditForm(request.POST or None, instance=vm)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.vm_update(vm=vm, actor=request.user, request=request, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            if changed:
+                messages.success(request, _("VM “%(name)s” was updated.") % {"name": vm.name})
+            else:
+                messages.info(request, _("Nothing changed."))
+            return redirect("machines:detail", pk=vm.pk)
+    return render(request, "machines/vm_edit.html", {"vm": vm, "saved_name": saved_name, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def vm_delete(request, pk):
+    vm = get_vm(request, pk, "editable_by")
+    if request.method == "POST":
+        name = vm.name
+        services.vm_delete(vm=vm, actor=request.user, request=request)
+        messages.success(request, _("VM “%(name)s” was deleted.") % {"name": name})
+        return redirect("dashboard")
+    return render(request, "machines/vm_confirm_delete.html", {"vm": vm})
+
+
+@require_POST
+def vm_share(request, pk):
+    vm = get_vm(request, pk, "editable_by")
+    services.vm_set_shared(vm=vm, actor=request.user, shared=not vm.shared, request=request)
+    if vm.shared:
+        message = _("VM “%(name)s” is now shared with the users whose role may see others' VMs.")
+    else:
+        message = _("VM “%(name)s” is now private.")
+    messages.success(request, message % {"name": vm.name})
+    return redirect(safe_next(request, reverse("machines:detail", args=[vm.pk])))
+
+
+@require_http_methods(["GET", "POST"])
+def vm_assign(request, pk):
+    vm = get_vm(request, pk, "assignable_by")
+    form = VirtualMachineAssignForm(request.POST or None, initial={"assigned_to": vm.assigned_to_id})
+    if request.method == "POST" and form.is_valid():
+        assignee = form.cleaned_data["assigned_to"]
+        try:
+            services.vm_assign(vm=vm, actor=request.user, assignee=assignee, request=request)
+        except ValidationError as error:
+            form.add_error("assigned_to", error.messages)
+        else:
+            if assignee:
+                message = _("VM “%(name)s” is now assigned to %(user)s.") % {"name": vm.name, "user": assignee}
+            else:
+                message = _("VM “%(name)s” is no longer assigned to anyone.") % {"name": vm.name}
+            messages.success(request, message)
+            return redirect("machines:detail", pk=vm.pk)
+    return render(request, "machines/vm_assign.html", {"vm": vm, "form": form})
+
+
+@require_GET
+def vm_ssh_config(request, pk):
+    vm = get_vm(request, pk, "visible_to")
+    response = HttpResponse(ssh_config_entry(vm), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, f"{host_alias(vm)}.ssh-config")
+    return response

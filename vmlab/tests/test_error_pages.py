@@ -1,0 +1,40 @@
+import pytest
+from django.test import Client
+from django.urls import path
+
+from accounts.roles import Role
+from accounts.tests.factories import UserFactory
+from vmlab.urls import urlpatterns as portal_urlpatterns
+
+pytestmark = pytest.mark.django_db
+
+
+def broken_view(request):
+    raise RuntimeError("pw-in-a-traceback-Secret-42")
+
+
+urlpatterns = [*portal_urlpatterns, path("broken/", broken_view)]
+
+
+@pytest.mark.urls("vmlab.tests.test_error_pages")
+def test_a_server_error_shows_the_friendly_500_page_without_details(settings):
+    settings.DEBUG = False
+    client = Client(raise_request_exception=False)
+    client.force_login(UserFactory(role=Role.SIDEKICK))
+
+    response = client.get("/broken/")
+
+    assert response.status_code == 500
+    assert "Something went wrong" in response.text
+    assert "pw-in-a-traceback-Secret-42" not in response.text
+    assert "Traceback" not in response.text
+
+
+def test_a_form_posted_without_its_csrf_token_gets_the_friendly_403_page(db):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(UserFactory(role=Role.SIDEKICK))
+
+    response = client.post("/machines/new/", {"name": "x"})
+
+    assert response.status_code == 403
+    assert "This form has expired" in response.text
