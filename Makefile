@@ -23,7 +23,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 run: $(VENV)/.runtime .env
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_users
-	@echo "VM Lab: http://127.0.0.1:8000  (admin: http://127.0.0.1:8000/admin/)"
+	@echo "VM Lab: http://127.0.0.1:8000  (Django admin, for admins: http://127.0.0.1:8000/admin/)"
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 lint: $(VENV)/.dev

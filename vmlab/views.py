@@ -34,7 +34,7 @@ def _section(request, key, title, queryset, *, kind, fields, empty):
     query = request.GET.get(f"{key}_q", "").strip()[:200]
     if query:
         queryset = queryset.filter(search_filter(query, fields))
-    page = paginate(request, queryset, per_page=DASHBOARD_PER_PAGE, param=f"{key}_page")
+    page = paginate(request, queryset, per_page=DASHBOARD_PER_PAGE, param=f"{key}_page", anchor=key)
     return Section(key=key, title=title, kind=kind, page=page, query=query, empty=empty)
 
 

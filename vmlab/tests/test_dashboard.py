@@ -186,3 +186,12 @@ def test_the_dashboard_runs_the_same_number_of_queries_for_10_and_1000_vms(clien
 
     assert VirtualMachine.objects.owned_by(manager).count() == 2000
     assert with_1000 == with_10
+
+
+def test_paging_one_section_keeps_the_others_search_and_returns_to_that_section(client):
+    owner = logged_in(client, role=Role.SIDEKICK)
+    VirtualMachineFactory.create_batch(12, owner=owner)
+
+    response = client.get(DASHBOARD, {"bookmarks_q": "wiki"})
+
+    assert 'href="?bookmarks_q=wiki&amp;mine_page=2#mine"' in response.text
