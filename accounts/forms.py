@@ -10,25 +10,12 @@ PERSONAL_FIELDS = ("username", "email", "first_name", "last_name")
 
 
 class LoginForm(AuthenticationForm):
+    """Disabled users are told so only after the right password (see accounts.backends.LoginBackend)."""
+
     error_messages = {
         **AuthenticationForm.error_messages,
         "inactive": _("This account is disabled. Ask a lab manager to enable it."),
     }
-
-    def clean(self):
-        try:
-            return super().clean()
-        except ValidationError as error:
-            # The backend refuses disabled users like unknown ones. Saying "disabled" only to someone
-            # who knows the password tells a stranger nothing about which usernames exist.
-            if error.code == "invalid_login" and self._is_disabled_with_this_password():
-                raise ValidationError(self.error_messages["inactive"], code="inactive") from None
-            raise
-
-    def _is_disabled_with_this_password(self) -> bool:
-        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
-        user = User.objects.filter(username__iexact=username, is_active=False).first()
-        return user is not None and user.check_password(password)
 
 
 class UniquePersonalFieldsMixin:

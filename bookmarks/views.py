@@ -1,8 +1,8 @@
 from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -19,12 +19,13 @@ BOOKMARK_FIELDS = ("name", "link", "tags", "description")
 
 
 def keeper_required(view):
-    """Pages without a pk are for roles that keep bookmarks (PRODUCT.md §3): 403 for everyone else."""
+    """Pages without a pk are for roles that keep bookmarks: 404 for everyone else, as for any page
+    a role may not see (PRODUCT.md §3)."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.can_keep_bookmarks:
-            raise PermissionDenied(_("Your role cannot keep bookmarks."))
+            raise Http404(_("Your role cannot keep bookmarks."))
         return view(request, *args, **kwargs)
 
     return wrapper

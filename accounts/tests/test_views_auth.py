@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.contrib.auth import base_user
 from django.core import mail
 from django.urls import reverse
 
@@ -90,6 +91,49 @@ def test_disabled_user_with_a_wrong_password_sees_only_the_generic_error(client)
     assert GENERIC_ERROR in response.text
     assert DISABLED_ERROR not in response.text
     assert not is_logged_in(client)
+
+
+@pytest.fixture
+def password_hashes(monkeypatch):
+    """How many times a password is hashed: once per check, whether the user exists or not."""
+    calls = []
+    real_make_password, real_check_password = base_user.make_password, base_user.check_password
+    monkeypatch.setattr(base_user, "make_password", lambda *a, **k: calls.append("make") or real_make_password(*a, **k))
+    monkeypatch.setattr(
+        base_user, "check_password", lambda *a, **k: calls.append("check") or real_check_password(*a, **k)
+    )
+    return calls
+
+
+@pytest.mark.parametrize("who", ["unknown", "active", "disabled"])
+def test_a_failed_login_costs_one_password_hash_whoever_the_username_belongs_to(client, password_hashes, who):
+    if who != "unknown":
+        UserFactory(username="jlee", is_active=who == "active")
+    password_hashes.clear()
+
+    log_in(client, "jlee", "not the password")
+
+    assert len(password_hashes) == 1
+
+
+def test_a_disabled_user_is_logged_out_of_an_open_session(client):
+    user = UserFactory(username="jlee")
+    client.force_login(user)
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+    response = client.get(reverse("dashboard"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(LOGIN_URL)
+
+
+def test_logging_out_says_so_on_the_login_page(client):
+    client.force_login(UserFactory(username="jlee"))
+
+    response = client.post(reverse("accounts:logout"), follow=True)
+
+    assert not is_logged_in(client)
+    assert "You have been logged out." in response.text
 
 
 def test_login_follows_a_next_url_on_this_site(client):

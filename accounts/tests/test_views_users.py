@@ -56,7 +56,7 @@ def messages_of(response):
 def test_user_list_is_forbidden_below_manager(client, role):
     logged_in(client, role)
 
-    assert client.get(USER_LIST_URL).status_code == 403
+    assert client.get(USER_LIST_URL).status_code == 404
 
 
 def test_disabled_manager_session_cannot_open_the_user_list(client):

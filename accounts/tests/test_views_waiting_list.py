@@ -33,7 +33,7 @@ def role_in_db(user):
 def test_waiting_list_is_forbidden_below_manager(client, role):
     logged_in(client, role)
 
-    assert client.get(WAITING_LIST_URL).status_code == 403
+    assert client.get(WAITING_LIST_URL).status_code == 404
 
 
 def test_waiting_list_shows_newcomers_only(client):

@@ -14,7 +14,17 @@ from accounts.forms import LoginForm, RegistrationForm
 from accounts.middleware import new_user_allowed
 
 login_view = auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True)
-logout_view = new_user_allowed(auth_views.LogoutView.as_view())
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        # After logout() flushed the session: the message goes into a fresh one.
+        messages.info(request, _("You have been logged out."))
+        return response
+
+
+logout_view = new_user_allowed(LogoutView.as_view())
 
 password_reset = auth_views.PasswordResetView.as_view(
     email_template_name="registration/password_reset_email.txt",

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -23,7 +24,7 @@ VMS_PER_PAGE = 10
 
 def _require_user_manager(request):
     if not services.can_manage_users(request.user):
-        raise PermissionDenied(_("Only managers and admins manage users."))
+        raise Http404(_("Only managers and admins manage users."))
 
 
 def _visible_user(request, pk) -> User:

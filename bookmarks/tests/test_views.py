@@ -52,8 +52,8 @@ def test_a_regular_user_is_refused_every_bookmark_page(client, name):
 
     response = client.get(reverse(name))
 
-    assert response.status_code == 403
-    assert "Your role cannot keep bookmarks." in response.text
+    assert response.status_code == 404
+    assert "Page not found" in response.text
 
 
 @pytest.mark.parametrize("url", [edit_url, delete_url])

@@ -63,7 +63,7 @@ def test_a_regular_user_may_not_create_vms(client, method):
 
     response = getattr(client, method)(URL, form_data())
 
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert not VirtualMachine.objects.exists()
 
 

@@ -1,8 +1,8 @@
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -69,7 +69,7 @@ def ssh_config_entry(vm: VirtualMachine) -> str:
 def vm_create(request):
     user = request.user
     if not user.can_own_vms:
-        raise PermissionDenied(_("Only sidekicks, managers and admins can create VMs."))
+        raise Http404(_("Only sidekicks, managers and admins can create VMs."))
     form = VirtualMachineCreateForm(request.POST or None, request.FILES or None, user=user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
