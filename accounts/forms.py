@@ -52,10 +52,27 @@ class RegistrationForm(UniquePersonalFieldsMixin, BaseUserCreationForm):
 
 
 class ProfileForm(UniquePersonalFieldsMixin, forms.ModelForm):
+    """Profile settings. A new e-mail address needs the current password: password resets go there,
+    so whoever borrowed an open session must not be able to redirect them."""
+
+    current_password = forms.CharField(
+        label=_("Current password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_("Needed only to change your e-mail address."),
+    )
+
     class Meta:
         model = User
         fields = PERSONAL_FIELDS
         field_classes = {"username": UsernameField}
+
+    def clean(self):
+        cleaned = super().clean()
+        if "email" in self.changed_data and not self.instance.check_password(cleaned.get("current_password", "")):
+            self.add_error("current_password", _("Enter your current password to change your e-mail address."))
+        return cleaned
 
 
 class RoleForm(forms.Form):

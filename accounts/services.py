@@ -61,16 +61,28 @@ def user_register(
     return user
 
 
-def user_update_profile(*, user: User, username: str, email: str, first_name: str, last_name: str) -> User:
+@transaction.atomic
+def user_update_profile(
+    *, user: User, username: str, email: str, first_name: str, last_name: str, request=None
+) -> User:
     """A user's own profile settings; uniqueness is checked by the form, and again by the database."""
-    user.username, user.email, user.first_name, user.last_name = username, email, first_name, last_name
-    user.save(update_fields=["username", "email", "first_name", "last_name", "updated_at"])
+    new = {"username": username, "email": email, "first_name": first_name, "last_name": last_name}
+    changed = sorted(name for name, value in new.items() if getattr(user, name) != value)
+    if not changed:
+        return user
+    for name in changed:
+        setattr(user, name, new[name])
+    user.save(update_fields=[*changed, "updated_at"])
+    audit_record(action=Action.USER_PROFILE, actor=user, target=user, request=request, details={"fields": changed})
+    logger.info("user %s changed their profile: %s", user.username, ", ".join(changed))
     return user
 
 
 @transaction.atomic
 def user_approve(*, user: User, role: str, actor: User, request=None) -> User:
-    _require(user.role == Role.NEW_USER, _("User %(user)s is not waiting for approval.") % {"user": user})
+    _require(
+        user.role == Role.NEW_USER and user.is_active, _("User %(user)s is not waiting for approval.") % {"user": user}
+    )
     _require(role in grantable_roles(actor), _("You cannot approve users as %(role)s.") % {"role": _role_label(role)})
     user.role = role
     user.save(update_fields=["role", "updated_at"])

@@ -17,6 +17,7 @@ class Action(models.TextChoices):
     USER_APPROVE = "user.approve", _("User approved")
     USER_DENY = "user.deny", _("User denied")
     USER_ROLE = "user.role", _("Role changed")
+    USER_PROFILE = "user.profile", _("Profile changed")
     USER_DISABLE = "user.disable", _("User disabled")
     USER_ENABLE = "user.enable", _("User enabled")
     USER_DELETE = "user.delete", _("User deleted")

@@ -4,13 +4,19 @@ from django.db.models import Q
 from accounts.roles import Role
 from machines.fields import EncryptedFieldsQuerySet
 from vmlab.querysets import OwnedQuerySet, user_filter
+from vmlab.search import search_filter
 
 SECRET_FIELDS = ("password", "ssh_key")
+SEARCH_FIELDS = ("name", "host", "username", "owner__username", "assigned_to__username")
 
 
 class VirtualMachineQuerySet(OwnedQuerySet, EncryptedFieldsQuerySet):
     def assigned_to_user(self, user_or_username):
         return self.filter(user_filter("assigned_to", user_or_username))
+
+    def search(self, query: str):
+        """Every word of `query` in the name, host, SSH username, owner's or assignee's username."""
+        return self.filter(search_filter(query, SEARCH_FIELDS))
 
     def shared(self):
         return self.filter(shared=True)
@@ -47,6 +53,10 @@ class VirtualMachineQuerySet(OwnedQuerySet, EncryptedFieldsQuerySet):
         if not user.is_authenticated or not user.can_see_others_shared_vms:
             return self.none()
         return self.visible_to(user).filter(shared=True).exclude(owner=user)
+
+    def for_list(self):
+        """What VM lists and pages show: no secret loaded, owner and assignee in the same query."""
+        return self.without_secrets().select_related("owner", "assigned_to")
 
     def without_secrets(self):
         """For lists: never load (so never decrypt) a secret, only whether one is set."""

@@ -1,3 +1,6 @@
+from accounts.services import can_manage_users
+
+
 def portal(request):
     """What the navigation bar needs to know about the user, decided once, not in templates."""
     user = getattr(request, "user", None)
@@ -7,7 +10,7 @@ def portal(request):
         "nav": {
             "vms": user.can_own_vms,
             "bookmarks": user.can_keep_bookmarks,
-            "users": user.is_active and user.can_assign_vms,
+            "users": can_manage_users(user),
             "admin": user.is_staff,
         }
     }

@@ -1,18 +1,12 @@
-"""A fixed-window counter in the cache (shared by all workers when CACHE_URL points to Redis)."""
-
-import time
+"""Rate limits kept in the cache (shared by all workers when CACHE_URL points to Redis)."""
 
 from django.core.cache import cache
 
 
 def allow(key: str, *, limit: int, window: int = 60) -> bool:
-    """Count one attempt for `key`; False once more than `limit` were made in the current window."""
-    bucket = f"ratelimit:{key}:{int(time.time() // window)}"
-    # add() is atomic: only the first attempt of a window creates the counter.
-    if cache.add(bucket, 1, timeout=window + 1):
-        return True
-    try:
-        return cache.incr(bucket) <= limit
-    except ValueError:  # the counter expired between add() and incr()
-        cache.add(bucket, 1, timeout=window + 1)
-        return True
+    """Count one attempt for `key`; False once `limit` attempts were made in the last `window` seconds.
+
+    Each attempt holds one of `limit` slots for `window` seconds. cache.add() is atomic (SET NX on
+    Redis), so the limit holds across workers and over any `window` seconds, not only per clock minute.
+    """
+    return any(cache.add(f"ratelimit:{key}:{slot}", 1, timeout=window) for slot in range(limit))

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "vmlab.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -127,9 +128,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Revealing a secret: at most this many attempts per user per minute.
 REVEAL_RATE_LIMIT = env.int("REVEAL_RATE_LIMIT", default=5)
-# Uploads (SSH key files, bookmark imports) larger than this are refused.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Request bodies (forms and uploads: SSH key files, bookmark imports of at most 2 MiB) larger than this
+# are refused with 413 before Django reads them (vmlab.middleware). A proxy in front may cap them too.
+MAX_REQUEST_BODY = env.int("MAX_REQUEST_BODY", default=3 * 1024 * 1024)
 
 # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, ... all from one URL, e.g.
 # smtp+tls://user:password@mail.example.org:587 (console output by default).

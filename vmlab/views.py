@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.core.paginator import Page
 from django.shortcuts import render
@@ -7,11 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from bookmarks.models import Bookmark
 from machines.models import VirtualMachine
 from vmlab.pagination import paginate
-from vmlab.search import search_filter
 
 DASHBOARD_PER_PAGE = 10
-VM_SEARCH_FIELDS = ("name", "host", "username", "owner__username", "assigned_to__username")
-BOOKMARK_SEARCH_FIELDS = ("name", "link", "tags", "description")
 
 
 @dataclass
@@ -24,23 +22,29 @@ class Section:
     page: Page
     query: str
     empty: str
+    other_params: list[tuple[str, str]]  # the other sections' searches and pages, kept by this one's search form
 
     @property
     def search_param(self):
         return f"{self.key}_q"
 
+    @property
+    def clear_url(self):
+        return f"?{urlencode(self.other_params)}#{self.key}"
 
-def _section(request, key, title, queryset, *, kind, fields, empty):
+
+def _section(request, key, title, queryset, *, kind, empty):
     query = request.GET.get(f"{key}_q", "").strip()[:200]
     if query:
-        queryset = queryset.filter(search_filter(query, fields))
+        queryset = queryset.search(query)
     page = paginate(request, queryset, per_page=DASHBOARD_PER_PAGE, param=f"{key}_page", anchor=key)
-    return Section(key=key, title=title, kind=kind, page=page, query=query, empty=empty)
+    own_params = {f"{key}_q", f"{key}_page"}
+    others = [(name, value) for name, value in request.GET.items() if name not in own_params]
+    return Section(key=key, title=title, kind=kind, page=page, query=query, empty=empty, other_params=others)
 
 
 def _vm_section(request, key, title, queryset, empty):
-    queryset = queryset.without_secrets().select_related("owner", "assigned_to")
-    return _section(request, key, title, queryset, kind="vms", fields=VM_SEARCH_FIELDS, empty=empty)
+    return _section(request, key, title, queryset.for_list(), kind="vms", empty=empty)
 
 
 def dashboard_sections(request) -> list[Section]:
@@ -67,12 +71,11 @@ def dashboard_sections(request) -> list[Section]:
                 _("My bookmarks"),
                 Bookmark.objects.visible_to(user),
                 kind="bookmarks",
-                fields=BOOKMARK_SEARCH_FIELDS,
                 empty=_("No bookmarks yet."),
             )
         )
     if user.can_assign_vms:
-        assigned = vms.assignable_by(user).filter(assigned_to__isnull=False)
+        assigned = vms.owned_by(user).filter(assigned_to__isnull=False)
         sections.append(
             _vm_section(request, "assigned", _("Assigned VMs"), assigned, _("No VM of yours is assigned to anyone."))
         )

@@ -72,6 +72,16 @@ def test_manager_cannot_approve_as_manager():
     assert role_in_db(newcomer) == Role.NEW_USER
 
 
+def test_a_disabled_newcomer_cannot_be_approved():
+    admin = UserFactory(role=Role.ADMIN)
+    newcomer = UserFactory(role=Role.NEW_USER, is_active=False)
+
+    with pytest.raises(PermissionDenied, match="is not waiting for approval"):
+        user_approve(user=newcomer, role=Role.REGULAR, actor=admin)
+
+    assert role_in_db(newcomer) == Role.NEW_USER
+
+
 def test_admin_approves_a_newcomer_as_manager():
     admin = UserFactory(role=Role.ADMIN)
     newcomer = UserFactory(role=Role.NEW_USER)

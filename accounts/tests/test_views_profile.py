@@ -2,7 +2,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import User
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from audit.models import Action, AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,9 @@ def test_profile_page_shows_the_users_details(client, member):
 
 def test_saving_the_profile_changes_the_account_and_says_so(client, member):
     response = client.post(
-        PROFILE_URL, profile_data(username="jolee", email="jo@lab.example", first_name="Joanna"), follow=True
+        PROFILE_URL,
+        profile_data(username="jolee", email="jo@lab.example", first_name="Joanna", current_password=DEFAULT_PASSWORD),
+        follow=True,
     )
 
     member.refresh_from_db()
@@ -39,10 +42,43 @@ def test_saving_the_profile_changes_the_account_and_says_so(client, member):
 
 
 def test_keeping_ones_own_email_in_another_case_is_allowed(client, member):
-    client.post(PROFILE_URL, profile_data(email="JLee@lab.example"))
+    client.post(PROFILE_URL, profile_data(email="JLee@lab.example", current_password=DEFAULT_PASSWORD))
 
     member.refresh_from_db()
     assert member.email == "JLee@lab.example"
+
+
+@pytest.mark.parametrize("current_password", ["", "not my password"])
+def test_a_new_email_needs_the_current_password(client, member, current_password):
+    response = client.post(PROFILE_URL, profile_data(email="thief@evil.example", current_password=current_password))
+
+    assert "Enter your current password to change your e-mail address." in response.text
+    member.refresh_from_db()
+    assert member.email == "jlee@lab.example"
+
+
+def test_names_change_without_the_current_password(client, member):
+    client.post(PROFILE_URL, profile_data(first_name="Joanna"))
+
+    member.refresh_from_db()
+    assert member.first_name == "Joanna"
+
+
+def test_a_profile_change_is_audited_with_the_fields_changed_but_not_their_values(client, member):
+    client.post(
+        PROFILE_URL, profile_data(first_name="Joanna", email="jo@lab.example", current_password=DEFAULT_PASSWORD)
+    )
+
+    event = AuditEvent.objects.get(action=Action.USER_PROFILE)
+    assert (event.actor, event.target_id) == (member, str(member.pk))
+    assert event.details == {"fields": ["email", "first_name"]}
+    assert DEFAULT_PASSWORD not in str(event.details)
+
+
+def test_saving_an_unchanged_profile_records_nothing(client, member):
+    client.post(PROFILE_URL, profile_data())
+
+    assert not AuditEvent.objects.filter(action=Action.USER_PROFILE).exists()
 
 
 @pytest.mark.parametrize("email", ["kteo@lab.example", "KTeo@LAB.example"])

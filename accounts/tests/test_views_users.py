@@ -199,8 +199,8 @@ def test_user_list_query_count_does_not_grow_with_the_number_of_users(client, ma
 
 def test_user_detail_shows_profile_owned_and_assigned_vms_but_never_a_secret(client, manager):
     user = UserFactory(username="jlee", role=Role.SIDEKICK, email="jlee@lab.example")
-    VirtualMachineFactory(name="jlee-own-vm", owner=user, password="owned-vm-secret", ssh_key=None)
-    VirtualMachineFactory(name="given-to-jlee", assigned_to=user, password="assigned-vm-secret")
+    VirtualMachineFactory(name="jlee-own-vm", owner=user, shared=True, password="owned-vm-secret", ssh_key=None)
+    VirtualMachineFactory(name="given-to-jlee", owner=manager, assigned_to=user, password="assigned-vm-secret")
 
     response = client.get(url("user_detail", user))
 
@@ -210,6 +210,33 @@ def test_user_detail_shows_profile_owned_and_assigned_vms_but_never_a_secret(cli
     assert "given-to-jlee" in response.text
     assert "owned-vm-secret" not in response.text
     assert "assigned-vm-secret" not in response.text
+
+
+def test_user_detail_lists_only_the_vms_the_viewer_may_open(client, manager):
+    user = UserFactory(username="jlee", role=Role.SIDEKICK)
+    VirtualMachineFactory(name="jlee-shared-vm", owner=user, shared=True)
+    VirtualMachineFactory(name="jlee-private-vm", owner=user, shared=False, host="private.hidden.example")
+    VirtualMachineFactory(name="jlee-private-too", owner=user, shared=False)
+
+    response = client.get(url("user_detail", user))
+
+    assert "jlee-shared-vm" in response.text
+    assert "jlee-private-vm" not in response.text
+    assert "private.hidden.example" not in response.text
+    assert "2 private VMs are not listed" in response.text
+
+
+def test_user_detail_runs_the_same_number_of_queries_for_n_and_2n_vms(client, manager):
+    user = UserFactory(role=Role.SIDEKICK)
+
+    def detail_queries(count):
+        VirtualMachineFactory.create_batch(count, owner=user, shared=True)
+        VirtualMachineFactory.create_batch(count, owner=manager, assigned_to=user)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url("user_detail", user)).status_code == 200
+        return len(queries)
+
+    assert detail_queries(3) == detail_queries(3)
 
 
 def test_manager_sees_role_choices_up_to_sidekick_and_disable_for_a_sidekick(client, manager):

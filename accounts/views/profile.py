@@ -1,17 +1,20 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import services
-from accounts.forms import ProfileForm
+from accounts.forms import PERSONAL_FIELDS, ProfileForm
 from accounts.models import User
 
 
+@sensitive_post_parameters("current_password")
 def profile(request):
     # A copy, so that a rejected form leaves request.user (shown in the navigation) unchanged.
     form = ProfileForm(request.POST or None, instance=User.objects.get(pk=request.user.pk))
     if request.method == "POST" and form.is_valid():
-        services.user_update_profile(user=request.user, **form.cleaned_data)
+        fields = {name: form.cleaned_data[name] for name in PERSONAL_FIELDS}
+        services.user_update_profile(user=request.user, request=request, **fields)
         messages.success(request, _("Your profile has been saved."))
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})

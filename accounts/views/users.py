@@ -60,7 +60,9 @@ def user_list(request):
 def user_detail(request, pk):
     user = _visible_user(request, pk)
     actions = services.user_actions_for(request.user, user)
-    vms = VirtualMachine.objects.without_secrets().select_related("owner", "assigned_to")
+    # Only what the viewer may open (visible_to), like everywhere else; the rest is counted, not shown.
+    vms = VirtualMachine.objects.visible_to(request.user).for_list()
+    owned = vms.owned_by(user)
     return render(
         request,
         "accounts/user_detail.html",
@@ -69,7 +71,8 @@ def user_detail(request, pk):
             "actions": actions,
             "role_form": RoleForm(roles=actions.roles, initial={"role": user.role}, auto_id="role_%s"),
             "approve_form": RoleForm(roles=actions.approve_roles, auto_id="approve_%s"),
-            "owned_vms": paginate(request, vms.owned_by(user), per_page=VMS_PER_PAGE, param="owned_page"),
+            "owned_vms": paginate(request, owned, per_page=VMS_PER_PAGE, param="owned_page"),
+            "hidden_vm_count": VirtualMachine.objects.owned_by(user).count() - owned.count(),
             "assigned_vms": paginate(request, vms.assigned_to_user(user), per_page=VMS_PER_PAGE, param="assigned_page"),
         },
     )

@@ -14,7 +14,7 @@ def get_vm(request, pk: int, rule: str) -> VirtualMachine:
     Secrets are deferred: no page but reveal ever loads (so decrypts) them.
     """
     queryset = getattr(VirtualMachine.objects, rule)(request.user)
-    return get_object_or_404(queryset.without_secrets().select_related("owner", "assigned_to"), pk=pk)
+    return get_object_or_404(queryset.for_list(), pk=pk)
 
 
 def add_service_errors(form: Form, error: ValidationError) -> None:

@@ -195,3 +195,26 @@ def test_paging_one_section_keeps_the_others_search_and_returns_to_that_section(
     response = client.get(DASHBOARD, {"bookmarks_q": "wiki"})
 
     assert 'href="?bookmarks_q=wiki&amp;mine_page=2#mine"' in response.text
+
+
+def test_searching_one_section_keeps_the_other_sections_search_and_page(client):
+    owner = logged_in(client, role=Role.SIDEKICK)
+    VirtualMachineFactory(name="gpu-box", owner=owner)
+
+    response = client.get(DASHBOARD, {"bookmarks_q": "wiki", "mine_q": "gpu", "mine_page": "1"})
+
+    mine_form = response.text.split('id="mine"')[1].split("</form>")[0]
+    assert '<input type="hidden" name="bookmarks_q" value="wiki">' in mine_form
+    assert 'name="mine_page"' not in mine_form
+    assert 'href="?bookmarks_q=wiki#mine">Clear</a>' in mine_form
+
+
+def test_assigned_vms_lists_only_the_users_own_vms_even_for_an_admin(client):
+    admin = logged_in(client, role=Role.ADMIN)
+    regular = UserFactory(role=Role.REGULAR)
+    VirtualMachineFactory(name="admins-assigned", owner=admin, assigned_to=regular)
+    VirtualMachineFactory(name="someone-elses-assigned", shared=True, assigned_to=regular)
+
+    sections = {s.key: [vm.name for vm in s.page.object_list] for s in client.get(DASHBOARD).context["sections"]}
+
+    assert sections["assigned"] == ["admins-assigned"]

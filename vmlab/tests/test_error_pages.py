@@ -1,4 +1,5 @@
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import path
 
@@ -38,3 +39,15 @@ def test_a_form_posted_without_its_csrf_token_gets_the_friendly_403_page(db):
 
     assert response.status_code == 403
     assert "This form has expired" in response.text
+
+
+def test_a_request_body_over_the_limit_is_refused_before_it_is_read(client, settings):
+    settings.MAX_REQUEST_BODY = 1024 * 1024
+    client.force_login(UserFactory(role=Role.SIDEKICK))
+    upload = SimpleUploadedFile("bookmarks.html", b"x" * (1024 * 1024 + 1), content_type="text/html")
+
+    response = client.post("/bookmarks/import/", {"file": upload})
+
+    assert response.status_code == 413
+    assert "at most 1 MiB" in response.text
+    assert "Nothing was saved" in response.text
