@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
-from machines.forms import VirtualMachineAdminForm
+from machines.admin_forms import VirtualMachineAdminForm
 from machines.models import VirtualMachine
 from vmlab.admin import OwnerRoleFilter
 

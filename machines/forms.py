@@ -1,3 +1,5 @@
+"""The portal's VM forms. Secrets are write-only: no widget ever renders a stored or typed secret back."""
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -7,6 +9,8 @@ from machines.querysets import assignable_users
 from machines.services import METADATA_FIELDS
 from machines.validators import SSH_KEY_MAX_BYTES, normalize_ssh_key
 
+NOT_BOTH = _("Either set a new value or remove it, not both.")
+
 
 class WriteOnlyTextarea(forms.Textarea):
     """A textarea that comes back empty when the form is shown again, e.g. after an error."""
@@ -15,96 +19,22 @@ class WriteOnlyTextarea(forms.Textarea):
         return None
 
 
-class WriteOnlySecretsForm(forms.ModelForm):
-    """A VM form whose secrets can be set or removed but are never rendered back.
-
-    The stored password and key are not form fields at all, so no widget can show them; the
-    model's own validators check what is typed before it is encrypted.
-    """
-
-    new_password = forms.CharField(
-        label=_("Set a new password"),
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text=_("Write-only: never shown again, even after a form error. Leave empty to keep the current one."),
-    )
-    remove_password = forms.BooleanField(label=_("Remove the password"), required=False)
-    new_ssh_key = forms.CharField(
-        label=_("Set a new SSH private key"),
-        required=False,
-        strip=False,
-        widget=WriteOnlyTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
-        help_text=_(
-            "An unencrypted private key (OpenSSH or PEM). Write-only: never shown again, even after a form "
-            "error. Leave empty to keep the current one."
-        ),
-    )
-    remove_ssh_key = forms.BooleanField(label=_("Remove the SSH key"), required=False)
-
-    SECRETS = (("password", "new_password", "remove_password"), ("ssh_key", "new_ssh_key", "remove_ssh_key"))
-
-    class Meta:
-        model = VirtualMachine
-        fields = ("name", "host", "port", "username", "shared", "owner", "assigned_to")
-
-    def clean_new_ssh_key(self):
-        key = self.cleaned_data["new_ssh_key"]
-        return normalize_ssh_key(key) if key.strip() else ""
-
-    def clean(self):
-        cleaned = super().clean()
-        for field_name, new_name, remove_name in self.SECRETS:
-            new_value = cleaned.get(new_name)
-            if new_value and cleaned.get(remove_name):
-                self.add_error(remove_name, _("Either set a new value or remove it, not both."))
-            elif new_value:
-                try:
-                    VirtualMachine._meta.get_field(field_name).run_validators(new_value)
-                except ValidationError as error:
-                    self.add_error(new_name, error)
-        return cleaned
-
-    def _post_clean(self):
-        super()._post_clean()
-        for field_name, new_name, remove_name in self.SECRETS:
-            if self.cleaned_data.get(new_name):
-                setattr(self.instance, field_name, self.cleaned_data[new_name])
-            elif self.cleaned_data.get(remove_name):
-                setattr(self.instance, field_name, None)
-
-
-class VirtualMachineAdminForm(WriteOnlySecretsForm):
-    """The admin may fix anything, but a new owner or assignee must fit PRODUCT.md §3."""
-
-    def clean_owner(self):
-        owner = self.cleaned_data["owner"]
-        if "owner" in self.changed_data and not owner.can_own_vms:
-            raise ValidationError(
-                _("%(user)s cannot own VMs: owners are active sidekicks, managers or admins."),
-                params={"user": owner},
-            )
-        return owner
-
-    def clean_assigned_to(self):
-        assignee = self.cleaned_data["assigned_to"]
-        if assignee and "assigned_to" in self.changed_data and not assignee.can_be_assigned_vms:
-            raise ValidationError(
-                _("VMs are assigned to active regular or sidekick users; %(user)s is not one."),
-                params={"user": assignee},
-            )
-        return assignee
-
-
-# Portal forms. Secrets are write-only here too: their widgets never render a value back.
-
-
 def _password_input():
     return forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
 
 
 def _run_model_validators(field_name: str, value: str) -> None:
     VirtualMachine._meta.get_field(field_name).run_validators(value)
+
+
+class NewPasswordMixin:
+    """Checks a typed VM password with the model's own validators before anything is encrypted."""
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if password:
+            _run_model_validators("password", password)
+        return password
 
 
 class SshKeyInputForm(forms.Form):
@@ -159,7 +89,7 @@ class SshKeyInputForm(forms.Form):
         cleaned["ssh_key"] = key
 
 
-class VirtualMachineCreateForm(SshKeyInputForm, forms.ModelForm):
+class VirtualMachineCreateForm(NewPasswordMixin, SshKeyInputForm, forms.ModelForm):
     """A new VM with its optional secrets; managers and admins may also assign it at once."""
 
     password = forms.CharField(
@@ -189,12 +119,6 @@ class VirtualMachineCreateForm(SshKeyInputForm, forms.ModelForm):
         # Secrets last, after the connection details.
         self.order_fields([*METADATA_FIELDS, "assigned_to", "password", "ssh_key", "ssh_key_file"])
 
-    def clean_password(self):
-        password = self.cleaned_data["password"]
-        if password:
-            _run_model_validators("password", password)
-        return password
-
     def clean(self):
         cleaned = super().clean()
         self.clean_key_input(cleaned)
@@ -209,10 +133,7 @@ class VirtualMachineEditForm(forms.ModelForm):
         fields = METADATA_FIELDS
 
 
-NOT_BOTH = _("Either set a new value or remove it, not both.")
-
-
-class VirtualMachinePasswordForm(forms.Form):
+class VirtualMachinePasswordForm(NewPasswordMixin, forms.Form):
     """Set a new password, or remove it (the page's separate "Remove" button posts remove=1)."""
 
     password = forms.CharField(
@@ -223,12 +144,6 @@ class VirtualMachinePasswordForm(forms.Form):
         help_text=_("Replaces the current password. Write-only: never shown again."),
     )
     remove = forms.BooleanField(required=False, widget=forms.HiddenInput)
-
-    def clean_password(self):
-        password = self.cleaned_data["password"]
-        if password:
-            _run_model_validators("password", password)
-        return password
 
     def clean(self):
         cleaned = super().clean()

@@ -1,5 +1,8 @@
 """Manage users and the waiting list (PRODUCT.md §3): managers and admins; the services decide each right."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -17,6 +20,8 @@ from machines.models import VirtualMachine
 from vmlab.pagination import paginate
 from vmlab.redirects import safe_next
 from vmlab.search import search_filter
+
+T = TypeVar("T")
 
 USER_SEARCH_FIELDS = ("username", "email", "first_name", "last_name")
 VMS_PER_PAGE = 10
@@ -78,49 +83,56 @@ def user_detail(request, pk):
     )
 
 
+def _apply(request, change: Callable[[], T], success: Callable[[T], str]) -> bool:
+    """Run a service call: its refusal (PermissionDenied) becomes an error message, its result a success one."""
+    try:
+        result = change()
+    except PermissionDenied as refusal:
+        messages.error(request, str(refusal))
+        return False
+    messages.success(request, success(result))
+    return True
+
+
 @require_POST
 def user_set_role(request, pk):
     user = _visible_user(request, pk)
     role = _chosen_role(request)
     if role is not None:
-        try:
-            services.user_set_role(user=user, role=role, actor=request.user, request=request)
-        except PermissionDenied as refusal:
-            messages.error(request, str(refusal))
-        else:
-            messages.success(request, _("%(user)s is now %(role)s.") % {"user": user, "role": Role(role).label})
+        _apply(
+            request,
+            lambda: services.user_set_role(user=user, role=role, actor=request.user, request=request),
+            lambda _user: _("%(user)s is now %(role)s.") % {"user": user, "role": Role(role).label},
+        )
     return _back(request, user)
 
 
 @require_POST
 def user_disable(request, pk):
     user = _visible_user(request, pk)
-    try:
-        shared = services.user_disable(user=user, actor=request.user, request=request)
-    except PermissionDenied as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(
-            request,
+    _apply(
+        request,
+        lambda: services.user_disable(user=user, actor=request.user, request=request),
+        lambda shared: (
             ngettext(
                 "%(user)s is disabled; %(count)d of their VMs became shared.",
                 "%(user)s is disabled; %(count)d of their VMs became shared.",
                 shared,
             )
-            % {"user": user, "count": shared},
-        )
+            % {"user": user, "count": shared}
+        ),
+    )
     return _back(request, user)
 
 
 @require_POST
 def user_enable(request, pk):
     user = _visible_user(request, pk)
-    try:
-        services.user_enable(user=user, actor=request.user, request=request)
-    except PermissionDenied as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, _("%(user)s is enabled and can log in again.") % {"user": user})
+    _apply(
+        request,
+        lambda: services.user_enable(user=user, actor=request.user, request=request),
+        lambda _user: _("%(user)s is enabled and can log in again.") % {"user": user},
+    )
     return _back(request, user)
 
 
@@ -129,17 +141,15 @@ def user_delete(request, pk):
     if request.method != "POST":
         counts = services.user_deletion_counts(user=user)
         return render(request, "accounts/user_confirm_delete.html", {"person": user, "counts": counts})
-    try:
-        counts = services.user_delete(user=user, actor=request.user, request=request)
-    except PermissionDenied as refusal:
-        messages.error(request, str(refusal))
-        return _back(request, user)
-    messages.success(
+    deleted = _apply(
         request,
-        _("User %(user)s was deleted with %(vms)d VM(s) and %(bookmarks)d bookmark(s).")
-        % {"user": user.username, **counts},
+        lambda: services.user_delete(user=user, actor=request.user, request=request),
+        lambda counts: (
+            _("User %(user)s was deleted with %(vms)d VM(s) and %(bookmarks)d bookmark(s).")
+            % {"user": user.username, **counts}
+        ),
     )
-    return redirect("accounts:user_list")
+    return redirect("accounts:user_list") if deleted else _back(request, user)
 
 
 def waiting_list(request):
@@ -162,22 +172,20 @@ def user_approve(request, pk):
     user = _visible_user(request, pk)
     role = _chosen_role(request)
     if role is not None:
-        try:
-            services.user_approve(user=user, role=role, actor=request.user, request=request)
-        except PermissionDenied as refusal:
-            messages.error(request, str(refusal))
-        else:
-            messages.success(request, _("%(user)s is approved as %(role)s.") % {"user": user, "role": Role(role).label})
+        _apply(
+            request,
+            lambda: services.user_approve(user=user, role=role, actor=request.user, request=request),
+            lambda _user: _("%(user)s is approved as %(role)s.") % {"user": user, "role": Role(role).label},
+        )
     return redirect(safe_next(request, reverse("accounts:waiting_list")))
 
 
 @require_POST
 def user_deny(request, pk):
     user = _visible_user(request, pk)
-    try:
-        services.user_deny(user=user, actor=request.user, request=request)
-    except PermissionDenied as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, _("The request of %(user)s was denied and the account deleted.") % {"user": user})
+    _apply(
+        request,
+        lambda: services.user_deny(user=user, actor=request.user, request=request),
+        lambda _none: _("The request of %(user)s was denied and the account deleted.") % {"user": user},
+    )
     return redirect(safe_next(request, reverse("accounts:waiting_list")))
