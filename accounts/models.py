@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from accounts.managers import UserManager
@@ -19,6 +20,8 @@ class User(AbstractUser):
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.NEW_USER, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Raised to end every open session of the user at once (when they are disabled).
+    session_generation = models.PositiveIntegerField(_("session generation"), default=0, editable=False)
 
     REQUIRED_FIELDS = ["email"]
 
@@ -60,6 +63,13 @@ class User(AbstractUser):
         if update_fields is not None and "role" in update_fields:
             kwargs["update_fields"] = {*update_fields, "is_staff", "is_superuser"}
         super().save(*args, **kwargs)
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django ties a session to the password hash, so changing the password ends the other
+        # sessions; the generation does the same for disabling, even if the user is enabled again.
+        key_salt = "accounts.User.get_session_auth_hash"
+        value = f"{self.password}:{self.session_generation}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
     @property
     def disabled(self) -> bool:

@@ -96,7 +96,7 @@ def can_deny_newcomers(actor: User) -> bool:
 
 
 def _may_deny(actor: User, user: User) -> bool:
-    return user.role == Role.NEW_USER and can_deny_newcomers(actor)
+    return user.role == Role.NEW_USER and user.is_active and can_deny_newcomers(actor)
 
 
 @transaction.atomic
@@ -140,7 +140,8 @@ def user_disable(*, user: User, actor: User, request=None) -> int:
     _require(user.pk != actor.pk, _("You cannot disable your own account."))
     _require(_may_disable(actor, user), _("You cannot disable user %(user)s.") % {"user": user})
     user.is_active = False
-    user.save(update_fields=["is_active", "updated_at"])
+    user.session_generation += 1
+    user.save(update_fields=["is_active", "session_generation", "updated_at"])
     shared = VirtualMachine.objects.owned_by(user).filter(shared=False).update(shared=True, updated_at=timezone.now())
     audit_record(action=Action.USER_DISABLE, actor=actor, target=user, request=request, details={"vms_shared": shared})
     logger.info("user %s disabled by %s; VMs made shared: %d", user.username, actor.username, shared)
@@ -203,7 +204,7 @@ class UserActions:
 def user_actions_for(actor: User, user: User) -> UserActions:
     grantable = grantable_roles(actor)
     may_disable = _may_disable(actor, user)
-    waiting = user.role == Role.NEW_USER
+    waiting = user.role == Role.NEW_USER and user.is_active
     return UserActions(
         roles=grantable if user.pk != actor.pk and user.role in grantable else [],
         approve_roles=grantable if waiting else [],

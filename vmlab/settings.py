@@ -95,7 +95,8 @@ DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'd
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# Local memory (one process) by default: room for the rate-limit counters of many users.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://?max_entries=100000")}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.backends.LoginBackend"]
@@ -128,9 +129,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Revealing a secret: at most this many attempts per user per minute.
 REVEAL_RATE_LIMIT = env.int("REVEAL_RATE_LIMIT", default=5)
+if not 1 <= REVEAL_RATE_LIMIT <= 100:
+    raise ImproperlyConfigured("REVEAL_RATE_LIMIT must be between 1 and 100 (attempts per user per minute).")
 # Request bodies (forms and uploads: SSH key files, bookmark imports of at most 2 MiB) larger than this
-# are refused with 413 before Django reads them (vmlab.middleware). A proxy in front may cap them too.
+# are refused with 413 before Django reads them (vmlab.middleware, by Content-Length; under ASGI or with
+# chunked bodies, cap them at the proxy as well).
 MAX_REQUEST_BODY = env.int("MAX_REQUEST_BODY", default=3 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY
 
 # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, ... all from one URL, e.g.
 # smtp+tls://user:password@mail.example.org:587 (console output by default).

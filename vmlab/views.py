@@ -39,7 +39,7 @@ def _section(request, key, title, queryset, *, kind, empty):
         queryset = queryset.search(query)
     page = paginate(request, queryset, per_page=DASHBOARD_PER_PAGE, param=f"{key}_page", anchor=key)
     own_params = {f"{key}_q", f"{key}_page"}
-    others = [(name, value) for name, value in request.GET.items() if name not in own_params]
+    others = [(name, value) for name, values in request.GET.lists() if name not in own_params for value in values]
     return Section(key=key, title=title, kind=kind, page=page, query=query, empty=empty, other_params=others)
 
 

@@ -547,3 +547,10 @@ def test_nobody_has_actions_on_themselves():
     admin = UserFactory(role=Role.ADMIN)
 
     assert not user_actions_for(admin, admin).any
+
+
+def test_a_disabled_newcomer_is_offered_neither_approval_nor_denial():
+    actions = user_actions_for(UserFactory(role=Role.ADMIN), UserFactory(role=Role.NEW_USER, is_active=False))
+
+    assert actions.approve_roles == []
+    assert actions.deny is False

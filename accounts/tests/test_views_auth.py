@@ -5,6 +5,7 @@ from django.contrib.auth import base_user
 from django.core import mail
 from django.urls import reverse
 
+from accounts import services
 from accounts.models import User
 from accounts.roles import Role
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -125,6 +126,50 @@ def test_a_disabled_user_is_logged_out_of_an_open_session(client):
 
     assert response.status_code == 302
     assert response.url.startswith(LOGIN_URL)
+
+
+def test_a_session_opened_before_a_disable_stays_closed_after_the_user_is_enabled_again(client):
+    manager = UserFactory(role=Role.MANAGER)
+    user = UserFactory(username="jlee")
+    client.force_login(user)
+
+    services.user_disable(user=user, actor=manager)
+    services.user_enable(user=user, actor=manager)
+    response = client.get(reverse("dashboard"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(LOGIN_URL)
+
+
+def test_disabling_someone_leaves_the_other_users_sessions_open(client):
+    manager = UserFactory(role=Role.MANAGER)
+    client.force_login(manager)
+
+    services.user_disable(user=UserFactory(), actor=manager)
+
+    assert client.get(reverse("dashboard")).status_code == 200
+
+
+def test_a_disabled_user_gets_no_usable_session_even_through_authenticate(client):
+    # LoginBackend authenticates disabled users so that the login form can say "disabled";
+    # whatever a caller then does with them, get_user() keeps the session empty.
+    UserFactory(username="jlee", is_active=False)
+    client.login(username="jlee", password=DEFAULT_PASSWORD)
+
+    response = client.get(reverse("dashboard"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(LOGIN_URL)
+
+
+def test_a_disabled_admin_cannot_log_in_to_the_django_admin(client):
+    UserFactory(username="root", role=Role.ADMIN, is_active=False)
+
+    response = client.post(reverse("admin:login"), {"username": "root", "password": DEFAULT_PASSWORD})
+
+    assert response.status_code == 200
+    assert "This account is inactive." in response.text
+    assert not is_logged_in(client)
 
 
 def test_logging_out_says_so_on_the_login_page(client):

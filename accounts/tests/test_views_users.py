@@ -223,7 +223,19 @@ def test_user_detail_lists_only_the_vms_the_viewer_may_open(client, manager):
     assert "jlee-shared-vm" in response.text
     assert "jlee-private-vm" not in response.text
     assert "private.hidden.example" not in response.text
-    assert "2 private VMs are not listed" in response.text
+    assert "2 more VMs are not listed: you cannot open them." in response.text
+
+
+def test_user_detail_counts_assigned_vms_the_viewer_cannot_open_without_listing_them(client, manager, settings):
+    settings.VM_SHARING_MINIMUM_ROLE = "disabled"
+    user = UserFactory(username="dpeters", role=Role.REGULAR)
+    VirtualMachineFactory(name="others-shared-assigned", shared=True, assigned_to=user)
+
+    response = client.get(url("user_detail", user))
+
+    assert "others-shared-assigned" not in response.text
+    assert "1 more VM is not listed: you cannot open it." in response.text
+    assert "No VM is assigned to dpeters." not in response.text
 
 
 def test_user_detail_runs_the_same_number_of_queries_for_n_and_2n_vms(client, manager):

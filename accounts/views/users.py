@@ -67,7 +67,11 @@ def user_detail(request, pk):
     actions = services.user_actions_for(request.user, user)
     # Only what the viewer may open (visible_to), like everywhere else; the rest is counted, not shown.
     vms = VirtualMachine.objects.visible_to(request.user).for_list()
-    owned = vms.owned_by(user)
+    owned = paginate(request, vms.owned_by(user), per_page=VMS_PER_PAGE, param="owned_page", anchor="owned")
+    assigned = paginate(
+        request, vms.assigned_to_user(user), per_page=VMS_PER_PAGE, param="assigned_page", anchor="assigned"
+    )
+    all_vms = VirtualMachine.objects.all()
     return render(
         request,
         "accounts/user_detail.html",
@@ -76,9 +80,10 @@ def user_detail(request, pk):
             "actions": actions,
             "role_form": RoleForm(roles=actions.roles, initial={"role": user.role}, auto_id="role_%s"),
             "approve_form": RoleForm(roles=actions.approve_roles, auto_id="approve_%s"),
-            "owned_vms": paginate(request, owned, per_page=VMS_PER_PAGE, param="owned_page"),
-            "hidden_vm_count": VirtualMachine.objects.owned_by(user).count() - owned.count(),
-            "assigned_vms": paginate(request, vms.assigned_to_user(user), per_page=VMS_PER_PAGE, param="assigned_page"),
+            "owned_vms": owned,
+            "hidden_owned_count": all_vms.owned_by(user).count() - owned.paginator.count,
+            "assigned_vms": assigned,
+            "hidden_assigned_count": all_vms.assigned_to_user(user).count() - assigned.paginator.count,
         },
     )
 

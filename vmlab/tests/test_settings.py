@@ -99,6 +99,13 @@ def test_production_with_a_short_secret_key_stops_startup():
     assert "SECRET_KEY is too weak" in error
 
 
+@pytest.mark.parametrize("limit", ["0", "101"])
+def test_a_reveal_rate_limit_outside_1_to_100_stops_startup(limit):
+    error = startup_error(**PRODUCTION, REVEAL_RATE_LIMIT=limit)
+
+    assert "REVEAL_RATE_LIMIT must be between 1 and 100" in error
+
+
 def test_development_without_secret_key_starts_with_a_generated_one():
     loaded = loaded_settings(**{**PRODUCTION, "DEBUG": "true", "SECRET_KEY": ""})
 
