@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.roles import Role
+from vmlab.search import QUERY_MAX_LENGTH
 
 PERSONAL_FIELDS = ("username", "email", "first_name", "last_name")
 
@@ -88,7 +89,7 @@ class RoleForm(forms.Form):
 class UserFilterForm(forms.Form):
     STATE_ACTIVE, STATE_DISABLED, STATE_ALL = "active", "disabled", "all"
 
-    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    q = forms.CharField(label=_("Search"), required=False, max_length=QUERY_MAX_LENGTH)
     role = forms.ChoiceField(label=_("Role"), required=False, choices=[("", _("All roles")), *Role.choices])
     state = forms.ChoiceField(
         label=_("State"),

@@ -2,6 +2,9 @@ from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 
 from accounts.roles import Role
+from vmlab.search import search_filter
+
+SEARCH_FIELDS = ("username", "email", "first_name", "last_name")
 
 
 class UserQuerySet(models.QuerySet):
@@ -22,15 +25,19 @@ class UserQuerySet(models.QuerySet):
 
     def visible_to(self, actor):
         """Users `actor` may see in the portal's user pages: everyone for an active manager or admin."""
-        if not actor.is_authenticated or not actor.is_active or not actor.role_at_least(Role.MANAGER):
+        if not actor.is_authenticated or not actor.can_manage_users:
             return self.none()
         return self.all()
 
     def deletable_by(self, actor):
         """Users `actor` may delete: disabled accounts other than their own, for an active admin."""
-        if not actor.is_authenticated or not actor.is_active or not actor.role_at_least(Role.ADMIN):
+        if not actor.is_authenticated or not actor.can_remove_users:
             return self.none()
         return self.filter(is_active=False).exclude(pk=actor.pk)
+
+    def search(self, query: str):
+        """Every word of `query` in the username, e-mail, first or last name."""
+        return self.filter(search_filter(query, SEARCH_FIELDS))
 
     def with_vm_count(self):
         return self.annotate(vm_count=models.Count("owned_vms"))

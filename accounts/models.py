@@ -100,6 +100,16 @@ class User(AbstractUser):
         return self.is_active and self.role_at_least(Role.MANAGER)
 
     @property
+    def can_manage_users(self) -> bool:
+        """The user list, user pages and waiting list are for active managers and admins."""
+        return self.is_active and self.role_at_least(Role.MANAGER)
+
+    @property
+    def can_remove_users(self) -> bool:
+        """Denying newcomers and deleting disabled users is for active admins."""
+        return self.is_active and self.role_at_least(Role.ADMIN)
+
+    @property
     def can_see_others_shared_vms(self) -> bool:
         minimum = settings.VM_SHARING_MINIMUM_ROLE
         return self.is_active and minimum != SHARING_DISABLED and self.role_at_least(minimum)

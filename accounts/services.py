@@ -29,11 +29,6 @@ def grantable_roles(actor: User) -> list[str]:
     return []
 
 
-def can_manage_users(actor: User) -> bool:
-    """Whether `actor` may open the user list and the waiting list."""
-    return actor.is_authenticated and actor.is_active and actor.role_at_least(Role.MANAGER)
-
-
 def _require(allowed: bool, message: str) -> None:
     if not allowed:
         raise PermissionDenied(message)
@@ -91,12 +86,8 @@ def user_approve(*, user: User, role: str, actor: User, request=None) -> User:
     return user
 
 
-def can_deny_newcomers(actor: User) -> bool:
-    return actor.is_active and actor.role_at_least(Role.ADMIN)
-
-
 def _may_deny(actor: User, user: User) -> bool:
-    return user.role == Role.NEW_USER and user.is_active and can_deny_newcomers(actor)
+    return user.role == Role.NEW_USER and user.is_active and actor.can_remove_users
 
 
 @transaction.atomic
@@ -160,7 +151,7 @@ def user_enable(*, user: User, actor: User, request=None) -> User:
 
 def _may_delete(actor: User, user: User) -> bool:
     # The same rule as User.objects.deletable_by(actor), for a user already loaded.
-    return actor.is_active and actor.role_at_least(Role.ADMIN) and user.disabled and user.pk != actor.pk
+    return actor.can_remove_users and user.disabled and user.pk != actor.pk
 
 
 def user_deletion_counts(*, user: User) -> dict[str, int]:

@@ -1,8 +1,6 @@
-from functools import wraps
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -11,24 +9,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from bookmarks import netscape, services
 from bookmarks.forms import BookmarkForm, BookmarkImportForm
 from bookmarks.models import Bookmark
+from vmlab.access import page_for
 from vmlab.pagination import paginate
 from vmlab.redirects import safe_next
+from vmlab.search import QUERY_MAX_LENGTH
 
-QUERY_MAX_LENGTH = 200
 BOOKMARK_FIELDS = ("name", "link", "tags", "description")
-
-
-def keeper_required(view):
-    """Pages without a pk are for roles that keep bookmarks: 404 for everyone else, as for any page
-    a role may not see (PRODUCT.md §3)."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.can_keep_bookmarks:
-            raise Http404(_("Your role cannot keep bookmarks."))
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _own_bookmark(request, pk):
@@ -41,7 +27,7 @@ def _next_url(request):
 
 
 @require_GET
-@keeper_required
+@page_for("can_keep_bookmarks")
 def bookmark_list(request):
     bookmarks = Bookmark.objects.visible_to(request.user)
     total, tags = bookmarks.tag_counts()
@@ -61,7 +47,7 @@ def _bookmark_data(form):
 
 
 @require_http_methods(["GET", "POST"])
-@keeper_required
+@page_for("can_keep_bookmarks")
 def bookmark_create(request):
     form = BookmarkForm(request.POST if request.method == "POST" else None, owner=request.user)
     if form.is_valid():
@@ -103,7 +89,7 @@ def bookmark_delete(request, pk):
 
 
 @require_http_methods(["GET", "POST"])
-@keeper_required
+@page_for("can_keep_bookmarks")
 def bookmark_import(request):
     form = BookmarkImportForm(*((request.POST, request.FILES) if request.method == "POST" else ()))
     if form.is_valid():
@@ -118,7 +104,7 @@ def bookmark_import(request):
 
 
 @require_GET
-@keeper_required
+@page_for("can_keep_bookmarks")
 def bookmark_export(request):
     bookmarks = Bookmark.objects.visible_to(request.user).order_by("created_at", "pk")
     response = HttpResponse(netscape.render(bookmarks), content_type="text/html; charset=utf-8")

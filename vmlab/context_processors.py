@@ -1,6 +1,3 @@
-from accounts.services import can_manage_users
-
-
 def portal(request):
     """What the navigation bar needs to know about the user, decided once, not in templates."""
     user = getattr(request, "user", None)
@@ -10,7 +7,7 @@ def portal(request):
         "nav": {
             "vms": user.can_own_vms,
             "bookmarks": user.can_keep_bookmarks,
-            "users": can_manage_users(user),
+            "users": user.can_manage_users,
             "admin": user.is_staff,
         }
     }

@@ -4,6 +4,8 @@ from operator import and_, or_
 from django.db.models import Q
 
 MAX_TERMS = 8
+# Longer search boxes are cut to this many characters.
+QUERY_MAX_LENGTH = 200
 
 
 def search_filter(query: str, fields: tuple[str, ...]) -> Q:

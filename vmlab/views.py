@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from bookmarks.models import Bookmark
 from machines.models import VirtualMachine
 from vmlab.pagination import paginate
+from vmlab.search import QUERY_MAX_LENGTH
 
 DASHBOARD_PER_PAGE = 10
 
@@ -34,7 +35,7 @@ class Section:
 
 
 def _section(request, key, title, queryset, *, kind, empty):
-    query = request.GET.get(f"{key}_q", "").strip()[:200]
+    query = request.GET.get(f"{key}_q", "").strip()[:QUERY_MAX_LENGTH]
     if query:
         queryset = queryset.search(query)
     page = paginate(request, queryset, per_page=DASHBOARD_PER_PAGE, param=f"{key}_page", anchor=key)

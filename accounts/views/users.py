@@ -5,7 +5,6 @@ from typing import TypeVar
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,19 +16,13 @@ from accounts.forms import RoleForm, UserFilterForm
 from accounts.models import User
 from accounts.roles import Role
 from machines.models import VirtualMachine
+from vmlab.access import page_for
 from vmlab.pagination import paginate
 from vmlab.redirects import safe_next
-from vmlab.search import search_filter
 
 T = TypeVar("T")
 
-USER_SEARCH_FIELDS = ("username", "email", "first_name", "last_name")
 VMS_PER_PAGE = 10
-
-
-def _require_user_manager(request):
-    if not services.can_manage_users(request.user):
-        raise Http404(_("Only managers and admins manage users."))
 
 
 def _visible_user(request, pk) -> User:
@@ -48,13 +41,13 @@ def _chosen_role(request) -> str | None:
     return None
 
 
+@page_for("can_manage_users")
 def user_list(request):
-    _require_user_manager(request)
     filters = UserFilterForm(request.GET)
     users = filters.filter(User.objects.visible_to(request.user).with_vm_count().order_by("username"))
     query = (filters.cleaned_data.get("q") or "").strip()
     if query:
-        users = users.filter(search_filter(query, USER_SEARCH_FIELDS))
+        users = users.search(query)
     return render(
         request,
         "accounts/user_list.html",
@@ -157,8 +150,8 @@ def user_delete(request, pk):
     return redirect("accounts:user_list") if deleted else _back(request, user)
 
 
+@page_for("can_manage_users")
 def waiting_list(request):
-    _require_user_manager(request)
     newcomers = User.objects.visible_to(request.user).awaiting_approval().order_by("date_joined", "pk")
     roles = services.grantable_roles(request.user)
     return render(
@@ -167,7 +160,7 @@ def waiting_list(request):
         {
             "page_obj": paginate(request, newcomers),
             "role_choices": [(role, Role(role).label) for role in roles],
-            "can_deny": services.can_deny_newcomers(request.user),
+            "can_deny": request.user.can_remove_users,
         },
     )
 

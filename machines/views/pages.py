@@ -2,7 +2,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -14,6 +14,7 @@ from machines import services
 from machines.forms import VirtualMachineAssignForm, VirtualMachineCreateForm, VirtualMachineEditForm
 from machines.models import VirtualMachine
 from machines.views.common import add_service_errors, get_vm, host_alias, key_filename
+from vmlab.access import page_for
 from vmlab.redirects import safe_next
 
 
@@ -66,10 +67,9 @@ def ssh_config_entry(vm: VirtualMachine) -> str:
 
 @sensitive_post_parameters("password", "ssh_key")
 @require_http_methods(["GET", "POST"])
+@page_for("can_own_vms")
 def vm_create(request):
     user = request.user
-    if not user.can_own_vms:
-        raise Http404(_("Only sidekicks, managers and admins can create VMs."))
     form = VirtualMachineCreateForm(request.POST or None, request.FILES or None, user=user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
