@@ -110,6 +110,11 @@ class User(AbstractUser):
         return self.is_active and self.role_at_least(Role.ADMIN)
 
     @property
+    def can_view_audit(self) -> bool:
+        """The audit trail (portal page) is for active admins; the Django admin shows it to them too."""
+        return self.is_active and self.role_at_least(Role.ADMIN)
+
+    @property
     def can_see_others_shared_vms(self) -> bool:
         minimum = settings.VM_SHARING_MINIMUM_ROLE
         return self.is_active and minimum != SHARING_DISABLED and self.role_at_least(minimum)

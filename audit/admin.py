@@ -12,6 +12,20 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ("actor_label", "target_label", "ip")
     date_hierarchy = "created_at"
     list_select_related = ()
+    list_per_page = 50
+    # The detail page (read-only): who and when first, then what, then from where.
+    fields = (
+        "created_at",
+        "actor",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_id",
+        "target_label",
+        "ip",
+        "user_agent",
+        "details",
+    )
 
     def has_add_permission(self, request):
         return False

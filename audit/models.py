@@ -4,6 +4,11 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Action(models.TextChoices):
+    LOGIN = "auth.login", _("Logged in")
+    LOGIN_FAILED = "auth.login_failed", _("Login failed")
+    LOCKOUT = "auth.lockout", _("Locked out (too many attempts)")
+    LOGOUT = "auth.logout", _("Logged out")
+    PASSWORD_CHANGE = "auth.password_change", _("Password changed")
     SECRET_REVEAL = "secret.reveal", _("Secret revealed")
     SECRET_REVEAL_DENIED = "secret.reveal_denied", _("Secret reveal refused (wrong password)")
     SECRET_SET = "secret.set", _("Secret set")
@@ -14,6 +19,7 @@ class Action(models.TextChoices):
     VM_SHARE = "vm.share", _("VM sharing changed")
     VM_ASSIGN = "vm.assign", _("VM assigned")
     USER_REGISTER = "user.register", _("User registered")
+    USER_CREATE = "user.create", _("User created by an admin")
     USER_APPROVE = "user.approve", _("User approved")
     USER_DENY = "user.deny", _("User denied")
     USER_ROLE = "user.role", _("Role changed")
@@ -21,6 +27,7 @@ class Action(models.TextChoices):
     USER_DISABLE = "user.disable", _("User disabled")
     USER_ENABLE = "user.enable", _("User enabled")
     USER_DELETE = "user.delete", _("User deleted")
+    KEYS_ROTATE = "keys.rotate", _("Encryption keys rotated")
 
 
 class AuditEvent(models.Model):

@@ -3,16 +3,10 @@
 from django.db import models
 
 from audit.models import Action, AuditEvent
+from vmlab.client_ip import client_ip
 
 # Keys whose values would be secrets; refused so that a careless caller cannot leak one into the trail.
 _FORBIDDEN_DETAIL_KEYS = frozenset({"password", "ssh_key", "secret", "token", "new_password", "new_ssh_key"})
-
-
-def client_ip(request) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is set by clients too unless a trusted proxy rewrites it.
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def audit_record(
@@ -22,17 +16,20 @@ def audit_record(
     target: models.Model | None = None,
     request=None,
     details: dict | None = None,
+    operator: str = "",
 ) -> AuditEvent:
+    """One row of the trail. `operator` names who ran a command, where there is no user account."""
     details = details or {}
     leaked = _FORBIDDEN_DETAIL_KEYS.intersection(details)
     if leaked:
         raise ValueError(f"Audit details must not hold secrets: {sorted(leaked)}")
-    if actor is None and request is not None and request.user.is_authenticated:
-        actor = request.user
+    user = getattr(request, "user", None)
+    if actor is None and user is not None and user.is_authenticated:
+        actor = user
     return AuditEvent.objects.create(
         action=action,
         actor=actor if actor is not None and actor.pk else None,
-        actor_label=actor.get_username() if actor is not None else "",
+        actor_label=actor.get_username() if actor is not None else operator[:150],
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None and target.pk is not None else "",
         target_label=str(target)[:255] if target is not None else "",

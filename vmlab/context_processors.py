@@ -8,6 +8,7 @@ def portal(request):
             "vms": user.can_own_vms,
             "bookmarks": user.can_keep_bookmarks,
             "users": user.can_manage_users,
+            "audit": user.can_view_audit,
             "admin": user.is_staff,
         }
     }

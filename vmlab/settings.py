@@ -5,6 +5,7 @@ variables win over it. See README.md, "Configuration", for every variable.
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "accounts",
     "machines",
     "bookmarks",
@@ -58,6 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Early, so that responses cut short by the middlewares below carry the policy too.
+    "vmlab.middleware.ContentSecurityPolicyMiddleware",
     "vmlab.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -69,6 +73,8 @@ MIDDLEWARE = [
     "accounts.middleware.ApprovedUserRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that it sees the lockout flag that a refused login set further in.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "vmlab.urls"
@@ -99,7 +105,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://?max_entries=100000")}
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["accounts.backends.LoginBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses every attempt, right password or not, while a username+IP pair is locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.LoginBackend",
+]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -137,15 +147,49 @@ if not 1 <= REVEAL_RATE_LIMIT <= 100:
 MAX_REQUEST_BODY = env.int("MAX_REQUEST_BODY", default=3 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY
 
+# Login lockout (django-axes): AXES_FAILURE_LIMIT failed passwords for one username from one IP address
+# lock that pair out for AXES_COOLOFF_MINUTES, on the portal login, the admin login and the reveal form.
+# Attempts are kept in the database, so every worker process sees the same count.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+if AXES_FAILURE_LIMIT < 1 or timedelta(minutes=1) > AXES_COOLOFF_TIME:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be at least 1.")
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# "Alice" and "alice" are one account (usernames are unique whatever their case): one counter too.
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_for_lockout"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# Each failure is in the audit trail already; axes keeps its counters, not a second access log.
+AXES_DISABLE_ACCESS_LOG = True
+# Masked in axes' own records and log lines (it always masks "password").
+AXES_SENSITIVE_PARAMETERS = [
+    *["username", "ip_address", "csrfmiddlewaretoken", "account_password", "current_password", "old_password"],
+    *["password1", "password2", "new_password1", "new_password2"],
+]
+AXES_RESET_ON_SUCCESS = True
+# A lockout lasts AXES_COOLOFF_MINUTES from the failure that caused it; retrying meanwhile does not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "vmlab.client_ip.lockout_ip"
+AXES_VERBOSE = False
+
 # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, ... all from one URL, e.g.
 # smtp+tls://user:password@mail.example.org:587 (console output by default).
 globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="VM Lab <vmlab@localhost>")
 
 SESSION_COOKIE_HTTPONLY = True
+# Closing the browser ends the session unless an operator prefers "remember me" behaviour; either way
+# a session lasts at most SESSION_COOKIE_AGE seconds (12 hours by default) after it was last saved.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# How many reverse proxies in front of VM Lab append to X-Forwarded-For. 0: the client's address is
+# REMOTE_ADDR. With N, it is the N-th address from the right (what the outermost trusted proxy saw); the
+# lockout and the audit trail both use it (vmlab.client_ip).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if not 0 <= TRUSTED_PROXY_COUNT <= 10:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be between 0 and 10 (reverse proxies in front of VM Lab).")
 if env.bool("SECURE_PROXY_SSL", default=False):
     # Only behind a proxy that sets this header itself: otherwise clients could claim HTTPS.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -155,6 +199,12 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 # Preloading is a commitment the site's owner makes for the whole domain, not a default.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 X_FRAME_OPTIONS = "DENY"
+# Sent on every response by vmlab.middleware.ContentSecurityPolicyMiddleware. The portal and the Django
+# admin load scripts and styles from their own static files only: no inline code, no other origin.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from vmlab import views
 
@@ -8,5 +9,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("machines/", include("machines.urls")),
     path("bookmarks/", include("bookmarks.urls")),
+    path("audit/", include("audit.urls")),
+    # The admin's own password change would check the current password without the lockout: use the portal's.
+    path("admin/password_change/", RedirectView.as_view(pattern_name="accounts:password_change")),
     path("admin/", admin.site.urls),
 ]

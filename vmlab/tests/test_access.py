@@ -199,7 +199,7 @@ def every_portal_page():
     """(name, kwargs) for every named URL of the portal, found in the URL configuration itself."""
     pages = [("dashboard", {})]
     resolver = get_resolver()
-    for namespace in ("accounts", "machines", "bookmarks"):
+    for namespace in ("accounts", "machines", "bookmarks", "audit"):
         for pattern in resolver.namespace_dict[namespace][1].url_patterns:
             assert isinstance(pattern, URLPattern)
             kwargs = {name: 1 for name in pattern.pattern.converters}
