@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.models import Group
@@ -6,11 +7,15 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
+from accounts.forms import AdminLoginForm
 from accounts.models import User
 from accounts.roles import Role
+from audit.models import Action
+from audit.services import audit_record
 
 # Roles decide every right in VM Lab; Django's groups and permissions are not used.
 admin.site.unregister(Group)
+admin.site.login_form = AdminLoginForm
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -76,12 +81,35 @@ class UserAdmin(DjangoUserAdmin):
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and (obj is None or obj.disabled)
 
+    def delete_model(self, request, obj):
+        # The service applies the rules of PRODUCT.md §3 and writes the audit row.
+        services.user_delete(user=obj, actor=request.user, request=request)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            details = {"role": obj.role, "via": "admin"}
+            audit_record(action=Action.USER_CREATE, actor=request.user, target=obj, request=request, details=details)
+        elif form.changed_data:
+            details = {"fields": sorted(form.changed_data), "via": "admin"}
+            audit_record(action=Action.USER_PROFILE, actor=request.user, target=obj, request=request, details=details)
+
+    def user_change_password(self, request, id, form_url=""):
+        user = self.get_object(request, unquote(id))  # None for an unknown or malformed id: super() says 404
+        response = super().user_change_password(request, id, form_url)
+        if user is not None and User.objects.values_list("password", flat=True).get(pk=user.pk) != user.password:
+            details = {"how": "admin"}
+            audit_record(
+                action=Action.PASSWORD_CHANGE, actor=request.user, target=user, request=request, details=details
+            )
+        return response
+
     def _apply(self, request, queryset, service, *, done_message, history, **kwargs):
         """Run `service` per user, report refusals one by one, and note each change in its History."""
         done = 0
         for user in queryset:
             try:
-                service(user=user, actor=request.user, **kwargs)
+                service(user=user, actor=request.user, request=request, **kwargs)
             except PermissionDenied as refusal:
                 self.message_user(request, str(refusal), messages.WARNING)
                 continue

@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, UsernameField
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -10,13 +11,29 @@ from vmlab.search import QUERY_MAX_LENGTH
 PERSONAL_FIELDS = ("username", "email", "first_name", "last_name")
 
 
-class LoginForm(AuthenticationForm):
+class ForgetUsernameOnFailureMixin:
+    """After a failed login (or an empty password) the username box comes back empty: people sometimes
+    type their password there, and it must not be sent back in the page. Emptied after every failure,
+    so that whether it is kept does not tell which usernames exist."""
+
+    def full_clean(self):
+        super().full_clean()
+        if self.is_bound and self._errors:
+            self.data = self.data.copy()
+            self.data[self.username_field.name] = ""
+
+
+class LoginForm(ForgetUsernameOnFailureMixin, AuthenticationForm):
     """Disabled users are told so only after the right password (see accounts.backends.LoginBackend)."""
 
     error_messages = {
         **AuthenticationForm.error_messages,
         "inactive": _("This account is disabled. Ask a lab manager to enable it."),
     }
+
+
+class AdminLoginForm(ForgetUsernameOnFailureMixin, AdminAuthenticationForm):
+    pass
 
 
 class UniquePersonalFieldsMixin:
@@ -53,15 +70,18 @@ class RegistrationForm(UniquePersonalFieldsMixin, BaseUserCreationForm):
 
 
 class ProfileForm(UniquePersonalFieldsMixin, forms.ModelForm):
-    """Profile settings. A new e-mail address needs the current password: password resets go there,
-    so whoever borrowed an open session must not be able to redirect them."""
+    """Profile settings. A new e-mail address or username needs the current password: password resets
+    go to the address, and the name is what logs in, so whoever borrowed an open session must not be
+    able to change either."""
+
+    NEEDS_PASSWORD = ("username", "email")
 
     current_password = forms.CharField(
         label=_("Current password"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text=_("Needed only to change your e-mail address."),
+        help_text=_("Needed only to change your username or e-mail address."),
     )
 
     class Meta:
@@ -71,8 +91,15 @@ class ProfileForm(UniquePersonalFieldsMixin, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if "email" in self.changed_data and not self.instance.check_password(cleaned.get("current_password", "")):
-            self.add_error("current_password", _("Enter your current password to change your e-mail address."))
+        if not set(self.NEEDS_PASSWORD) & set(self.changed_data):
+            return cleaned
+        typed = cleaned.get("current_password", "")
+        if not typed:
+            message = _("Enter your current password to change your username or e-mail address.")
+            self.add_error("current_password", ValidationError(message, code="required"))
+        elif not self.instance.check_password(typed):
+            message = _("Your current password is not correct.")
+            self.add_error("current_password", ValidationError(message, code="password_incorrect"))
         return cleaned
 
 

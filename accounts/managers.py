@@ -23,6 +23,10 @@ class UserQuerySet(models.QuerySet):
     def disabled(self):
         return self.filter(is_active=False)
 
+    def with_username(self, username):
+        """The account `username` names when logging in: usernames are unique whatever their case."""
+        return self.filter(username__iexact=username)
+
     def visible_to(self, actor):
         """Users `actor` may see in the portal's user pages: everyone for an active manager or admin."""
         if not actor.is_authenticated or not actor.can_manage_users:
@@ -47,7 +51,7 @@ class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
     def get_by_natural_key(self, username):
         # Usernames are unique whatever their case, so "JSmith" names the same person as "jsmith"
         # when logging in and in createsuperuser's "already taken" check.
-        return self.get(username__iexact=username)
+        return self.with_username(username).get()
 
     def _create_user_object(self, username, email, password, **extra_fields):
         # E-mail is required (and unique): it is how people reset their password.

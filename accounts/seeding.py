@@ -45,8 +45,13 @@ def parse_seed_file(text: str) -> list[dict]:
             raise SeedFileError(f"{where}: missing {', '.join(sorted(missing))}")
         if unknown:
             raise SeedFileError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
-        if any(not isinstance(value, str) for value in entry.values()):
-            raise SeedFileError(f"{where}: every value must be text")
+        # YAML reads "email:" with nothing after it as null, and 1234 as a number: say which key, and what to do.
+        empty = sorted(str(key) for key, value in entry.items() if value is None)
+        if empty:
+            raise SeedFileError(f"{where}: {', '.join(empty)} has no value: fill it in")
+        not_text = sorted(str(key) for key, value in entry.items() if not isinstance(value, str))
+        if not_text:
+            raise SeedFileError(f"{where}: every value must be text; write {', '.join(not_text)} in quotes")
         where = f"user #{number} ({entry['username']})"
         if entry["role"] not in Role.values:
             raise SeedFileError(f"{where}: unknown role {entry['role']!r}; use one of {', '.join(Role.values)}")

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -133,7 +132,7 @@ def user_disable(*, user: User, actor: User, request=None) -> int:
     user.is_active = False
     user.session_generation += 1
     user.save(update_fields=["is_active", "session_generation", "updated_at"])
-    shared = VirtualMachine.objects.owned_by(user).filter(shared=False).update(shared=True, updated_at=timezone.now())
+    shared = VirtualMachine.objects.owned_by(user).filter(shared=False).update_as_change(shared=True)
     audit_record(action=Action.USER_DISABLE, actor=actor, target=user, request=request, details={"vms_shared": shared})
     logger.info("user %s disabled by %s; VMs made shared: %d", user.username, actor.username, shared)
     return shared

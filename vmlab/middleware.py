@@ -21,3 +21,15 @@ class RequestBodyLimitMiddleware:
             context = {"limit_mib": settings.MAX_REQUEST_BODY // (1024 * 1024)}
             return TemplateResponse(request, "413.html", context, status=413).render()
         return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send settings.CONTENT_SECURITY_POLICY on every response that does not set its own policy."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        return response

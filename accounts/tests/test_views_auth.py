@@ -3,6 +3,7 @@ import re
 import pytest
 from django.contrib.auth import base_user
 from django.core import mail
+from django.test import RequestFactory
 from django.urls import reverse
 
 from accounts import services
@@ -154,7 +155,8 @@ def test_a_disabled_user_gets_no_usable_session_even_through_authenticate(client
     # LoginBackend authenticates disabled users so that the login form can say "disabled";
     # whatever a caller then does with them, get_user() keeps the session empty.
     UserFactory(username="jlee", is_active=False)
-    client.login(username="jlee", password=DEFAULT_PASSWORD)
+    # The lockout backend needs the request, as every real login has one.
+    client.login(request=RequestFactory().post(LOGIN_URL), username="jlee", password=DEFAULT_PASSWORD)
 
     response = client.get(reverse("dashboard"))
 
@@ -379,6 +381,8 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(client):
     assert done.url == reverse("accounts:password_reset_complete")
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
+    event = AuditEvent.objects.get(action=Action.PASSWORD_CHANGE)
+    assert (event.target_id, event.details) == (str(user.pk), {"how": "reset"})
 
 
 def test_password_reset_for_an_unknown_email_shows_the_same_page_and_sends_nothing(client):
@@ -425,6 +429,8 @@ def test_password_change_sets_the_new_password_and_keeps_the_session(client):
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
     assert client.get(reverse("accounts:password_change_done")).status_code == 200
+    event = AuditEvent.objects.get(action=Action.PASSWORD_CHANGE)
+    assert (event.actor, event.target_id, event.details) == (user, str(user.pk), {"how": "change"})
 
 
 def test_password_change_with_a_wrong_old_password_is_refused(client):
@@ -440,3 +446,16 @@ def test_password_change_with_a_wrong_old_password_is_refused(client):
     assert "Your old password was entered incorrectly." in response.text
     user.refresh_from_db()
     assert user.check_password(DEFAULT_PASSWORD)
+
+
+@pytest.mark.parametrize("url", [LOGIN_URL, reverse("admin:login")])
+@pytest.mark.parametrize("password", ["wrong-password", ""])
+def test_after_a_failed_login_the_username_box_is_empty(client, url, password):
+    # People sometimes type their password into the username box: it must not come back in the page.
+    UserFactory(username="jlee", role=Role.ADMIN)
+
+    response = client.post(url, {"username": "jlee", "password": password})
+
+    assert response.status_code == 200
+    assert 'name="username"' in response.text
+    assert "jlee" not in response.text

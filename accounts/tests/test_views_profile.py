@@ -48,13 +48,20 @@ def test_keeping_ones_own_email_in_another_case_is_allowed(client, member):
     assert member.email == "JLee@lab.example"
 
 
-@pytest.mark.parametrize("current_password", ["", "not my password"])
-def test_a_new_email_needs_the_current_password(client, member, current_password):
-    response = client.post(PROFILE_URL, profile_data(email="thief@evil.example", current_password=current_password))
+@pytest.mark.parametrize(
+    ("current_password", "message"),
+    [
+        ("", "Enter your current password to change your username or e-mail address."),
+        ("not my password", "Your current password is not correct."),
+    ],
+)
+@pytest.mark.parametrize("change", [{"email": "thief@evil.example"}, {"username": "thief"}])
+def test_a_new_email_or_username_needs_the_current_password(client, member, current_password, message, change):
+    response = client.post(PROFILE_URL, profile_data(**change, current_password=current_password))
 
-    assert "Enter your current password to change your e-mail address." in response.text
+    assert message in response.text
     member.refresh_from_db()
-    assert member.email == "jlee@lab.example"
+    assert (member.email, member.username) == ("jlee@lab.example", "jlee")
 
 
 def test_names_change_without_the_current_password(client, member):

@@ -9,9 +9,11 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts import services
+from accounts import lockout, services
 from accounts.forms import LoginForm, RegistrationForm
 from accounts.middleware import new_user_allowed
+from audit.models import Action
+from audit.services import audit_record
 
 login_view = auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True)
 
@@ -32,13 +34,54 @@ password_reset = auth_views.PasswordResetView.as_view(
     success_url=reverse_lazy("accounts:password_reset_done"),
 )
 password_reset_done = auth_views.PasswordResetDoneView.as_view()
-password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
+
+
+class RecordPasswordChangeMixin:
+    """A successful password change or reset goes into the audit trail (never the password)."""
+
+    how = ""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        record_password_change(self.request, form.user, self.how)
+        return response
+
+
+def record_password_change(request, user, how):
+    audit_record(action=Action.PASSWORD_CHANGE, actor=user, target=user, request=request, details={"how": how})
+
+
+class PasswordResetConfirmView(RecordPasswordChangeMixin, auth_views.PasswordResetConfirmView):
+    how = "reset"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # The reset link proved who they are: the new password must not meet an old lockout.
+        lockout.unlock(form.user)
+        return response
+
+
+class PasswordChangeView(RecordPasswordChangeMixin, auth_views.PasswordChangeView):
+    """The current password is checked like a login: counted, and not checked at all while locked out."""
+
+    how = "change"
+
+    def post(self, request, *args, **kwargs):
+        if not lockout.password_check_allowed(request, request.user):
+            return lockout.lockout_response(request)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        return lockout.refuse_wrong_password(self.request, form, "old_password") or super().form_invalid(form)
+
+
+password_reset_confirm = PasswordResetConfirmView.as_view(
     success_url=reverse_lazy("accounts:password_reset_complete"),
 )
 password_reset_complete = auth_views.PasswordResetCompleteView.as_view()
 
 # Not Django's default template names: those belong to the Django admin's own password change pages.
-password_change = auth_views.PasswordChangeView.as_view(
+password_change = PasswordChangeView.as_view(
     template_name="registration/change_password.html",
     success_url=reverse_lazy("accounts:password_change_done"),
 )
@@ -63,7 +106,7 @@ def register(request):
             last_name=data["last_name"],
             request=request,
         )
-        login(request, user)
+        login(request, user, backend="accounts.backends.LoginBackend")
         messages.success(request, _("Welcome, %(user)s! Your account has been created.") % {"user": user.username})
         return redirect("accounts:waiting")
     return render(request, "accounts/register.html", {"form": form})

@@ -25,7 +25,10 @@ PRINT_SETTINGS = (
     "'engine': settings.DATABASES['default']['ENGINE'], "
     "'database': str(settings.DATABASES['default']['NAME']), "
     "'hasher': settings.PASSWORD_HASHERS[0], "
-    "'secret_key_length': len(settings.SECRET_KEY)}))"
+    "'secret_key_length': len(settings.SECRET_KEY), "
+    "'session_ends_with_browser': settings.SESSION_EXPIRE_AT_BROWSER_CLOSE, "
+    "'session_age': settings.SESSION_COOKIE_AGE, "
+    "'lockout': [settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME.total_seconds()]}))"
 )
 
 
@@ -134,6 +137,32 @@ def test_argon2_is_the_password_hasher_outside_tests(production_defaults):
 
 
 # parse_keys
+
+
+def test_sessions_end_with_the_browser_and_after_12_hours_by_default(production_defaults):
+    assert production_defaults["session_ends_with_browser"] is True
+    assert production_defaults["session_age"] == 12 * 3600
+
+
+def test_operators_choose_session_expiry_in_the_environment():
+    loaded = loaded_settings(**PRODUCTION, SESSION_EXPIRE_AT_BROWSER_CLOSE="false", SESSION_COOKIE_AGE="3600")
+
+    assert (loaded["session_ends_with_browser"], loaded["session_age"]) == (False, 3600)
+
+
+def test_lockout_is_five_failures_for_fifteen_minutes_unless_configured(production_defaults):
+    assert production_defaults["lockout"] == [5, 15 * 60]
+    assert loaded_settings(**PRODUCTION, AXES_FAILURE_LIMIT="3", AXES_COOLOFF_MINUTES="60")["lockout"] == [3, 3600]
+
+
+@pytest.mark.parametrize("variable", ["AXES_FAILURE_LIMIT", "AXES_COOLOFF_MINUTES"])
+def test_a_lockout_that_could_never_lock_or_never_end_stops_startup(variable):
+    assert variable in startup_error(**PRODUCTION, **{variable: "0"})
+
+
+@pytest.mark.parametrize("count", ["-1", "11"])
+def test_a_trusted_proxy_count_outside_0_to_10_stops_startup(count):
+    assert "TRUSTED_PROXY_COUNT" in startup_error(**PRODUCTION, TRUSTED_PROXY_COUNT=count)
 
 
 def test_parse_keys_keeps_every_key_in_order():

@@ -25,8 +25,10 @@ class Command(BaseCommand):
         try:
             with open(file, encoding="utf-8") as handle:
                 text = handle.read()
-        except (OSError, UnicodeDecodeError) as error:
+        except OSError as error:
             raise CommandError(f"Cannot read {file}: {error}") from None
+        except UnicodeDecodeError as error:
+            raise CommandError(f"Cannot read {file}: save it as UTF-8 text ({error}).") from None
         try:
             result = seed_users(parse_seed_file(text), password=password)
         except SeedFileError as error:
