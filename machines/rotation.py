@@ -1,10 +1,17 @@
-"""Re-encrypting every stored secret with the first FIELD_ENCRYPTION_KEYS key."""
+"""Re-encrypting every stored secret with the first FIELD_ENCRYPTION_KEYS key, and counting what each key reads."""
 
+import getpass
+import hashlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from cryptography.fernet import InvalidToken
 from django.apps import apps
+from django.conf import settings
 from django.db import connection, transaction
 
+from audit.models import Action
+from audit.services import audit_record
 from machines.fields import EncryptedTextField
 from vmlab import crypto
 
@@ -18,6 +25,27 @@ class RotationReport:
     undecryptable: list = field(default_factory=list)
 
 
+@dataclass
+class KeyCensus:
+    """What a dry run finds: per key position, the rows and secrets it decrypts. A row whose secrets
+    are under different keys counts once under each of them."""
+
+    model: str
+    key_count: int
+    rows_seen: int = 0
+    batches: int = 0
+    rows_without_secrets: int = 0
+    rows_to_rewrite: int = 0
+    undecryptable_secrets: int = 0
+    undecryptable: list = field(default_factory=list)
+    rows_by_key: list = field(init=False)
+    secrets_by_key: list = field(init=False)
+
+    def __post_init__(self):
+        self.rows_by_key = [0] * self.key_count
+        self.secrets_by_key = [0] * self.key_count
+
+
 def encrypted_fields_by_model():
     """{model: [field names]} for every installed model with an EncryptedTextField."""
     found = {}
@@ -28,39 +56,152 @@ def encrypted_fields_by_model():
     return found
 
 
-def rotate_model(model, field_names, batch_size=500):
+def key_labels():
+    """'key #1 (current, sha256 1a2b3c4d)', 'key #2 (sha256 …)', …: a position and a fingerprint, never the key."""
+    labels = []
+    for position, key in enumerate(settings.FIELD_ENCRYPTION_KEYS, start=1):
+        fingerprint = hashlib.sha256(key.encode()).hexdigest()[:8]
+        labels.append(f"key #{position} ({'current, ' if position == 1 else ''}sha256 {fingerprint})")
+    return labels
+
+
+def _batch_query(model, field_names, after_pk, batch_size, lock):
+    # values_list wraps each token in a Ciphertext without decrypting it.
+    rows = model._base_manager.order_by("pk").values_list("pk", *field_names)
+    if lock:
+        rows = rows.select_for_update()
+    if after_pk is not None:
+        rows = rows.filter(pk__gt=after_pk)
+    return rows[:batch_size]
+
+
+def _key_position(token, fernets):
+    """Index of the first key that decrypts `token`, or None. Stops at the first key that works."""
+    for position, fernet in enumerate(fernets):
+        try:
+            fernet.decrypt(token.encode())
+        except InvalidToken:
+            continue
+        return position
+    return None
+
+
+def count_by_key(model, field_names, batch_size=500):
+    """Dry run of rotate_model: read the table in the same batches, without locks, and write nothing."""
+    fernets = crypto.fernets()
+    census = KeyCensus(model=model._meta.label, key_count=len(fernets))
+    last_pk = None
+    while batch := list(_batch_query(model, field_names, last_pk, batch_size, lock=False)):
+        for pk, *secrets in batch:
+            positions = [_key_position(secret.token, fernets) for secret in secrets if secret]
+            _count_row(census, pk, positions)
+        last_pk = batch[-1][0]
+        census.batches += 1
+        census.rows_seen += len(batch)
+    return census
+
+
+def _count_row(census, pk, positions):
+    if not positions:
+        census.rows_without_secrets += 1
+        return
+    for position in positions:
+        if position is None:
+            census.undecryptable_secrets += 1
+        else:
+            census.secrets_by_key[position] += 1
+    for position in set(positions) - {None}:
+        census.rows_by_key[position] += 1
+    if None in positions:
+        census.undecryptable.append(pk)
+    elif any(position > 0 for position in positions):
+        census.rows_to_rewrite += 1
+
+
+def rotate_model(model, field_names, batch_size=500, report=None):
     """Walk the table in primary-key order, one batch per transaction, so memory stays flat and a
     crash loses nothing: rows already rewritten are readable by the new key, the rest by the old.
 
     Each batch is read FOR UPDATE inside its transaction, so a secret saved while the command runs
-    is never overwritten with the re-encrypted old value.
+    is never overwritten with the re-encrypted old value. `report` is filled in batch by batch, so a
+    caller that passes its own still knows how far a run got when it raises.
     """
-    report = RotationReport(model=model._meta.label)
+    if report is None:
+        report = RotationReport(model=model._meta.label)
     last_pk = None
     while True:
         with transaction.atomic():
-            # Loading wraps each token in a Ciphertext without decrypting it; only stale ones are.
-            rows = model._base_manager.select_for_update().order_by("pk").values_list("pk", *field_names)
-            if last_pk is not None:
-                rows = rows.filter(pk__gt=last_pk)
-            batch = list(rows[:batch_size])
+            batch = list(_batch_query(model, field_names, last_pk, batch_size, lock=True))
             if not batch:
                 return report
-            stale = []
-            for pk, *secrets in batch:
-                try:
-                    fresh = [secret and crypto.reencrypt_if_stale(secret.token) for secret in secrets]
-                except crypto.DecryptionError:
-                    report.undecryptable.append(pk)
-                    continue
-                if any(fresh):
-                    tokens = [new or (old.token if old else None) for new, old in zip(fresh, secrets, strict=True)]
-                    stale.append((*tokens, pk))
+            stale, undecryptable = _reencrypt_batch(batch)
             _write_tokens(model, field_names, stale)
+        # Counted only once the batch is committed.
         last_pk = batch[-1][0]
         report.batches += 1
         report.rows_seen += len(batch)
         report.rows_rewritten += len(stale)
+        report.undecryptable += undecryptable
+
+
+def _reencrypt_batch(batch):
+    """([(*new tokens, pk)] for rows with a secret under an older key, [pks no key decrypts])."""
+    stale, undecryptable = [], []
+    for pk, *secrets in batch:
+        try:
+            fresh = [secret and crypto.reencrypt_if_stale(secret.token) for secret in secrets]
+        except crypto.DecryptionError:
+            undecryptable.append(pk)
+            continue
+        if any(fresh):
+            tokens = [new or (old.token if old else None) for new, old in zip(fresh, secrets, strict=True)]
+            stale.append((*tokens, pk))
+    return stale, undecryptable
+
+
+@dataclass
+class RotationRun:
+    reports: list = field(default_factory=list)
+
+    def start(self, model):
+        report = RotationReport(model=model._meta.label)
+        self.reports.append(report)
+        return report
+
+    def totals(self):
+        return {
+            "rows_seen": sum(r.rows_seen for r in self.reports),
+            "rows_rewritten": sum(r.rows_rewritten for r in self.reports),
+            "undecryptable": sum(len(r.undecryptable) for r in self.reports),
+            "batches": sum(r.batches for r in self.reports),
+        }
+
+
+@contextmanager
+def audited_rotation():
+    """Record one KEYS_ROTATE event for the run, counts only, whether it finishes or stops on an error."""
+    run = RotationRun()
+    try:
+        yield run
+    except BaseException as error:  # an interrupted run (Ctrl-C included) is recorded too
+        try:
+            _record(run, completed=False, error=type(error).__name__)
+        except Exception as audit_error:  # the database may be what failed: keep the original error first
+            error.add_note(f"The audit event for this run could not be written: {type(audit_error).__name__}.")
+        raise
+    _record(run, completed=True)
+
+
+def _record(run, **outcome):
+    audit_record(action=Action.KEYS_ROTATE, operator=_operator(), details={**run.totals(), **outcome})
+
+
+def _operator() -> str:
+    """Who ran the command, as the operating system knows them."""
+    try:
+        return f"{getpass.getuser()} (manage.py)"
+    except (KeyError, OSError):  # no name for this uid, e.g. in a container
+        return "manage.py"
 
 
 def _write_tokens(model, field_names, rows):

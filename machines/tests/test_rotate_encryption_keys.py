@@ -1,17 +1,21 @@
 import datetime
+import getpass
+import hashlib
 import re
 from contextlib import contextmanager
 from io import StringIO
-from types import SimpleNamespace
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
+from django.core import serializers
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.tests.factories import UserFactory
+from audit.models import Action, AuditEvent
+from machines import rotation
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
 
@@ -19,10 +23,6 @@ pytestmark = pytest.mark.django_db
 
 TABLE = VirtualMachine._meta.db_table
 SECRETS = ("password", "ssh_key")
-
-
-class SimulatedCrash(Exception):
-    pass
 
 
 @pytest.fixture
@@ -173,12 +173,18 @@ def test_every_read_is_limited_to_one_batch(settings, key_a, key_b, make_vms):
         assert re.search(r"\bLIMIT 3\b", sql), sql
 
 
+def store_under_a_lost_key(pk):
+    """Give row `pk` a password token that no configured key decrypts; return the token."""
+    foreign_token = Fernet(Fernet.generate_key()).encrypt(b"secret under a key nobody has").decode()
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {TABLE} SET password = %s WHERE id = %s", [foreign_token, pk])  # noqa: S608
+    return foreign_token
+
+
 def test_undecryptable_row_is_named_and_every_other_row_is_still_rotated(settings, key_a, key_b, make_vms):
     originals = make_vms(5)
     lost_pk = sorted(originals)[2]
-    foreign_token = Fernet(Fernet.generate_key()).encrypt(b"secret under a key nobody has").decode()
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {TABLE} SET password = %s WHERE id = %s", [foreign_token, lost_pk])  # noqa: S608
+    store_under_a_lost_key(lost_pk)
     lost_tokens = raw_tokens()[lost_pk]
     settings.FIELD_ENCRYPTION_KEYS = (key_b, key_a)
 
@@ -223,45 +229,57 @@ def test_rotation_does_not_change_updated_at(settings, key_a, key_b, make_vms):
     assert set(VirtualMachine.objects.values_list("updated_at", flat=True)) == {long_ago}
 
 
+@pytest.mark.parametrize("mode", [(), ("--dry-run",)])
 @pytest.mark.parametrize("size", ["0", "-1"])
-def test_batch_size_below_one_is_refused_before_anything_is_written(settings, key_a, key_b, make_vms, size):
+def test_batch_size_below_one_is_refused_before_anything_is_written(settings, key_a, key_b, make_vms, size, mode):
     make_vms(2)
     before = raw_tokens()
     settings.FIELD_ENCRYPTION_KEYS = (key_b, key_a)
 
     with pytest.raises(CommandError, match="--batch-size must be at least 1"):
-        rotate("--batch-size", size)
+        rotate("--batch-size", size, *mode)
 
     assert raw_tokens() == before
 
 
-def test_rerun_after_a_crash_in_the_second_batch_rotates_every_row(settings, monkeypatch, key_a, key_b, make_vms):
-    originals = make_vms(7)
-    settings.FIELD_ENCRYPTION_KEYS = (key_b, key_a)
+@contextmanager
+def write_failing_in_batch(monkeypatch, failing_batch, message="simulated failure"):
+    """Make batch number `failing_batch` fail after its UPDATE ran, as a connection lost before COMMIT would."""
+    real_write = rotation._write_tokens
     batches = 0
 
-    @contextmanager
-    def atomic_that_crashes_in_the_second_batch():
+    def write_then_fail(*args):
         nonlocal batches
         batches += 1
-        with transaction.atomic():
-            yield
-            if batches == 2:
-                raise SimulatedCrash
+        real_write(*args)
+        if batches == failing_batch:
+            raise DatabaseError(message)
 
-    with monkeypatch.context() as patch, pytest.raises(SimulatedCrash):
-        patch.setattr("machines.rotation.transaction", SimpleNamespace(atomic=atomic_that_crashes_in_the_second_batch))
+    with monkeypatch.context() as patch:
+        patch.setattr(rotation, "_write_tokens", write_then_fail)
+        yield
+
+
+@pytest.mark.parametrize("batches_done", [1, 2, 3])
+def test_a_run_that_fails_after_k_batches_loses_nothing_and_a_rerun_finishes_it(
+    settings, monkeypatch, key_a, key_b, make_vms, batches_done
+):
+    originals = make_vms(10)
+    settings.FIELD_ENCRYPTION_KEYS = (key_b, key_a)
+
+    with write_failing_in_batch(monkeypatch, batches_done + 1), pytest.raises(DatabaseError):
         rotate("--batch-size", "3")
 
-    # The first batch is under the new key, the rest still under the old one, and nothing is lost.
-    under_b = {pk for pk, (password, _key) in raw_tokens().items() if decrypts_with(key_b, password)}
-    assert under_b == set(sorted(originals)[:3])
+    # Committed batches are under the new key; the failed batch was rolled back with the rest under the old one.
+    under_b = {pk for pk, tokens in raw_tokens().items() if all(decrypts_with(key_b, token) for token in tokens)}
+    assert under_b == set(sorted(originals)[: 3 * batches_done])
     assert secrets_as_read() == originals
 
     output = rotate("--batch-size", "3")
     settings.FIELD_ENCRYPTION_KEYS = (key_b,)
 
-    assert "4 of 7 rows rewritten" in output
+    assert f"{10 - 3 * batches_done} of 10 rows rewritten" in output
+    assert set(raw_tokens()) == set(originals)
     assert secrets_as_read() == originals
 
 
@@ -276,3 +294,202 @@ def test_each_batch_is_read_with_row_locks_so_a_concurrent_save_is_not_overwritt
     batch_reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and "machines_virtualmachine" in q["sql"]]
     assert batch_reads
     assert all("FOR UPDATE" in sql for sql in batch_reads)
+
+
+# -- The audit trail: one event per real run, counts only -----------------------------------------
+
+
+def rotation_events():
+    return list(AuditEvent.objects.filter(action=Action.KEYS_ROTATE).order_by("pk"))
+
+
+def test_a_run_records_one_audit_event_with_its_counts(settings, key_a, key_b, make_vms):
+    make_vms(7)
+    settings.FIELD_ENCRYPTION_KEYS = (key_b, key_a)
+
+    rotate("--batch-size", "3")
+
+    [event] = rotation_events()
+    assert event.actor is None
+    assert event.actor_label == f"{getpass.getuser()} (manage.py)"
+    assert event.details == {"rows_seen": 7, "rows_rewritten": 7, "undecryptable": 0, "batches": 3, "completed": True}
+
+
+def test_a_run_that_fails_records_how_far_it_got_and_the_error_class_only(
+    settings, monkeypatch, key_a, key_b, make_vms
+):
+    make_vms(10)
+    token = raw_tokens()[min(raw_tokens())][0]
+    settings.FIELD_ENCRYPTION_KEYS = (key_b, key_a)
+
+    with write_failing_in_batch(monkeypatch, 3, message=f"bad value {token}"), pytest.raises(DatabaseError):
+        rotate("--batch-size", "3")
+    rotate("--batch-size", "3")
+
+    failed, rerun = rotation_events()
+    assert failed.details == {
+        "rows_seen": 6,
+        "rows_rewritten": 6,
+        "undecryptable": 0,
+        "batches": 2,
+        "completed": False,
+        "error": "DatabaseError",
+    }
+    assert rerun.details == {"rows_seen": 10, "rows_rewritten": 4, "undecryptable": 0, "batches": 4, "completed": True}
+
+
+def test_when_the_audit_event_cannot_be_written_either_the_original_error_is_raised(
+    settings, monkeypatch, key_a, key_b, make_vms
+):
+    make_vms(4)
+    settings.FIELD_ENCRYPTION_KEYS = (key_b, key_a)
+
+    def audit_table_gone(**kwargs):
+        raise RuntimeError("no audit table")
+
+    monkeypatch.setattr(rotation, "audit_record", audit_table_gone)
+    with write_failing_in_batch(monkeypatch, 2), pytest.raises(DatabaseError, match="simulated failure") as raised:
+        rotate("--batch-size", "3")
+
+    assert raised.value.__notes__ == ["The audit event for this run could not be written: RuntimeError."]
+
+
+def test_a_run_that_leaves_undecryptable_rows_records_that_it_completed(settings, key_a, key_b, make_vms):
+    originals = make_vms(4)
+    store_under_a_lost_key(sorted(originals)[1])
+    settings.FIELD_ENCRYPTION_KEYS = (key_b, key_a)
+
+    with pytest.raises(CommandError):
+        rotate()
+
+    [event] = rotation_events()
+    assert event.details == {"rows_seen": 4, "rows_rewritten": 3, "undecryptable": 1, "batches": 1, "completed": True}
+
+
+def test_the_audit_event_holds_no_key_token_or_plaintext(settings, key_a, key_b, make_vms, ssh_private_key):
+    originals = make_vms(3)
+    foreign_token = store_under_a_lost_key(sorted(originals)[0])
+    tokens_before = raw_tokens()
+    settings.FIELD_ENCRYPTION_KEYS = (key_b, key_a)
+
+    with pytest.raises(CommandError):
+        rotate()
+
+    stored = serializers.serialize("json", AuditEvent.objects.all())
+    assert '"keys.rotate"' in stored
+    tokens = [token for rows in (tokens_before, raw_tokens()) for pair in rows.values() for token in pair]
+    ssh_lines = [line for line in ssh_private_key.splitlines() if "-----" not in line]
+    passwords = [password for password, _key in originals.values()]
+    for fragment in [key_a, key_b, foreign_token, *tokens, *passwords, *ssh_lines]:
+        assert fragment not in stored
+
+
+# -- --dry-run: count what each key decrypts, write nothing ---------------------------------------
+
+
+def fingerprint(key):
+    return hashlib.sha256(key.encode()).hexdigest()[:8]
+
+
+@pytest.fixture
+def mixed_keys(settings, key_a, key_b, make_vms):
+    """Five VMs once key B is put in front of key A: two fully under A, one split between B (password)
+    and A (SSH key), one with only a password, under B, and one without secrets."""
+    under_a = make_vms(3)
+    split_pk = max(under_a)
+    settings.FIELD_ENCRYPTION_KEYS = (key_b, key_a)
+    VirtualMachine.objects.filter(pk=split_pk).update(password="re-set-under-b-77")
+    VirtualMachineFactory(password="only-a-password-under-b")
+    VirtualMachineFactory()
+
+
+def test_dry_run_counts_rows_and_secrets_per_key_and_rows_to_rewrite(key_a, key_b, mixed_keys):
+    output = rotate("--dry-run")
+
+    assert output.splitlines() == [
+        "machines.VirtualMachine: 5 rows read in 1 batch(es), 1 without secrets, 3 to rewrite.",
+        f"  key #1 (current, sha256 {fingerprint(key_b)}): 2 rows, 2 secrets",
+        f"  key #2 (sha256 {fingerprint(key_a)}): 3 rows, 5 secrets",
+        "  no key: 0 rows, 0 secrets",
+        "Dry run: every secret can be decrypted; nothing was written.",
+    ]
+
+
+def test_dry_run_writes_nothing_and_records_no_audit_event(mixed_keys):
+    before = raw_tokens()
+
+    rotate("--dry-run", "--batch-size", "2")
+
+    assert raw_tokens() == before
+    assert not AuditEvent.objects.exists()
+
+
+def test_dry_run_after_a_rotation_finds_every_secret_under_the_current_key(key_b, mixed_keys):
+    rotate()
+
+    output = rotate("--dry-run")
+
+    assert "5 rows read in 1 batch(es), 1 without secrets, 0 to rewrite." in output
+    assert f"  key #1 (current, sha256 {fingerprint(key_b)}): 4 rows, 7 secrets" in output
+    assert "0 rows, 0 secrets" in output.splitlines()[2]
+
+
+def test_dry_run_prints_no_key_token_or_plaintext(key_a, key_b, mixed_keys, ssh_private_key):
+    output = rotate("--dry-run")
+
+    tokens = [token for pair in raw_tokens().values() for token in pair if token]
+    ssh_lines = [line for line in ssh_private_key.splitlines() if "-----" not in line]
+    for fragment in [key_a, key_b, *tokens, "Tr0ub4dor", "under-b", *ssh_lines]:
+        assert fragment not in output
+
+
+def test_dry_run_reads_in_batches_of_the_given_size(settings, key_a, key_b, make_vms):
+    make_vms(10)
+    settings.FIELD_ENCRYPTION_KEYS = (key_b, key_a)
+
+    with CaptureQueriesContext(connection) as queries:
+        output = rotate("--dry-run", "--batch-size", "3")
+
+    assert "10 rows read in 4 batch(es)" in output
+    selects = [query["sql"] for query in queries.captured_queries if query["sql"].lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 5
+    for sql in selects:
+        assert re.search(r"\bLIMIT 3\b", sql), sql
+
+
+@pytest.mark.parametrize(("encrypting_key", "attempts_per_secret"), [("key_b", 1), ("key_a", 2)])
+def test_dry_run_stops_at_the_first_key_that_decrypts(
+    settings, monkeypatch, request, make_vms, key_a, key_b, encrypting_key, attempts_per_secret
+):
+    settings.FIELD_ENCRYPTION_KEYS = (request.getfixturevalue(encrypting_key),)
+    make_vms(3)
+    settings.FIELD_ENCRYPTION_KEYS = (key_b, key_a)
+    attempts = []
+    real_decrypt = Fernet.decrypt
+    monkeypatch.setattr(
+        Fernet, "decrypt", lambda fernet, token, *args: attempts.append(token) or real_decrypt(fernet, token, *args)
+    )
+
+    rotate("--dry-run")
+
+    assert len(attempts) == 6 * attempts_per_secret
+
+
+def test_dry_run_names_undecryptable_rows_with_the_same_error_as_a_real_run(settings, key_a, key_b, make_vms):
+    originals = make_vms(4)
+    lost_pk = sorted(originals)[1]
+    store_under_a_lost_key(lost_pk)
+    before = raw_tokens()
+    settings.FIELD_ENCRYPTION_KEYS = (key_b, key_a)
+    out = StringIO()
+
+    with pytest.raises(CommandError) as dry:
+        call_command("rotate_encryption_keys", "--dry-run", stdout=out)
+    assert raw_tokens() == before
+    with pytest.raises(CommandError) as real:
+        rotate()
+
+    assert str(dry.value) == str(real.value)
+    assert f"machines.VirtualMachine #{lost_pk}." in str(dry.value)
+    assert "  no key: 1 rows, 1 secrets" in out.getvalue()
+    assert "3 to rewrite." in out.getvalue()

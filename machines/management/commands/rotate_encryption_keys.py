@@ -1,32 +1,61 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from machines.rotation import encrypted_fields_by_model, rotate_model
+from machines.rotation import audited_rotation, count_by_key, encrypted_fields_by_model, key_labels, rotate_model
 
 
 class Command(BaseCommand):
     help = (
         "Re-encrypt every stored secret with the first key of FIELD_ENCRYPTION_KEYS. "
-        "Safe to re-run: rows already under the first key are left alone."
+        "Safe to re-run: rows already under the first key are left alone. "
+        "With --dry-run, write nothing and count what each key decrypts."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=500, help="Rows per transaction (default 500).")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Write nothing: count, per model, the rows and secrets each key decrypts and those none does.",
+        )
 
-    def handle(self, *args, batch_size, **options):
+    def handle(self, *args, batch_size, dry_run, **options):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
-        failed = []
-        for model, field_names in encrypted_fields_by_model().items():
-            report = rotate_model(model, field_names, batch_size=batch_size)
-            self.stdout.write(
-                f"{report.model}: {report.rows_rewritten} of {report.rows_seen} rows rewritten "
-                f"in {report.batches} batch(es)."
-            )
-            failed += [f"{report.model} #{pk}" for pk in report.undecryptable]
+        failed = self.count(batch_size) if dry_run else self.rotate(batch_size)
         if failed:
             shown = ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else "")
             raise CommandError(
                 f"{len(failed)} row(s) could not be decrypted by any key and were left unchanged: {shown}. "
                 "Add the key that encrypted them to FIELD_ENCRYPTION_KEYS and run the command again."
             )
-        self.stdout.write(self.style.SUCCESS("Every secret is now encrypted with the first key."))
+        if dry_run:
+            self.stdout.write(self.style.SUCCESS("Dry run: every secret can be decrypted; nothing was written."))
+        else:
+            self.stdout.write(self.style.SUCCESS("Every secret is now encrypted with the first key."))
+
+    def rotate(self, batch_size):
+        failed = []
+        with audited_rotation() as run:
+            for model, field_names in encrypted_fields_by_model().items():
+                report = rotate_model(model, field_names, batch_size=batch_size, report=run.start(model))
+                self.stdout.write(
+                    f"{report.model}: {report.rows_rewritten} of {report.rows_seen} rows rewritten "
+                    f"in {report.batches} batch(es)."
+                )
+                failed += [f"{report.model} #{pk}" for pk in report.undecryptable]
+        return failed
+
+    def count(self, batch_size):
+        failed = []
+        labels = key_labels()
+        for model, field_names in encrypted_fields_by_model().items():
+            census = count_by_key(model, field_names, batch_size=batch_size)
+            self.stdout.write(
+                f"{census.model}: {census.rows_seen} rows read in {census.batches} batch(es), "
+                f"{census.rows_without_secrets} without secrets, {census.rows_to_rewrite} to rewrite."
+            )
+            for label, rows, secrets in zip(labels, census.rows_by_key, census.secrets_by_key, strict=True):
+                self.stdout.write(f"  {label}: {rows} rows, {secrets} secrets")
+            self.stdout.write(f"  no key: {len(census.undecryptable)} rows, {census.undecryptable_secrets} secrets")
+            failed += [f"{census.model} #{pk}" for pk in census.undecryptable]
+        return failed
