@@ -1,10 +1,47 @@
+import functools
+
 from django.contrib import admin
+from django.db.models import F
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
+from audit.models import Action
+from audit.services import audit_record
 from machines.admin_forms import VirtualMachineAdminForm
 from machines.models import VirtualMachine
+from machines.services import METADATA_FIELDS
+from machines.versioning import VERSION_FIELD
 from vmlab.admin import OwnerRoleFilter
+
+
+def record_admin_save(request, vm, form, change):
+    """The audit rows machines.services writes for the same change in the portal (names, never values)."""
+    record = functools.partial(audit_record, actor=request.user, target=vm, request=request)
+    assignee = vm.assigned_to.username if vm.assigned_to else None
+    if not change:
+        secrets = {"password_set": bool(form.cleaned_data.get("new_password"))}
+        secrets["ssh_key_set"] = bool(form.cleaned_data.get("new_ssh_key"))
+        details = {"assigned_to": assignee, "shared": vm.shared, **secrets, "via": "admin"}
+        record(action=Action.VM_CREATE, details=details)
+        return
+    changed = set(form.changed_data)
+    if "shared" in changed:
+        record(action=Action.VM_SHARE, details={"shared": vm.shared, "via": "admin"})
+    if "assigned_to" in changed:
+        record(action=Action.VM_ASSIGN, details={"assigned_to": assignee, "via": "admin"})
+    edited = sorted(changed & {*METADATA_FIELDS, "owner"} - {"shared"})
+    if edited:
+        record(action=Action.VM_UPDATE, details={"fields": edited, "via": "admin"})
+    for field, new_name, remove_name in form.SECRETS:
+        if form.cleaned_data.get(new_name):
+            record(action=Action.SECRET_SET, details={"field": field, "via": "admin"})
+        elif form.cleaned_data.get(remove_name):
+            record(action=Action.SECRET_REMOVE, details={"field": field, "via": "admin"})
+
+
+def record_admin_delete(request, vm):
+    details = {"host": vm.host, "via": "admin"}
+    audit_record(action=Action.VM_DELETE, actor=request.user, target=vm, request=request, details=details)
 
 
 @admin.register(VirtualMachine)
@@ -27,7 +64,7 @@ class VirtualMachineAdmin(admin.ModelAdmin):
     autocomplete_fields = ("owner", "assigned_to")
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
-        (None, {"fields": ("name", "host", "port", "username", "shared")}),
+        (None, {"fields": (*METADATA_FIELDS, VERSION_FIELD)}),
         ("People", {"fields": ("owner", "assigned_to")}),
         ("Secrets (write-only)", {"fields": ("new_password", "remove_password", "new_ssh_key", "remove_ssh_key")}),
         ("History", {"fields": ("created_at", "updated_at")}),
@@ -36,8 +73,38 @@ class VirtualMachineAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         if obj is not None:
             return self.fieldsets
-        # A new VM has no secret to keep or remove, and no history yet.
-        return (*self.fieldsets[:2], ("Secrets (write-only)", {"fields": ("new_password", "new_ssh_key")}))
+        # A new VM has no version to check, no secret to keep or remove, and no history yet.
+        return (
+            (None, {"fields": METADATA_FIELDS}),
+            self.fieldsets[1],
+            ("Secrets (write-only)", {"fields": ("new_password", "new_ssh_key")}),
+        )
+
+    def get_object(self, request, object_id, from_field=None):
+        vm = super().get_object(request, object_id, from_field)
+        if vm is None or request.method != "POST":
+            return vm
+        # Read again under a row lock held until the save commits (the admin wraps a POST in a transaction):
+        # the form's version check and the write then see the same VM, with no change slipping in between.
+        return self.get_queryset(request).select_for_update().get(pk=vm.pk)
+
+    def save_model(self, request, obj, form, change):
+        changed = change and bool(set(form.changed_data) - {VERSION_FIELD})
+        if changed:
+            obj.version = F("version") + 1  # open forms of this VM are now stale
+        super().save_model(request, obj, form, change)
+        if changed:
+            obj.refresh_from_db(fields=["version"])
+        record_admin_save(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        record_admin_delete(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for vm in queryset:
+            record_admin_delete(request, vm)
+        super().delete_queryset(request, queryset)
 
     @method_decorator(sensitive_post_parameters("new_password", "new_ssh_key"))
     def changeform_view(self, *args, **kwargs):

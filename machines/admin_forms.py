@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from machines.forms import NOT_BOTH, WriteOnlyTextarea
 from machines.models import VirtualMachine
 from machines.validators import normalize_ssh_key
+from machines.versioning import VersionCheckedForm
 
 
 class WriteOnlySecretsForm(forms.ModelForm):
@@ -68,8 +69,12 @@ class WriteOnlySecretsForm(forms.ModelForm):
                 setattr(self.instance, field_name, None)
 
 
-class VirtualMachineAdminForm(WriteOnlySecretsForm):
-    """The admin may fix anything, but a new owner or assignee must fit PRODUCT.md §3."""
+class VirtualMachineAdminForm(VersionCheckedForm, WriteOnlySecretsForm):
+    """The admin may fix anything, but a new owner or assignee must fit PRODUCT.md §3.
+
+    A change form opened before someone else's change is refused (VersionCheckedForm); VirtualMachineAdmin
+    locks the row while the form is checked and saved, and moves the version on.
+    """
 
     def clean_owner(self):
         owner = self.cleaned_data["owner"]

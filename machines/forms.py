@@ -8,6 +8,7 @@ from machines.models import VirtualMachine
 from machines.querysets import assignable_users
 from machines.services import METADATA_FIELDS
 from machines.validators import SSH_KEY_MAX_BYTES, normalize_ssh_key
+from machines.versioning import VersionCheckedForm
 
 NOT_BOTH = _("Either set a new value or remove it, not both.")
 
@@ -125,8 +126,11 @@ class VirtualMachineCreateForm(NewPasswordMixin, SshKeyInputForm, forms.ModelFor
         return cleaned
 
 
-class VirtualMachineEditForm(forms.ModelForm):
-    """Connection details only: secrets, owner and assignee have their own pages."""
+class VirtualMachineEditForm(VersionCheckedForm, forms.ModelForm):
+    """Connection details only: secrets, owner and assignee have their own pages.
+
+    Carries the version the VM was at when the form was opened: a save over someone else's later change is refused.
+    """
 
     class Meta:
         model = VirtualMachine
@@ -185,7 +189,11 @@ class VirtualMachineAssignForm(forms.Form):
 
 
 class RevealSecretForm(forms.Form):
-    secret = forms.ChoiceField(label=_("Secret to reveal"), widget=forms.RadioSelect)
+    secret = forms.ChoiceField(
+        label=_("Secret to reveal"),
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose the secret to reveal.")},
+    )
     account_password = forms.CharField(
         label=_("Your VM Lab password"),
         strip=False,

@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from machines.fields import EncryptedTextField
 from machines.querysets import VirtualMachineQuerySet
 from machines.validators import (
+    PORT_MAX,
+    PORT_MIN,
     SECRET_PASSWORD_MAX_LENGTH,
     validate_host,
     validate_ssh_private_key,
@@ -13,12 +15,22 @@ from machines.validators import (
 )
 
 
+class PortField(models.PositiveIntegerField):
+    """A TCP port, 1 to 65535: in the model's validation and in every form built from it (a plain
+    PositiveIntegerField's form field starts at 0, so it would call -1 "below 0" and accept 0)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("validators", [MinValueValidator(PORT_MIN), MaxValueValidator(PORT_MAX)])
+        super().__init__(*args, **kwargs)
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"min_value": PORT_MIN, "max_value": PORT_MAX, **kwargs})
+
+
 class VirtualMachine(models.Model):
     name = models.CharField(_("name"), max_length=100)
     host = models.CharField(_("host"), max_length=253, validators=[validate_host])
-    port = models.PositiveIntegerField(
-        _("SSH port"), default=22, validators=[MinValueValidator(1), MaxValueValidator(65535)]
-    )
+    port = PortField(_("SSH port"), default=22)
     username = models.CharField(_("SSH username"), max_length=64, validators=[validate_ssh_username])
     password = EncryptedTextField(_("password"), validators=[MaxLengthValidator(SECRET_PASSWORD_MAX_LENGTH)])
     ssh_key = EncryptedTextField(_("SSH private key"), validators=[validate_ssh_private_key])
@@ -36,6 +48,9 @@ class VirtualMachine(models.Model):
         related_name="assigned_vms",
         verbose_name=_("assigned to"),
     )
+    # Optimistic locking: every change moves it on, so a form opened before a change is refused
+    # instead of silently undoing it (machines.versioning).
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -1,5 +1,6 @@
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils import timezone
 
 from accounts.roles import Role
 from machines.fields import EncryptedFieldsQuerySet
@@ -20,6 +21,11 @@ class VirtualMachineQuerySet(OwnedQuerySet, EncryptedFieldsQuerySet):
 
     def shared(self):
         return self.filter(shared=True)
+
+    def update_as_change(self, **values) -> int:
+        """update() for a change people make: moves each VM's version on, so forms opened before are stale
+        (machines.versioning). Not for re-encryption, which changes no value anyone sees."""
+        return self.update(**values, updated_at=timezone.now(), version=F("version") + 1)
 
     def visible_to(self, user):
         """Every VM `user` may see: the one read-access rule of the project (PRODUCT.md §3).

@@ -6,6 +6,7 @@ once more so that no caller can skip them. Each records an audit event that name
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -15,6 +16,7 @@ from accounts.models import User
 from audit.models import Action
 from audit.services import audit_record
 from machines.models import VirtualMachine
+from machines.versioning import StaleVersion
 
 METADATA_FIELDS = ("name", "host", "port", "username", "shared")
 SECRET_LABELS = {"password": gettext_lazy("password"), "ssh_key": gettext_lazy("SSH key")}
@@ -37,6 +39,17 @@ def _check_assignee(assignee: User | None) -> None:
     if assignee is not None and not assignee.can_be_assigned_vms:
         message = _("VMs are assigned to active regular or sidekick users; %(user)s is not one.")
         raise ValidationError({"assigned_to": ValidationError(message, params={"user": assignee})})
+
+
+def _save_change(vm: VirtualMachine, *fields: str) -> None:
+    """Save `fields` and move the version on, so that a form opened before this change is now stale."""
+    vm.version = F("version") + 1
+    vm.save(update_fields=[*fields, "version", "updated_at"])
+    vm.refresh_from_db(fields=["version"])
+
+
+def _stale(vm: VirtualMachine) -> StaleVersion:
+    return StaleVersion(current=VirtualMachine.objects.without_secrets().get(pk=vm.pk))
 
 
 def _validate_secret(field: str, value: str) -> None:
@@ -96,23 +109,45 @@ def vm_create(
 
 
 @transaction.atomic
-def vm_update(*, vm: VirtualMachine, actor: User, request: HttpRequest | None = None, **changes) -> list[str]:
-    """Change the connection details (METADATA_FIELDS only); returns the names of the fields that changed."""
+def vm_update(
+    *,
+    vm: VirtualMachine,
+    actor: User,
+    expected_version: int | None = None,
+    request: HttpRequest | None = None,
+    **changes,
+) -> list[str]:
+    """Change the connection details (METADATA_FIELDS only); returns the names of the fields that changed.
+
+    Only if the VM is still at `expected_version` (by default the version `vm` was read at): otherwise
+    someone changed it since, nothing is written or recorded, and StaleVersion is raised.
+    """
     _require_editable(vm, actor)
     unknown = set(changes) - set(METADATA_FIELDS)
     if unknown:
         raise ValueError(f"vm_update changes metadata only, not {sorted(unknown)}; secrets have their own services.")
+    expected_version = vm.version if expected_version is None else expected_version
     # Compare with the row, not the instance: a ModelForm has already copied the new values onto it.
-    stored = VirtualMachine.objects.filter(pk=vm.pk).values(*changes).get()
+    stored = VirtualMachine.objects.filter(pk=vm.pk).values("version", *changes).get()
+    if stored["version"] != expected_version:
+        raise _stale(vm)
     changed = sorted(name for name, value in changes.items() if stored[name] != value)
     for name, value in changes.items():
         setattr(vm, name, value)
     # Secrets are left out: validating them would decrypt them, and they do not change here.
     vm.full_clean(exclude=["password", "ssh_key"])
     if changed:
-        vm.save(update_fields=[*changed, "updated_at"])
+        _write_if_still_at(vm, expected_version, changed)
         audit_record(action=Action.VM_UPDATE, actor=actor, target=vm, request=request, details={"fields": changed})
     return changed
+
+
+def _write_if_still_at(vm: VirtualMachine, version: int, fields: list[str]) -> None:
+    """One UPDATE conditional on the version: a change committed since the check above makes it match no row."""
+    values = {name: getattr(vm, name) for name in fields}
+    if not VirtualMachine.objects.filter(pk=vm.pk, version=version).update_as_change(**values):
+        raise _stale(vm)
+    vm.refresh_from_db(fields=["version", "updated_at"])
 
 
 @transaction.atomic
@@ -127,14 +162,14 @@ def _set_secret(vm: VirtualMachine, actor: User, field: str, value: str, request
     _require_editable(vm, actor)
     _validate_secret(field, value)
     setattr(vm, field, value)
-    vm.save(update_fields=[field, "updated_at"])
+    _save_change(vm, field)
     audit_record(action=Action.SECRET_SET, actor=actor, target=vm, request=request, details={"field": field})
 
 
 def _remove_secret(vm: VirtualMachine, actor: User, field: str, request) -> None:
     _require_editable(vm, actor)
     setattr(vm, field, None)
-    vm.save(update_fields=[field, "updated_at"])
+    _save_change(vm, field)
     audit_record(action=Action.SECRET_REMOVE, actor=actor, target=vm, request=request, details={"field": field})
 
 
@@ -168,7 +203,7 @@ def vm_remove_ssh_key(*, vm: VirtualMachine, actor: User, request: HttpRequest |
 def vm_set_shared(*, vm: VirtualMachine, actor: User, shared: bool, request: HttpRequest | None = None) -> None:
     _require_editable(vm, actor)
     vm.shared = shared
-    vm.save(update_fields=["shared", "updated_at"])
+    _save_change(vm, "shared")
     audit_record(action=Action.VM_SHARE, actor=actor, target=vm, request=request, details={"shared": shared})
 
 
@@ -178,7 +213,7 @@ def vm_assign(*, vm: VirtualMachine, actor: User, assignee: User | None, request
     _require_in(VirtualMachine.objects.assignable_by(actor), vm, _("You cannot assign this VM."))
     _check_assignee(assignee)
     vm.assigned_to = assignee
-    vm.save(update_fields=["assigned_to", "updated_at"])
+    _save_change(vm, "assigned_to")
     audit_record(
         action=Action.VM_ASSIGN,
         actor=actor,

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 SSH_KEY_MAX_BYTES = 16 * 1024
+PORT_MIN, PORT_MAX = 1, 65535
 SECRET_PASSWORD_MAX_LENGTH = 1024
 
 # RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 253 characters at most.
@@ -82,12 +83,18 @@ def validate_ssh_private_key(value: str) -> None:
     except TypeError:
         raise ValidationError(
             _(
-                "This private key is protected by a passphrase, which VM Lab cannot use. "
-                "Remove it from a copy with `ssh-keygen -p -f <copy>` and paste that copy."
+                "This private key is protected by a passphrase. Passphrase-protected keys are not supported: "
+                "remove the passphrase from a copy with `ssh-keygen -p -f <copy>` and paste that copy."
             ),
             code="ssh_key_encrypted",
         ) from None
     except (ValueError, UnsupportedAlgorithm):
-        raise ValidationError(
-            _("This is not a private key in OpenSSH or PEM format."), code="ssh_key_invalid"
-        ) from None
+        if stripped.startswith(b"-----BEGIN "):
+            # Armour that does not load is a key cut short or mangled while copying, rather than the wrong file.
+            message = _(
+                "This is not a private key in OpenSSH or PEM format: it looks damaged or incomplete. "
+                "Copy the whole file again, from the -----BEGIN line to the -----END line."
+            )
+        else:
+            message = _("This is not a private key in OpenSSH or PEM format.")
+        raise ValidationError(message, code="ssh_key_invalid") from None

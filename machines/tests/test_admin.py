@@ -457,3 +457,21 @@ def test_changelist_filters_by_the_owners_role(admin_client):
     response = admin_client.get(CHANGELIST_URL, {"owner_role": Role.MANAGER})
 
     assert [vm.name for vm in response.context["cl"].result_list] == ["manager-box"]
+
+
+@pytest.mark.parametrize(
+    ("port", "message"),
+    [
+        ("-1", "Ensure this value is greater than or equal to 1."),
+        ("0", "Ensure this value is greater than or equal to 1."),
+        ("65536", "Ensure this value is less than or equal to 65535."),
+    ],
+)
+def test_the_admin_form_refuses_a_port_outside_1_to_65535(admin_client, vm, port, message):
+    url = change_url(vm)
+
+    response = admin_client.post(url, form_data(admin_client, url, port=port))
+
+    assert response.status_code == 200
+    assert message in response.text
+    assert reload(vm).port == 22

@@ -7,6 +7,7 @@ from django.db import IntegrityError
 from accounts.tests.factories import UserFactory
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
+from machines.tests.keys import PASSPHRASE_PROTECTED_KEY
 from machines.validators import SSH_KEY_MAX_BYTES, validate_host, validate_ssh_private_key, validate_ssh_username
 
 
@@ -75,22 +76,9 @@ def test_a_public_key_is_rejected_and_named_as_such(ssh_private_key):
         validate_ssh_private_key(public + " me@laptop")
 
 
-# A throwaway key written by `ssh-keygen -t ed25519 -N pass` for this test only.
-PASSPHRASE_PROTECTED_OPENSSH_KEY = """\
------BEGIN OPENSSH PRIVATE KEY-----
-b3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIAAAAGYmNyeXB0AAAAGAAAABAaCr41/m
-dX/3NQli0Kn0oMAAAAEAAAAAEAAAAzAAAAC3NzaC1lZDI1NTE5AAAAIC8h44vUZCOqRljW
-auwfFZwNO11PvQ1tXW9Ob9e4b1tHAAAAkFg7Pcw2hS8oTND52E6BYydzjYN1EzmVslRZR4
-O+++30kWBQdYXxH8pfVYMqn6thEanAPru5qpigUrCSOzij8DR6G/Z/+Zm6x9l2p0qTP8mU
-naUzjBaPdtx9YFsEEBRyOqhfOOxHhbLAHHhqJ7FDjKrqNVX+OaJjhnZpL8ndujeeNBti/r
-5F6wcr46328Sy9mw==
------END OPENSSH PRIVATE KEY-----
-"""
-
-
 def test_a_passphrase_protected_openssh_key_is_rejected_with_how_to_remove_the_passphrase():
     with pytest.raises(ValidationError, match="ssh-keygen -p"):
-        validate_ssh_private_key(PASSPHRASE_PROTECTED_OPENSSH_KEY)
+        validate_ssh_private_key(PASSPHRASE_PROTECTED_KEY)
 
 
 def test_a_passphrase_protected_pem_key_is_rejected_too():

@@ -1,5 +1,4 @@
 import pytest
-from cryptography.fernet import Fernet
 from django.urls import reverse
 from django.views.debug import SafeExceptionReporterFilter
 
@@ -112,10 +111,11 @@ def test_a_secret_that_is_not_set_cannot_be_chosen(client, owner):
     response = reveal(client, vm, field="ssh_key")
 
     assert "Select a valid choice." in response.text
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action=Action.LOGIN).exists()
 
 
-def test_the_sixth_attempt_in_a_minute_is_refused_with_429(client, vm):
+def test_the_sixth_attempt_in_a_minute_is_refused_with_429(client, vm, settings):
+    settings.AXES_FAILURE_LIMIT = 10  # the lockout after wrong passwords is tested in test_lockout.py
     for _attempt in range(5):
         assert reveal(client, vm, account_password="wrong").status_code == 200
 
@@ -166,25 +166,6 @@ def test_a_manager_may_reveal_a_shared_vm_of_someone_else(client, vm):
     client.force_login(UserFactory(role=Role.MANAGER))
 
     assert VM_PASSWORD in reveal(client, vm).text
-
-
-def test_a_secret_that_no_key_decrypts_gives_a_clear_error_not_a_500(client, vm, settings):
-    settings.FIELD_ENCRYPTION_KEYS = (Fernet.generate_key().decode(),)
-
-    response = reveal(client, vm)
-
-    assert response.status_code == 200
-    assert "Cannot decrypt a stored secret: check FIELD_ENCRYPTION_KEYS" in response.text
-    assert not AuditEvent.objects.filter(action=Action.SECRET_REVEAL).exists()
-
-
-def test_the_ssh_key_under_a_lost_key_gives_the_same_error_not_a_download(client, vm, settings):
-    settings.FIELD_ENCRYPTION_KEYS = (Fernet.generate_key().decode(),)
-
-    response = reveal(client, vm, field="ssh_key")
-
-    assert "Content-Disposition" not in response
-    assert "Cannot decrypt a stored secret" in response.text
 
 
 def test_the_typed_account_password_is_hidden_from_error_reports(client, vm, monkeypatch):

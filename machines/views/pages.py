@@ -1,8 +1,8 @@
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from machines import services
 from machines.forms import VirtualMachineAssignForm, VirtualMachineCreateForm, VirtualMachineEditForm
 from machines.models import VirtualMachine
+from machines.versioning import VERSION_FIELD, StaleVersion
 from machines.views.common import add_service_errors, get_vm, host_alias, key_filename
 from vmlab.access import page_for
 from vmlab.redirects import safe_next
@@ -26,6 +27,7 @@ class VmAction:
     url: str
     style: str = ""
     post: bool = False
+    fields: tuple[tuple[str, str], ...] = ()  # hidden (name, value) pairs the POST form sends
 
 
 def vm_actions(vm: VirtualMachine, user) -> list[VmAction]:
@@ -44,7 +46,13 @@ def vm_actions(vm: VirtualMachine, user) -> list[VmAction]:
             VmAction(_("Edit"), url("edit")),
             VmAction(_("Change password") if vm.has_password else _("Set password"), url("password")),
             VmAction(_("Change SSH key") if vm.has_ssh_key else _("Set SSH key"), url("ssh_key")),
-            VmAction(_("Make private") if vm.shared else _("Share"), url("share"), post=True),
+            # The button names the state it asks for: pressed on an outdated page, it cannot undo a newer change.
+            VmAction(
+                _("Make private") if vm.shared else _("Share"),
+                url("share"),
+                post=True,
+                fields=(("shared", "false" if vm.shared else "true"),),
+            ),
         ]
     if vms.assignable_by(user).exists():
         actions.append(VmAction(_("Assign"), url("assign")))
@@ -108,8 +116,20 @@ def vm_edit(request, pk):
     saved_name = vm.name
     form = VirtualMachineEditForm(request.POST or None, instance=vm)
     if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in services.METADATA_FIELDS}
         try:
-            changed = services.vm_update(vm=vm, actor=request.user, request=request, **form.cleaned_data)
+            changed = services.vm_update(
+                vm=vm,
+                actor=request.user,
+                expected_version=form.cleaned_data[VERSION_FIELD],
+                request=request,
+                **changes,
+            )
+        except StaleVersion as stale:
+            # Changed by someone else after the form's own check: the conditional write caught it.
+            form.refuse_as_stale(stale.current)
+        except (VirtualMachine.DoesNotExist, PermissionDenied):
+            raise Http404 from None  # deleted, or taken out of reach, by someone else while this form was saved
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -135,13 +155,19 @@ def vm_delete(request, pk):
 @require_POST
 def vm_share(request, pk):
     vm = get_vm(request, pk, "editable_by")
-    services.vm_set_shared(vm=vm, actor=request.user, shared=not vm.shared, request=request)
+    back = redirect(safe_next(request, reverse("machines:detail", args=[vm.pk])))
+    wanted = {"true": True, "false": False}.get(request.POST.get("shared", ""))
+    if wanted is None:
+        messages.error(request, _("Choose whether to share the VM or make it private."))
+        return back
+    if wanted != vm.shared:
+        services.vm_set_shared(vm=vm, actor=request.user, shared=wanted, request=request)
     if vm.shared:
         message = _("VM “%(name)s” is now shared with the users whose role may see others' VMs.")
     else:
         message = _("VM “%(name)s” is now private.")
     messages.success(request, message % {"name": vm.name})
-    return redirect(safe_next(request, reverse("machines:detail", args=[vm.pk])))
+    return back
 
 
 @require_http_methods(["GET", "POST"])

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
+from accounts import lockout
 from machines import services
 from machines.forms import RevealSecretForm, VirtualMachinePasswordForm, VirtualMachineSshKeyForm
 from machines.views.common import add_service_errors, get_vm, key_filename
@@ -119,6 +120,8 @@ def vm_reveal(request, pk):
     if request.method == "POST" and choices:
         if not ratelimit.allow(f"reveal:{request.user.pk}", limit=settings.REVEAL_RATE_LIMIT):
             return render(request, "machines/vm_reveal.html", {**context, "error": TOO_MANY_ATTEMPTS}, status=429)
+        if not lockout.password_check_allowed(request, request.user):
+            return lockout.lockout_response(request)
         form = context["form"] = RevealSecretForm(request.POST, choices=choices)
         if form.is_valid():
             field = form.cleaned_data["secret"]
@@ -131,6 +134,9 @@ def vm_reveal(request, pk):
                     request=request,
                 )
             except services.WrongAccountPassword:
+                # Counted like a failed login: guessing here must not be a way around the lockout.
+                if lockout.count_failed_password_check(request, request.user):
+                    return lockout.lockout_response(request)
                 form.add_error("account_password", _("Your password is not correct."))
             except ValidationError as error:
                 form.add_error(None, error)
