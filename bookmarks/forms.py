@@ -4,7 +4,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from bookmarks import netscape
-from bookmarks.models import Bookmark, normalize_tags
+from bookmarks.models import Bookmark, WebLinkFormField, normalize_tags
 
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
 
@@ -16,11 +16,22 @@ class TagsField(forms.CharField):
         return normalize_tags(super().to_python(value))
 
 
+class LinkField(WebLinkFormField):
+    """A typed link; says what is wrong where "starts with http:// or https://" would not help."""
+
+    def validate(self, value):
+        super().validate(value)
+        if any(character.isspace() for character in value):
+            raise ValidationError(
+                _("A web address cannot contain spaces: type %20 instead of a space."), code="invalid"
+            )
+
+
 class BookmarkAdminForm(forms.ModelForm):
     class Meta:
         model = Bookmark
         fields = ("name", "link", "tags", "description", "owner")
-        field_classes = {"tags": TagsField}
+        field_classes = {"tags": TagsField, "link": LinkField}
 
     def clean_owner(self):
         owner = self.cleaned_data["owner"]
@@ -42,7 +53,7 @@ class BookmarkForm(forms.ModelForm):
     class Meta:
         model = Bookmark
         fields = ("name", "link", "tags", "description")
-        field_classes = {"tags": TagsField}
+        field_classes = {"tags": TagsField, "link": LinkField}
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args, owner, **kwargs):
@@ -73,9 +84,10 @@ class BookmarkImportForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > IMPORT_MAX_BYTES:
+            # Without the file's own size: rounded, "2.0 MB" would read as within a limit of 2.0 MB.
             raise ValidationError(
-                _("This file is %(size)s; bookmark files can be at most %(limit)s."),
-                params={"size": filesizeformat(upload.size), "limit": filesizeformat(IMPORT_MAX_BYTES)},
+                _("This file is too large: bookmark files can be at most %(limit)s."),
+                params={"limit": filesizeformat(IMPORT_MAX_BYTES)},
             )
         try:
             text = upload.read().decode("utf-8-sig")
@@ -83,7 +95,21 @@ class BookmarkImportForm(forms.Form):
             raise ValidationError(
                 _("This file is not UTF-8 text. Export your bookmarks from the browser as HTML and upload that file.")
             ) from None
-        self.entries = netscape.parse(text)
+        if "\x00" in text:
+            # Valid UTF-8 but binary; a NUL would also end up in names that PostgreSQL cannot store.
+            raise ValidationError(
+                _("This file is not a text file. Export your bookmarks from the browser as HTML and upload that file.")
+            )
+        try:
+            self.entries = netscape.parse(text)
+        except netscape.UnreadableFile as error:
+            raise ValidationError(
+                _(
+                    "This file is not HTML that VM Lab can read (line %(line)d). "
+                    "Export your bookmarks from the browser as HTML and upload that file."
+                ),
+                params={"line": error.line},
+            ) from None
         if not self.entries:
             raise ValidationError(
                 _("No bookmarks found in this file. Export them from the browser as HTML and upload that file.")

@@ -1,6 +1,7 @@
 """The Netscape bookmark file format: what every browser exports and imports ("Bookmarks HTML").
 
-Parsing only reads the file's text: no link is ever fetched. Malformed files give whatever links can be read.
+Parsing only reads the file's text: no link is ever fetched. Malformed files give whatever links can be read,
+unless html.parser itself gives up (UnreadableFile).
 """
 
 from collections.abc import Iterable
@@ -11,6 +12,14 @@ from html.parser import HTMLParser
 
 # Browser roots (the toolbar, "Other bookmarks") hold everything: as tags they would say nothing.
 ROOT_FOLDER_ATTRIBUTES = {"personal_toolbar_folder", "unfiled_bookmarks_folder"}
+
+
+class UnreadableFile(ValueError):
+    """html.parser stopped at markup it cannot read past (e.g. "<![foo["), at `line` of the file."""
+
+    def __init__(self, line: int):
+        super().__init__(f"unreadable markup at line {line}")
+        self.line = line
 
 
 @dataclass
@@ -110,8 +119,12 @@ class _BookmarkParser(HTMLParser):
 def parse(text: str) -> list[Entry]:
     """Every bookmark of a Netscape bookmark file, in file order, with its folders as tags."""
     parser = _BookmarkParser()
-    parser.feed(text)
-    parser.close()
+    try:
+        parser.feed(text)
+        parser.close()
+    except AssertionError as error:
+        # How html.parser (_markupbase) refuses some malformed declarations: raised explicitly, not an assert.
+        raise UnreadableFile(parser.getpos()[0]) from error
     return parser.entries
 
 
