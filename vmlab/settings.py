@@ -148,7 +148,8 @@ MAX_REQUEST_BODY = env.int("MAX_REQUEST_BODY", default=3 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY
 
 # Login lockout (django-axes): AXES_FAILURE_LIMIT failed passwords for one username from one IP address
-# lock that pair out for AXES_COOLOFF_MINUTES, on the portal login, the admin login and the reveal form.
+# lock that pair out for AXES_COOLOFF_MINUTES, wherever a user's own password is checked: the portal and
+# admin logins, and the reveal, password-change and profile forms (accounts.lockout).
 # Attempts are kept in the database, so every worker process sees the same count.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
