@@ -14,8 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from accounts.roles import Role
-from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from accounts.tests.factories import DEFAULT_PASSWORD
 from audit.models import Action, AuditEvent
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
@@ -25,13 +24,6 @@ pytestmark = pytest.mark.django_db
 
 VM_PASSWORD = "lost-key-vm-password-31"
 CANNOT_DECRYPT = "Cannot decrypt a stored secret: check FIELD_ENCRYPTION_KEYS"
-
-
-@pytest.fixture
-def owner(client):
-    user = UserFactory(role=Role.SIDEKICK)
-    client.force_login(user)
-    return user
 
 
 @pytest.fixture

@@ -17,13 +17,6 @@ def url(name, vm):
 
 
 @pytest.fixture
-def owner(client):
-    user = UserFactory(role=Role.SIDEKICK)
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def vm(owner, ssh_private_key):
     return VirtualMachineFactory(
         owner=owner, name="build", host="build.lab.example", password=VM_PASSWORD, ssh_key=ssh_private_key

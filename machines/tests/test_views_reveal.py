@@ -18,13 +18,6 @@ def reveal_url(vm):
 
 
 @pytest.fixture
-def owner(client):
-    user = UserFactory(role=Role.SIDEKICK)
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def vm(owner, ssh_private_key):
     return VirtualMachineFactory(owner=owner, name="lab-db", password=VM_PASSWORD, ssh_key=ssh_private_key)
 

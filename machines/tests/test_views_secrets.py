@@ -3,8 +3,6 @@ from cryptography.hazmat.primitives import serialization
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from accounts.roles import Role
-from accounts.tests.factories import UserFactory
 from audit.models import Action, AuditEvent
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
@@ -28,13 +26,6 @@ def stored(vm):
 def key_body(key):
     """A line from inside a key: what would show if the key were echoed back."""
     return key.splitlines()[1]
-
-
-@pytest.fixture
-def owner(client):
-    user = UserFactory(role=Role.SIDEKICK)
-    client.force_login(user)
-    return user
 
 
 @pytest.fixture
