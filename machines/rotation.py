@@ -5,7 +5,6 @@ import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from cryptography.fernet import InvalidToken
 from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
@@ -75,25 +74,13 @@ def _batch_query(model, field_names, after_pk, batch_size, lock):
     return rows[:batch_size]
 
 
-def _key_position(token, fernets):
-    """Index of the first key that decrypts `token`, or None. Stops at the first key that works."""
-    for position, fernet in enumerate(fernets):
-        try:
-            fernet.decrypt(token.encode())
-        except InvalidToken:
-            continue
-        return position
-    return None
-
-
 def count_by_key(model, field_names, batch_size=500):
     """Dry run of rotate_model: read the table in the same batches, without locks, and write nothing."""
-    fernets = crypto.fernets()
-    census = KeyCensus(model=model._meta.label, key_count=len(fernets))
+    census = KeyCensus(model=model._meta.label, key_count=len(settings.FIELD_ENCRYPTION_KEYS))
     last_pk = None
     while batch := list(_batch_query(model, field_names, last_pk, batch_size, lock=False)):
         for pk, *secrets in batch:
-            positions = [_key_position(secret.token, fernets) for secret in secrets if secret]
+            positions = [crypto.key_position(secret.token) for secret in secrets if secret]
             _count_row(census, pk, positions)
         last_pk = batch[-1][0]
         census.batches += 1

@@ -72,13 +72,26 @@ def looks_like_token(text: str) -> bool:
     return len(raw) >= 73 and raw[0] == 0x80  # version, time, IV, one AES block, HMAC
 
 
-def reencrypt_if_stale(token: str) -> str | None:
-    """Return `token` re-encrypted with the first key, or None if the first key already encrypts it."""
-    keys = fernets()
-    for position, fernet in enumerate(keys):
+def _first_key_that_decrypts(token: str) -> tuple[int, bytes] | None:
+    """(position in FIELD_ENCRYPTION_KEYS, plaintext) for the first key that decrypts `token`, or None."""
+    for position, fernet in enumerate(fernets()):
         try:
-            plaintext = fernet.decrypt(token.encode())
+            return position, fernet.decrypt(token.encode())
         except InvalidToken:
             continue
-        return None if position == 0 else keys[0].encrypt(plaintext).decode()
-    raise DecryptionError()
+    return None
+
+
+def key_position(token: str) -> int | None:
+    """Which key encrypted `token` (0 is the current one), or None when no configured key decrypts it."""
+    found = _first_key_that_decrypts(token)
+    return None if found is None else found[0]
+
+
+def reencrypt_if_stale(token: str) -> str | None:
+    """Return `token` re-encrypted with the first key, or None if the first key already encrypts it."""
+    found = _first_key_that_decrypts(token)
+    if found is None:
+        raise DecryptionError()
+    position, plaintext = found
+    return None if position == 0 else fernets()[0].encrypt(plaintext).decode()
