@@ -20,10 +20,18 @@ def username_for_lockout(request, credentials=None) -> str:
     """The name axes counts failures under, and stores.
 
     For an existing account, its own username as stored, whatever case or spelling the database
-    matched ("Alice"; on PostgreSQL even a dotless i for an i): one count per account. Any other text is stored only
-    as a keyed hash: it may be a password typed into the username box.
+    matched ("Alice"; on PostgreSQL even a dotless i for an i): one count per account. Any other text is
+    stored only as a keyed hash: it may be a password typed into the username box. Looked up once per
+    request: axes asks several times while it handles one attempt.
     """
     typed = ((credentials or request.POST).get("username") or "").strip()
+    names = request.__dict__.setdefault("_lockout_names", {})
+    if typed not in names:
+        names[typed] = _lockout_name(typed)
+    return names[typed]
+
+
+def _lockout_name(typed: str) -> str:
     account = get_user_model()._default_manager.with_username(typed).values_list("username", flat=True).first()
     if account is not None:
         return account
