@@ -98,10 +98,7 @@ class UserAdmin(DjangoUserAdmin):
         user = self.get_object(request, unquote(id))  # None for an unknown or malformed id: super() says 404
         response = super().user_change_password(request, id, form_url)
         if user is not None and User.objects.values_list("password", flat=True).get(pk=user.pk) != user.password:
-            details = {"how": "admin"}
-            audit_record(
-                action=Action.PASSWORD_CHANGE, actor=request.user, target=user, request=request, details=details
-            )
+            services.user_password_changed(user=user, how="admin", request=request)
         return response
 
     def _apply(self, request, queryset, service, *, done_message, history, **kwargs):

@@ -55,6 +55,15 @@ def user_register(
     return user
 
 
+def user_password_changed(*, user: User, how: str, request=None) -> None:
+    """Record that `user`'s password was set ("change", "reset" or "admin"): Django's own forms write it.
+
+    The actor is whoever is logged in (the user, or an admin), or the user when a reset link was used.
+    """
+    actor = request.user if request is not None and request.user.is_authenticated else user
+    audit_record(action=Action.PASSWORD_CHANGE, actor=actor, target=user, request=request, details={"how": how})
+
+
 @transaction.atomic
 def user_update_profile(
     *, user: User, username: str, email: str, first_name: str, last_name: str, request=None

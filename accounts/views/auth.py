@@ -12,8 +12,6 @@ from django.views.decorators.debug import sensitive_post_parameters
 from accounts import lockout, services
 from accounts.forms import LoginForm, RegistrationForm
 from accounts.middleware import new_user_allowed
-from audit.models import Action
-from audit.services import audit_record
 
 login_view = auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True)
 
@@ -43,12 +41,8 @@ class RecordPasswordChangeMixin:
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        record_password_change(self.request, form.user, self.how)
+        services.user_password_changed(user=form.user, how=self.how, request=self.request)
         return response
-
-
-def record_password_change(request, user, how):
-    audit_record(action=Action.PASSWORD_CHANGE, actor=user, target=user, request=request, details={"how": how})
 
 
 class PasswordResetConfirmView(RecordPasswordChangeMixin, auth_views.PasswordResetConfirmView):
