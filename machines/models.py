@@ -48,6 +48,12 @@ class VirtualMachine(models.Model):
         related_name="assigned_vms",
         verbose_name=_("assigned to"),
     )
+    # The server's public key, trusted by a user on the first connection (connect.hostkeys): OpenSSH's
+    # "type base64" line, and its SHA256 fingerprint as `ssh-keygen -lf` prints it. Empty until then.
+    host_key = models.TextField(_("SSH host key"), blank=True, default="", editable=False)
+    host_key_fingerprint = models.CharField(
+        _("host key fingerprint"), max_length=100, blank=True, default="", editable=False
+    )
     # Optimistic locking: every change moves it on, so a form opened before a change is refused
     # instead of silently undoing it (machines.versioning).
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)

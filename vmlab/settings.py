@@ -45,6 +45,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 VM_SHARING_MINIMUM_ROLE = env.str("VM_SHARING_MINIMUM_ROLE", default="manager")
 
 INSTALLED_APPS = [
+    # First: its runserver serves the ASGI application, so the terminal's WebSockets work in development too.
+    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -56,6 +58,8 @@ INSTALLED_APPS = [
     "machines",
     "bookmarks",
     "audit",
+    "channels",
+    "connect",
 ]
 
 MIDDLEWARE = [
@@ -79,6 +83,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "vmlab.urls"
 WSGI_APPLICATION = "vmlab.wsgi.application"
+# HTTP and the terminal's WebSocket (vmlab.asgi); the WebSocket needs no channel layer.
+ASGI_APPLICATION = "vmlab.asgi.application"
 
 TEMPLATES = [
     {
@@ -147,6 +153,19 @@ if not 1 <= REVEAL_RATE_LIMIT <= 100:
 MAX_REQUEST_BODY = env.int("MAX_REQUEST_BODY", default=3 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY
 
+# Connecting to VMs (the connect app): SSH_CONNECT_TIMEOUT seconds for name lookup, TCP, handshake and
+# login together; a terminal with no keystroke for TERMINAL_IDLE_TIMEOUT minutes is closed; files moved
+# over SFTP are at most SFTP_MAX_FILE_SIZE bytes each way.
+SSH_CONNECT_TIMEOUT = env.float("SSH_CONNECT_TIMEOUT", default=10.0)
+if not 0 < SSH_CONNECT_TIMEOUT <= 120:
+    raise ImproperlyConfigured("SSH_CONNECT_TIMEOUT must be more than 0 and at most 120 (seconds).")
+TERMINAL_IDLE_TIMEOUT = env.float("TERMINAL_IDLE_TIMEOUT", default=15.0)
+if not 0 < TERMINAL_IDLE_TIMEOUT <= 24 * 60:
+    raise ImproperlyConfigured("TERMINAL_IDLE_TIMEOUT must be more than 0 and at most 1440 (minutes).")
+SFTP_MAX_FILE_SIZE = env.int("SFTP_MAX_FILE_SIZE", default=100 * 1024 * 1024)
+if SFTP_MAX_FILE_SIZE < 1:
+    raise ImproperlyConfigured("SFTP_MAX_FILE_SIZE must be at least 1 (bytes).")
+
 # Login lockout (django-axes): AXES_FAILURE_LIMIT failed passwords for one username from one IP address
 # lock that pair out for AXES_COOLOFF_MINUTES, wherever a user's own password is checked: the portal and
 # admin logins, and the reveal, password-change and profile forms (accounts.lockout).
@@ -214,4 +233,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # asyncssh logs every channel open and close at INFO; the audit trail already records each session.
+    "loggers": {"asyncssh": {"level": env.str("SSH_LOG_LEVEL", default="WARNING")}},
 }

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("accounts/", include("accounts.urls")),
     path("machines/", include("machines.urls")),
+    path("machines/", include("connect.urls")),
     path("bookmarks/", include("bookmarks.urls")),
     path("audit/", include("audit.urls")),
     # The admin's own password change would check the current password without the lockout: use the portal's.

@@ -38,6 +38,10 @@ def vm(owner, ssh_private_key):
     )
 
 
+# Everyone who may see a VM may connect to it (PRODUCT.md §3).
+CONNECT_ACTIONS = {"Open terminal", "Files", "Test connection"}
+
+
 def action_links(response):
     return {action.label: action.url for action in response.context["actions"]}
 
@@ -67,6 +71,9 @@ def test_the_owner_gets_every_action_but_assign(client, vm):
     links = action_links(client.get(url("detail", vm)))
 
     assert links == {
+        "Open terminal": reverse("connect:terminal", args=[vm.pk]),
+        "Files": reverse("connect:files", args=[vm.pk]),
+        "Test connection": reverse("connect:test_connection", args=[vm.pk]),
         "Reveal a secret": url("reveal", vm),
         "Edit": url("edit", vm),
         "Change password": url("password", vm),
@@ -83,7 +90,7 @@ def test_a_manager_owner_may_also_assign_and_a_vm_without_secrets_offers_no_reve
 
     links = action_links(client.get(url("detail", vm)))
 
-    assert set(links) == {"Edit", "Set password", "Set SSH key", "Make private", "Assign", "Delete"}
+    assert set(links) == {"Edit", "Set password", "Set SSH key", "Make private", "Assign", "Delete"} | CONNECT_ACTIONS
 
 
 def test_the_share_action_is_a_post_form(client, vm):
@@ -98,7 +105,7 @@ def test_the_assigned_user_may_only_read_and_reveal(client, vm):
     response = client.get(url("detail", vm))
 
     assert response.status_code == 200
-    assert set(action_links(response)) == {"Reveal a secret"}
+    assert set(action_links(response)) == {"Reveal a secret"} | CONNECT_ACTIONS
     assert url("edit", vm) not in response.text
 
 
@@ -110,7 +117,7 @@ def test_a_manager_sees_a_shared_vm_of_someone_else_read_only(client, vm):
     response = client.get(url("detail", vm))
 
     assert response.status_code == 200
-    assert set(action_links(response)) == {"Reveal a secret"}
+    assert set(action_links(response)) == {"Reveal a secret"} | CONNECT_ACTIONS
 
 
 def test_an_admin_may_edit_and_assign_a_shared_vm_of_someone_else(client, vm, admin):

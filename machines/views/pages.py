@@ -38,9 +38,13 @@ def vm_actions(vm: VirtualMachine, user) -> list[VmAction]:
 
     vms = VirtualMachine.objects.filter(pk=vm.pk)
     editable = vms.editable_by(user).exists()
-    actions = []
+    actions = [
+        VmAction(_("Open terminal"), reverse("connect:terminal", args=[vm.pk]), "btn-primary"),
+        VmAction(_("Files"), reverse("connect:files", args=[vm.pk])),
+        VmAction(_("Test connection"), reverse("connect:test_connection", args=[vm.pk]), post=True),
+    ]
     if vm.has_password or vm.has_ssh_key:
-        actions.append(VmAction(_("Reveal a secret"), url("reveal"), "btn-primary"))
+        actions.append(VmAction(_("Reveal a secret"), url("reveal")))
     if editable:
         actions += [
             VmAction(_("Edit"), url("edit")),

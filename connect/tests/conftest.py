@@ -1,0 +1,93 @@
+import socket
+
+import asyncssh
+import pytest
+
+from accounts.roles import Role
+from accounts.tests.factories import UserFactory
+from connect.tests.sshserver import KEY_USER, PASSWORD, PASSWORD_USER, SilentServer, SSHTestServer
+from machines.tests.factories import VirtualMachineFactory
+
+
+@pytest.fixture(scope="session")
+def ssh_server():
+    server = SSHTestServer(
+        host_key=asyncssh.generate_private_key("ssh-ed25519"),
+        client_key=asyncssh.generate_private_key("ssh-ed25519"),
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def other_host_key():
+    """A key the test server does not have: stored on a VM, it makes the server's key a changed one."""
+    return asyncssh.generate_private_key("ssh-ed25519")
+
+
+@pytest.fixture
+def silent_server():
+    server = SilentServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def non_ssh_server():
+    server = SilentServer(greeting=b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def closed_port():
+    """A port on 127.0.0.1 where nothing listens: connecting is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def _quick_timeouts(settings):
+    settings.SSH_CONNECT_TIMEOUT = 3
+
+
+@pytest.fixture
+def vm_owner(db):
+    return UserFactory(role=Role.SIDEKICK)
+
+
+@pytest.fixture
+def password_vm(ssh_server, vm_owner):
+    """A VM on the test server that logs in as alice with a password; its host key is already trusted."""
+    return VirtualMachineFactory(
+        owner=vm_owner,
+        host=ssh_server.host,
+        port=ssh_server.port,
+        username=PASSWORD_USER,
+        password=PASSWORD,
+        host_key=ssh_server.host_key_line,
+        host_key_fingerprint=ssh_server.host_key_fingerprint,
+    )
+
+
+@pytest.fixture
+def key_vm(ssh_server, vm_owner):
+    """A VM on the test server that logs in as bob with an SSH key; its host key is already trusted."""
+    return VirtualMachineFactory(
+        owner=vm_owner,
+        host=ssh_server.host,
+        port=ssh_server.port,
+        username=KEY_USER,
+        ssh_key=ssh_server.client_key_pem,
+        host_key=ssh_server.host_key_line,
+        host_key_fingerprint=ssh_server.host_key_fingerprint,
+    )
+
+
+@pytest.fixture
+def new_vm(ssh_server, vm_owner):
+    """A VM on the test server whose host key nobody has confirmed yet."""
+    return VirtualMachineFactory(
+        owner=vm_owner, host=ssh_server.host, port=ssh_server.port, username=PASSWORD_USER, password=PASSWORD
+    )

@@ -1,0 +1,139 @@
+"""connect.ssh against a real SSH server: each way in, and each way a connection fails, by name."""
+
+import socket
+
+import asyncssh
+import pytest
+from asgiref.sync import async_to_sync
+
+from connect.ssh import ConnectError, FailureKind, Step, Target, connect, fingerprint, public_key_line
+from connect.tests.sshserver import KEY_USER, PASSWORD, PASSWORD_USER
+
+
+def run_command(target: Target, command: str, **options) -> str:
+    async def scenario():
+        async with await connect(target, timeout=3, **options) as connection:
+            result = await connection.run(command, check=True)
+            return result.stdout
+
+    return async_to_sync(scenario)()
+
+
+def failure(target: Target, **options) -> ConnectError:
+    async def scenario():
+        connection = await connect(target, timeout=options.pop("timeout", 3), **options)
+        connection.close()
+
+    with pytest.raises(ConnectError) as caught:
+        async_to_sync(scenario)()
+    return caught.value
+
+
+@pytest.fixture
+def password_target(ssh_server):
+    return Target(
+        ssh_server.host, ssh_server.port, PASSWORD_USER, password=PASSWORD, host_key=ssh_server.host_key_line
+    )
+
+
+def test_logs_in_with_the_stored_password(password_target):
+    assert run_command(password_target, "whoami") == "alice\r\n"
+
+
+def test_logs_in_with_the_stored_key(ssh_server):
+    target = Target(
+        ssh_server.host,
+        ssh_server.port,
+        KEY_USER,
+        private_key=ssh_server.client_key_pem,
+        host_key=ssh_server.host_key_line,
+    )
+    assert run_command(target, "whoami") == "bob\r\n"
+
+
+def test_a_pkcs8_pem_key_works_too(ssh_server):
+    pem = ssh_server.client_key.export_private_key("pkcs8-pem").decode()
+    target = Target(ssh_server.host, ssh_server.port, KEY_USER, private_key=pem, host_key=ssh_server.host_key_line)
+    assert run_command(target, "whoami") == "bob\r\n"
+
+
+def test_first_connection_offers_the_key_and_does_not_log_in(ssh_server):
+    target = Target(ssh_server.host, ssh_server.port, PASSWORD_USER, password=PASSWORD)
+    error = failure(target)
+    assert error.kind == FailureKind.HOST_KEY_UNKNOWN
+    assert error.step == Step.HANDSHAKE
+    assert error.offered_fingerprint == ssh_server.host_key_fingerprint
+    assert ssh_server.host_key_fingerprint in error.message
+    assert error.offered_fingerprint.startswith("SHA256:")
+
+
+def test_a_confirmed_key_lets_the_first_connection_through(ssh_server):
+    target = Target(ssh_server.host, ssh_server.port, PASSWORD_USER, password=PASSWORD)
+    offered = failure(target).offered_key
+    assert run_command(target, "whoami", trust=offered) == "alice\r\n"
+
+
+def test_a_changed_key_is_refused_with_a_warning(ssh_server, other_host_key):
+    target = Target(
+        ssh_server.host, ssh_server.port, PASSWORD_USER, password=PASSWORD, host_key=public_key_line(other_host_key)
+    )
+    error = failure(target)
+    assert error.kind == FailureKind.HOST_KEY_CHANGED
+    assert "WARNING: the host key" in error.message
+    assert fingerprint(other_host_key) in error.message
+    assert ssh_server.host_key_fingerprint in error.message
+
+
+def test_a_stored_key_of_a_type_the_server_lacks_is_a_changed_key(ssh_server):
+    rsa_key = asyncssh.generate_private_key("ssh-rsa", key_size=2048)
+    target = Target(
+        ssh_server.host, ssh_server.port, PASSWORD_USER, password=PASSWORD, host_key=public_key_line(rsa_key)
+    )
+    assert failure(target).kind == FailureKind.HOST_KEY_CHANGED
+
+
+def test_wrong_password_is_an_authentication_failure(password_target):
+    target = Target(**{**password_target.__dict__, "password": "not-it"})
+    error = failure(target)
+    assert error.kind == FailureKind.AUTH_FAILED
+    assert error.step == Step.LOGIN
+    assert "refused the stored password" in error.message
+    assert "not-it" not in error.message
+
+
+def test_no_credentials_is_named_as_such(password_target):
+    target = Target(**{**password_target.__dict__, "password": ""})
+    assert failure(target).kind == FailureKind.NO_CREDENTIALS
+
+
+def test_refused_port(closed_port):
+    error = failure(Target("127.0.0.1", closed_port, "alice", password="x"))
+    assert (error.kind, error.step) == (FailureKind.REFUSED, Step.TCP)
+    assert "refused the connection" in error.message
+
+
+def test_name_that_does_not_resolve(monkeypatch):
+    async def no_such_name(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr("asyncio.base_events.BaseEventLoop.getaddrinfo", no_such_name)
+    error = failure(Target("no-such-vm.lab.invalid", 22, "alice", password="x"))
+    assert (error.kind, error.step) == (FailureKind.DNS, Step.LOOKUP)
+    assert "no-such-vm.lab.invalid" in error.message
+
+
+def test_server_that_never_answers_times_out(silent_server):
+    error = failure(Target("127.0.0.1", silent_server.port, "alice", password="x"), timeout=0.5)
+    assert (error.kind, error.step) == (FailureKind.TIMEOUT, Step.HANDSHAKE)
+    assert "0.5 s" in error.message
+
+
+def test_something_that_is_not_an_ssh_server(non_ssh_server):
+    error = failure(Target("127.0.0.1", non_ssh_server.port, "alice", password="x"))
+    assert error.kind == FailureKind.PROTOCOL
+
+
+def test_target_repr_hides_secrets():
+    target = Target("h", 22, "u", password="pw-secret", private_key="key-secret")
+    assert "pw-secret" not in repr(target)
+    assert "key-secret" not in repr(target)

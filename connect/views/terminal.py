@@ -1,0 +1,2 @@
+def terminal(request, pk):
+    raise NotImplementedError
