@@ -32,7 +32,7 @@ class FailureKind(StrEnum):
     PROTOCOL = "protocol"
     AUTH_FAILED = "auth_failed"
     NO_CREDENTIALS = "no_credentials"
-    UNREADABLE_SECRET = "unreadable_secret"
+    UNREADABLE_SECRET = "unreadable_secret"  # noqa: S105 (a failure's name, not a password)
 
 
 class ConnectError(Exception):
@@ -204,7 +204,9 @@ async def _open_socket(target: Target, addresses: list[tuple]) -> socket.socket:
             return sock
     where = {"host": target.host, "port": target.port}
     if isinstance(last_error, ConnectionRefusedError):
-        message = _("%(host)s refused the connection on port %(port)s: no SSH server listens there, or a firewall says no.")
+        message = _(
+            "%(host)s refused the connection on port %(port)s: no SSH server listens there, or a firewall says no."
+        )
         raise ConnectError(FailureKind.REFUSED, Step.TCP, message % where)
     message = _("%(host)s port %(port)s cannot be reached: %(reason)s.")
     reason = getattr(last_error, "strerror", None) or str(last_error)

@@ -58,6 +58,7 @@ class SSHTestServer:
         self.call(self._server.wait_closed())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        self._loop.close()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def call(self, coroutine):
@@ -179,3 +180,4 @@ class SilentServer:
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        self._loop.close()

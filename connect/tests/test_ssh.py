@@ -12,7 +12,7 @@ from connect.tests.sshserver import KEY_USER, PASSWORD, PASSWORD_USER
 
 def run_command(target: Target, command: str, **options) -> str:
     async def scenario():
-        async with await connect(target, timeout=3, **options) as connection:
+        async with await connect(target, timeout=10, **options) as connection:
             result = await connection.run(command, check=True)
             return result.stdout
 
@@ -21,7 +21,8 @@ def run_command(target: Target, command: str, **options) -> str:
 
 def failure(target: Target, **options) -> ConnectError:
     async def scenario():
-        connection = await connect(target, timeout=options.pop("timeout", 3), **options)
+        # Generous: only the timeout test waits for it, and a busy machine must not fail the others.
+        connection = await connect(target, timeout=options.pop("timeout", 10), **options)
         connection.close()
 
     with pytest.raises(ConnectError) as caught:
@@ -31,9 +32,7 @@ def failure(target: Target, **options) -> ConnectError:
 
 @pytest.fixture
 def password_target(ssh_server):
-    return Target(
-        ssh_server.host, ssh_server.port, PASSWORD_USER, password=PASSWORD, host_key=ssh_server.host_key_line
-    )
+    return Target(ssh_server.host, ssh_server.port, PASSWORD_USER, password=PASSWORD, host_key=ssh_server.host_key_line)
 
 
 def test_logs_in_with_the_stored_password(password_target):

@@ -1,2 +1,28 @@
+"""The terminal page: xterm.js (static/js/terminal.js) joined over a WebSocket to connect.consumers.TerminalConsumer."""
+
+from django.conf import settings
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from machines.views.common import get_vm
+
+
+def policy_with_inline_styles(policy: str) -> str:
+    """`policy` with style-src 'self' 'unsafe-inline'; every other directive, script-src included, unchanged.
+
+    xterm.js injects <style> elements for its layout and colours and offers no way to give them a nonce, so
+    the terminal page alone allows inline styles. Inline scripts stay forbidden: a style cannot run code.
+    """
+    directives = [part.strip() for part in policy.split(";") if part.strip()]
+    others = [directive for directive in directives if directive.split()[0] != "style-src"]
+    return "; ".join([*others, "style-src 'self' 'unsafe-inline'"])
+
+
+@require_GET
 def terminal(request, pk):
-    raise NotImplementedError
+    vm = get_vm(request, pk, "visible_to")
+    context = {"vm": vm, "socket_path": f"/ws/machines/{vm.pk}/terminal/"}
+    response = render(request, "connect/terminal.html", context)
+    # vmlab.middleware.ContentSecurityPolicyMiddleware keeps a policy that a view set.
+    response.headers["Content-Security-Policy"] = policy_with_inline_styles(settings.CONTENT_SECURITY_POLICY)
+    return response

@@ -1,0 +1,582 @@
+"""The terminal's WebSocket on the real ASGI stack (Origin check, session cookie) against the real test SSH server."""
+
+import asyncio
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from accounts.roles import Role
+from accounts.tests.factories import UserFactory
+from audit.models import Action, AuditEvent
+from connect import consumers, ssh
+from connect.ssh import public_key_line
+from connect.tests.sshserver import KEY_USER, PASSWORD_USER
+from machines.models import VirtualMachine
+from machines.tests.factories import VirtualMachineFactory
+from vmlab.asgi import application
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+ORIGIN = "http://127.0.0.1"  # in ALLOWED_HOSTS of the development and test settings
+WAIT = 5  # seconds; a message that does not come within them fails the test
+
+
+class Browser:
+    """One terminal tab: what it received, split into terminal output and control messages."""
+
+    def __init__(self, path: str, cookie: str = "", origin: str = ORIGIN, headers=(), client=None):
+        sent = [(b"origin", origin.encode()), *headers]
+        if cookie:
+            sent.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
+        self.socket = WebsocketCommunicator(application, path, headers=sent)
+        if client:
+            self.socket.scope["client"] = client  # the peer address the ASGI server reports
+        self.output = b""
+        self.controls: list[dict] = []
+        self.close_code: int | None = None
+
+    async def open(self) -> bool:
+        connected, _detail = await self.socket.connect(timeout=WAIT)
+        return connected
+
+    async def receive(self) -> None:
+        message = await self.socket.receive_output(timeout=WAIT)
+        if message["type"] == "websocket.close":
+            self.close_code = message.get("code", 1000)
+        elif message.get("bytes") is not None:
+            self.output += message["bytes"]
+        else:
+            self.controls.append(json.loads(message["text"]))
+
+    async def output_shows(self, text: str) -> str:
+        while text.encode() not in self.output:
+            assert self.close_code is None, f"closed before {text!r} was shown: {self.controls}"
+            await self.receive()
+        return self.output.decode()
+
+    async def control(self, kind: str) -> dict:
+        """The first control message of this type, waiting for it if it has not come yet."""
+        while not any(message["type"] == kind for message in self.controls):
+            assert self.close_code is None, f"closed without a {kind!r} message: {self.controls}"
+            await self.receive()
+        return next(message for message in self.controls if message["type"] == kind)
+
+    async def closed(self) -> int:
+        while self.close_code is None:
+            await self.receive()
+        return self.close_code
+
+    async def type(self, text: str) -> None:
+        await self.socket.send_to(bytes_data=text.encode())
+
+    async def send(self, **message) -> None:
+        await self.socket.send_json_to(message)
+
+    async def leave(self) -> None:
+        """The tab goes away (also after the server closed): the consumer ends."""
+        await self.socket.disconnect(timeout=WAIT)
+
+
+def socket_path(vm_or_pk, query: str = "") -> str:
+    return f"/ws/machines/{getattr(vm_or_pk, 'pk', vm_or_pk)}/terminal/{query}"
+
+
+@pytest.fixture
+def session_of(client):
+    """The session cookie of `user`, logged in with the test client as the login page would."""
+
+    def session_of(user) -> str:
+        client.force_login(user)
+        return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    return sync_to_async(session_of)
+
+
+@pytest.fixture
+def open_terminal(session_of):
+    """Open a terminal on a VM as a user (its owner by default); every tab is left at the end of the test."""
+    browsers = []
+
+    async def open_terminal(vm, user=None, query="", **options) -> Browser:
+        browser = Browser(socket_path(vm, query), await session_of(user or vm.owner), **options)
+        browsers.append(browser)
+        assert await browser.open()
+        return browser
+
+    yield open_terminal
+    for browser in browsers:
+        browser.socket.stop(exceptions=False)
+
+
+@sync_to_async
+def terminal_events(vm) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action=Action.VM_TERMINAL, target_id=str(vm.pk)))
+
+
+@sync_to_async
+def stored_host_key(vm) -> tuple[str, str]:
+    return VirtualMachine.objects.values_list("host_key", "host_key_fingerprint").get(pk=vm.pk)
+
+
+@sync_to_async
+def trust_events(vm) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action=Action.VM_HOST_KEY_TRUST, target_id=str(vm.pk)))
+
+
+# Logging in
+
+
+async def test_logs_in_with_the_stored_password_and_runs_a_shell(open_terminal, password_vm):
+    browser = await open_terminal(password_vm)
+
+    assert await browser.control("connected") == {"type": "connected"}
+    await browser.output_shows(f"Welcome {PASSWORD_USER}")
+    await browser.type("whoami\r")
+    assert f"whoami\r\n{PASSWORD_USER}\r\n" in await browser.output_shows(f"\r\n{PASSWORD_USER}\r\n")
+    await browser.type("term\r")
+    await browser.output_shows("xterm-256color")
+    await browser.leave()
+
+
+async def test_logs_in_with_the_stored_key(open_terminal, key_vm):
+    browser = await open_terminal(key_vm)
+
+    await browser.output_shows(f"Welcome {KEY_USER}")
+    await browser.type("whoami\r")
+    await browser.output_shows(f"\r\n{KEY_USER}\r\n")
+    await browser.leave()
+
+
+async def test_the_assignee_may_use_the_terminal_too(open_terminal, password_vm):
+    assignee = await sync_to_async(UserFactory)(role=Role.REGULAR)
+    await sync_to_async(VirtualMachine.objects.filter(pk=password_vm.pk).update)(assigned_to=assignee)
+    browser = await open_terminal(password_vm, assignee)
+
+    await browser.output_shows(f"Welcome {PASSWORD_USER}")
+    await browser.leave()
+
+
+async def test_a_wrong_stored_password_is_an_auth_error_and_the_socket_closes(open_terminal, ssh_server, vm_owner):
+    vm = await sync_to_async(VirtualMachineFactory)(
+        owner=vm_owner,
+        host=ssh_server.host,
+        port=ssh_server.port,
+        username=PASSWORD_USER,
+        password="not-the-password",
+        host_key=ssh_server.host_key_line,
+        host_key_fingerprint=ssh_server.host_key_fingerprint,
+    )
+    browser = await open_terminal(vm)
+
+    error = await browser.control("error")
+    assert error["kind"] == "auth_failed"
+    assert PASSWORD_USER in error["message"]
+    assert await browser.closed() == 1000
+    assert browser.output == b""
+    assert "not-the-password" not in json.dumps(browser.controls)
+    await browser.leave()
+    [event] = await terminal_events(vm)
+    assert event.details["outcome"] == "auth_failed"
+
+
+async def test_a_vm_without_credentials_says_so(open_terminal, ssh_server, vm_owner):
+    vm = await sync_to_async(VirtualMachineFactory)(
+        owner=vm_owner, host=ssh_server.host, port=ssh_server.port, host_key=ssh_server.host_key_line
+    )
+    browser = await open_terminal(vm)
+
+    assert (await browser.control("error"))["kind"] == "no_credentials"
+    assert await browser.closed() == 1000
+    await browser.leave()
+
+
+async def test_a_port_where_nothing_listens_is_refused_with_a_message(
+    open_terminal, closed_port, vm_owner, other_host_key
+):
+    vm = await sync_to_async(VirtualMachineFactory)(
+        owner=vm_owner, host="127.0.0.1", port=closed_port, password="x", host_key=public_key_line(other_host_key)
+    )
+    browser = await open_terminal(vm)
+
+    error = await browser.control("error")
+    assert error["kind"] == "refused"
+    assert str(closed_port) in error["message"]
+    await browser.closed()
+    await browser.leave()
+
+
+# Host keys
+
+
+async def test_first_use_shows_the_servers_fingerprint_and_waits(open_terminal, new_vm, ssh_server):
+    browser = await open_terminal(new_vm)
+
+    offer = await browser.control("host_key")
+    assert offer["fingerprint"] == ssh_server.host_key_fingerprint
+    assert offer["algorithm"] == "ssh-ed25519"
+    assert ssh_server.host_key_fingerprint in offer["message"]
+    assert await browser.socket.receive_nothing(timeout=0.3)
+    assert browser.output == b""
+    await browser.leave()
+    assert await stored_host_key(new_vm) == ("", "")
+
+
+async def test_a_wrong_fingerprint_is_refused_and_nothing_is_stored(open_terminal, new_vm, other_host_key):
+    browser = await open_terminal(new_vm)
+    await browser.control("host_key")
+
+    await browser.send(type="trust", fingerprint=ssh.fingerprint(other_host_key))
+
+    assert (await browser.control("error"))["kind"] == "host_key_not_confirmed"
+    assert await browser.closed() == 1000
+    assert browser.output == b""
+    await browser.leave()
+    assert await stored_host_key(new_vm) == ("", "")
+    assert await trust_events(new_vm) == []
+
+
+async def test_the_right_fingerprint_connects_and_is_stored_with_an_audit_row(open_terminal, new_vm, ssh_server):
+    browser = await open_terminal(new_vm)
+    offer = await browser.control("host_key")
+
+    await browser.send(type="trust", fingerprint=offer["fingerprint"])
+
+    await browser.control("connected")
+    await browser.output_shows(f"Welcome {PASSWORD_USER}")
+    assert await stored_host_key(new_vm) == (ssh_server.host_key_line, ssh_server.host_key_fingerprint)
+    [trusted] = await trust_events(new_vm)
+    assert trusted.actor_id == new_vm.owner.pk
+    assert trusted.details["fingerprint"] == ssh_server.host_key_fingerprint
+    await browser.leave()
+    [session] = await terminal_events(new_vm)
+    assert session.details["host_key_fingerprint"] == ssh_server.host_key_fingerprint
+
+
+async def test_a_changed_host_key_is_refused_with_a_warning_and_no_shell(
+    open_terminal, ssh_server, vm_owner, other_host_key
+):
+    stored = public_key_line(other_host_key)
+    vm = await sync_to_async(VirtualMachineFactory)(
+        owner=vm_owner,
+        host=ssh_server.host,
+        port=ssh_server.port,
+        username=PASSWORD_USER,
+        password="alice-ssh-password",
+        host_key=stored,
+        host_key_fingerprint=ssh.fingerprint(other_host_key),
+    )
+    sessions_before = len(ssh_server.sessions)
+    browser = await open_terminal(vm)
+
+    error = await browser.control("error")
+    assert error["kind"] == "host_key_changed"
+    assert error["message"].startswith("WARNING")
+    assert await browser.closed() == 1000
+    assert browser.output == b""
+    assert not any(message["type"] in ("host_key", "connected") for message in browser.controls)
+    assert len(ssh_server.sessions) == sessions_before
+    await browser.leave()
+    assert await stored_host_key(vm) == (stored, ssh.fingerprint(other_host_key))
+
+
+# Who may open a terminal
+
+
+@sync_to_async
+def other_sidekick():
+    return UserFactory(role=Role.SIDEKICK)
+
+
+async def refused(path: str, **options) -> bool:
+    browser = Browser(path, **options)
+    connected = await browser.open()
+    await browser.leave()
+    return not connected
+
+
+async def test_visitors_without_a_session_are_refused(password_vm):
+    assert await refused(socket_path(password_vm))
+
+
+async def test_a_user_who_may_not_see_the_vm_is_refused(password_vm, session_of):
+    cookie = await session_of(await other_sidekick())
+
+    assert await refused(socket_path(password_vm), cookie=cookie)
+
+
+async def test_a_forged_vm_id_is_refused(password_vm, session_of):
+    cookie = await session_of(password_vm.owner)
+
+    assert await refused(socket_path(password_vm.pk + 1000), cookie=cookie)
+
+
+async def test_a_foreign_origin_is_refused_even_with_the_owners_session(password_vm, session_of):
+    cookie = await session_of(password_vm.owner)
+
+    assert await refused(socket_path(password_vm), cookie=cookie, origin="https://evil.example")
+    assert await refused(socket_path(password_vm), cookie=cookie, origin="")
+
+
+async def test_refused_sockets_leave_no_audit_row(password_vm, session_of):
+    await refused(socket_path(password_vm), cookie=await session_of(await other_sidekick()))
+
+    assert await terminal_events(password_vm) == []
+
+
+# The terminal itself
+
+
+async def test_the_size_comes_from_the_query_string_and_follows_resizes(open_terminal, password_vm):
+    browser = await open_terminal(password_vm, query="?cols=100&rows=30")
+    await browser.output_shows("$ ")
+
+    await browser.type("size\r")
+    await browser.output_shows("100x30")
+    await browser.send(type="resize", cols=132, rows=43)
+    await browser.type("size\r")
+    await browser.output_shows("132x43")
+    await browser.leave()
+
+
+async def test_sizes_are_kept_within_bounds(open_terminal, password_vm):
+    browser = await open_terminal(password_vm, query="?cols=99999&rows=0")
+    await browser.output_shows("$ ")
+
+    await browser.type("size\r")
+    await browser.output_shows("500x2")
+    await browser.send(type="resize", cols="wide", rows=-5)
+    await browser.type("size\r")
+    await browser.output_shows("80x2")
+    await browser.leave()
+
+
+async def test_no_size_given_is_80_by_24(open_terminal, password_vm):
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+
+    await browser.type("size\r")
+
+    await browser.output_shows("80x24")
+    await browser.leave()
+
+
+async def test_the_shell_exiting_sends_its_status_and_closes_the_socket(open_terminal, password_vm):
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+
+    await browser.type("exit 3\r")
+
+    closed = await browser.control("closed")
+    assert closed["exit_status"] == 3
+    assert "3" in closed["message"]
+    assert await browser.closed() == 1000
+    await browser.leave()
+    [event] = await terminal_events(password_vm)
+    assert event.details["outcome"] == "exit 3"
+
+
+async def test_an_oversized_frame_is_refused_and_the_session_goes_on(open_terminal, password_vm):
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+
+    await browser.type("x" * (consumers.MAX_FRAME + 1))
+
+    assert (await browser.control("error"))["kind"] == "too_large"
+    await browser.type("whoami\r")
+    await browser.output_shows(f"whoami\r\n{PASSWORD_USER}\r\n")
+    await browser.leave()
+
+
+async def test_an_unknown_control_message_gets_an_error_and_the_session_goes_on(open_terminal, password_vm):
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+
+    await browser.socket.send_to(text_data="not json")
+
+    assert (await browser.control("error"))["kind"] == "bad_message"
+    await browser.type("whoami\r")
+    await browser.output_shows(f"\r\n{PASSWORD_USER}\r\n")
+    await browser.leave()
+
+
+async def test_the_browser_leaving_ends_the_ssh_session_and_every_task(open_terminal, password_vm, monkeypatch):
+    connections = []
+    real_connect = ssh.connect
+
+    async def recording_connect(*args, **kwargs):
+        connections.append(await real_connect(*args, **kwargs))
+        return connections[-1]
+
+    monkeypatch.setattr(ssh, "connect", recording_connect)
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+
+    await browser.leave()
+
+    assert browser.socket.future.done()
+    [connection] = connections
+    assert connection.is_closed()
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+    [event] = await terminal_events(password_vm)
+    assert event.details["outcome"] == "closed by the browser"
+
+
+async def test_no_input_for_the_idle_timeout_closes_the_terminal(open_terminal, password_vm, settings):
+    settings.TERMINAL_IDLE_TIMEOUT = 0.8 / 60  # minutes
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+
+    for _keystroke in range(3):  # typing keeps the session open past the timeout...
+        await asyncio.sleep(0.4)
+        await browser.type("\r")
+    await browser.output_shows("$ \r\n$ \r\n$ \r\n$ ")
+    assert not any(message["type"] == "closed" for message in browser.controls)
+
+    closed = await browser.control("closed")  # ... not typing does not
+    assert "without input" in closed["message"]
+    assert await browser.closed() == 1000
+    await browser.leave()
+    [event] = await terminal_events(password_vm)
+    assert event.details["outcome"] == "idle timeout"
+
+
+# Access lost during a session
+
+
+@pytest.fixture
+def quick_access_checks(monkeypatch):
+    monkeypatch.setattr(consumers, "ACCESS_CHECK_INTERVAL", 0.2)
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(role=Role.MANAGER)
+
+
+def unshare(vm, user):
+    VirtualMachine.objects.filter(pk=vm.pk).update(shared=False)
+
+
+def unassign(vm, user):
+    VirtualMachine.objects.filter(pk=vm.pk).update(assigned_to=None)
+
+
+def disable(vm, user):
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+
+
+def delete(vm, user):
+    VirtualMachine.objects.filter(pk=vm.pk).delete()
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (unshare, "no longer have access"),
+        (unassign, "no longer have access"),
+        (disable, "disabled"),
+        (delete, "deleted"),
+    ],
+)
+async def test_losing_access_mid_session_closes_the_terminal(
+    open_terminal, password_vm, quick_access_checks, change, reason
+):
+    # A regular user reaches the VM by assignment, a manager by sharing: make both true, then take one away.
+    user = await sync_to_async(UserFactory)(role=Role.MANAGER if change is unshare else Role.REGULAR)
+    await sync_to_async(VirtualMachine.objects.filter(pk=password_vm.pk).update)(
+        shared=change is unshare, assigned_to=None if change is unshare else user
+    )
+    browser = await open_terminal(password_vm, user)
+    await browser.output_shows("$ ")
+
+    await sync_to_async(change)(password_vm, user)
+
+    closed = await browser.control("closed")
+    assert reason in closed["message"]
+    assert await browser.closed() == 1000
+    await browser.leave()
+    [event] = await terminal_events(password_vm)
+    assert event.details["outcome"] == "access revoked"
+
+
+async def test_logging_out_closes_the_terminal(client, open_terminal, password_vm, quick_access_checks):
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+
+    assert (await sync_to_async(client.post)(reverse("accounts:logout"))).status_code == 302
+
+    closed = await browser.control("closed")
+    assert "logged out" in closed["message"]
+    assert await browser.closed() == 1000
+    await browser.leave()
+
+
+async def test_a_session_that_keeps_its_access_stays_open(open_terminal, password_vm, quick_access_checks):
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+
+    await asyncio.sleep(0.7)  # several access checks
+
+    await browser.type("whoami\r")
+    await browser.output_shows(f"\r\n{PASSWORD_USER}\r\n")
+    assert not any(message["type"] == "closed" for message in browser.controls)
+    await browser.leave()
+
+
+# The audit trail
+
+
+async def test_one_audit_row_per_session_with_byte_counts_and_nothing_typed(open_terminal, password_vm, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    typed = "echo zebra-crossing-4711\r"
+    browser = await open_terminal(
+        password_vm,
+        headers=[(b"user-agent", b"TerminalTest/1.0"), (b"x-forwarded-for", b"203.0.113.9")],
+        client=["10.0.0.2", 50000],
+    )
+    await browser.output_shows("$ ")
+
+    await browser.type(typed)
+    await browser.output_shows("zebra-crossing-4711\r\n$ ")
+    await browser.type("exit\r")
+    await browser.closed()
+    await browser.leave()
+
+    [event] = await terminal_events(password_vm)
+    assert event.actor_id == password_vm.owner.pk
+    assert event.target_label == password_vm.name
+    assert event.ip == "203.0.113.9"
+    assert event.user_agent == "TerminalTest/1.0"
+    details = event.details
+    assert details["outcome"] == "exit 0"
+    assert details["bytes_in"] == len(typed) + len("exit\r")
+    assert details["bytes_out"] == len(browser.output)
+    assert details["host_key_fingerprint"] == password_vm.host_key_fingerprint
+    assert details["duration_seconds"] >= 0
+    assert details["started_at"] <= details["ended_at"]
+    row = json.dumps([details, event.actor_label, event.target_label, event.user_agent, str(event)])
+    assert "zebra" not in row
+    assert "alice-ssh-password" not in row
+
+
+async def test_without_a_proxy_the_audit_row_has_the_peer_address(open_terminal, password_vm):
+    browser = await open_terminal(password_vm, headers=[(b"x-forwarded-for", b"203.0.113.9")], client=["10.0.0.2", 1])
+    await browser.output_shows("$ ")
+    await browser.leave()
+
+    [event] = await terminal_events(password_vm)
+    assert event.ip == "10.0.0.2"
+
+
+async def test_two_sessions_make_two_rows(open_terminal, password_vm):
+    for _session in range(2):
+        browser = await open_terminal(password_vm)
+        await browser.output_shows("$ ")
+        await browser.leave()
+
+    assert len(await terminal_events(password_vm)) == 2
