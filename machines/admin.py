@@ -1,20 +1,22 @@
 import functools
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
 from audit.models import Action
 from audit.services import audit_record
+from connect.hostkeys import reset_host_key
 from machines.admin_forms import VirtualMachineAdminForm
 from machines.models import VirtualMachine
-from machines.services import METADATA_FIELDS
+from machines.services import HOST_KEY_ADDRESS_FIELDS, METADATA_FIELDS
 from machines.versioning import VERSION_FIELD
 from vmlab.admin import OwnerRoleFilter
 
 
-def record_admin_save(request, vm, form, change):
+def record_admin_save(request, vm, form, change, *, host_key_cleared=False):
     """The audit rows machines.services writes for the same change in the portal (names, never values)."""
     record = functools.partial(audit_record, actor=request.user, target=vm, request=request)
     assignee = vm.assigned_to.username if vm.assigned_to else None
@@ -31,7 +33,10 @@ def record_admin_save(request, vm, form, change):
         record(action=Action.VM_ASSIGN, details={"assigned_to": assignee, "via": "admin"})
     edited = sorted(changed & {*METADATA_FIELDS, "owner"} - {"shared"})
     if edited:
-        record(action=Action.VM_UPDATE, details={"fields": edited, "via": "admin"})
+        details = {"fields": edited, "via": "admin"}
+        if host_key_cleared:
+            details["host_key_cleared"] = True
+        record(action=Action.VM_UPDATE, details=details)
     for field, new_name, remove_name in form.SECRETS:
         if form.cleaned_data.get(new_name):
             record(action=Action.SECRET_SET, details={"field": field, "via": "admin"})
@@ -62,13 +67,16 @@ class VirtualMachineAdmin(admin.ModelAdmin):
     list_select_related = ("owner", "assigned_to")
     search_fields = ("name", "host", "username", "owner__username", "assigned_to__username")
     autocomplete_fields = ("owner", "assigned_to")
-    readonly_fields = ("created_at", "updated_at")
+    # The host key is confirmed by a user who connects (connect.hostkeys), never typed in here.
+    readonly_fields = ("host_key_fingerprint", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": (*METADATA_FIELDS, VERSION_FIELD)}),
         ("People", {"fields": ("owner", "assigned_to")}),
         ("Secrets (write-only)", {"fields": ("new_password", "remove_password", "new_ssh_key", "remove_ssh_key")}),
+        ("SSH host key", {"fields": ("host_key_fingerprint",)}),
         ("History", {"fields": ("created_at", "updated_at")}),
     )
+    actions = ("reset_host_keys",)
 
     def get_fieldsets(self, request, obj=None):
         if obj is not None:
@@ -90,12 +98,17 @@ class VirtualMachineAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         changed = change and bool(set(form.changed_data) - {VERSION_FIELD})
+        host_key_cleared = False
+        if change and HOST_KEY_ADDRESS_FIELDS & set(form.changed_data):
+            # As machines.services.vm_update does: the key was trusted for the old address.
+            host_key_cleared = bool(obj.host_key)
+            obj.host_key = obj.host_key_fingerprint = ""
         if changed:
             obj.version = F("version") + 1  # open forms of this VM are now stale
         super().save_model(request, obj, form, change)
         if changed:
             obj.refresh_from_db(fields=["version"])
-        record_admin_save(request, obj, form, change)
+        record_admin_save(request, obj, form, change, host_key_cleared=host_key_cleared)
 
     def delete_model(self, request, obj):
         record_admin_delete(request, obj)
@@ -112,6 +125,27 @@ class VirtualMachineAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).without_secrets()
+
+    @admin.action(description="Reset host key")
+    def reset_host_keys(self, request, queryset):
+        reset, refused = [], []
+        for vm in queryset:
+            try:
+                if reset_host_key(vm=vm, actor=request.user, request=request):
+                    reset.append(vm.name)
+            except PermissionDenied:
+                refused.append(vm.name)
+        if reset:
+            names = ", ".join(reset)
+            self.message_user(request, f"Host key reset, to be confirmed on the next connection: {names}.")
+        untouched = len(queryset) - len(reset) - len(refused)
+        if untouched:
+            self.message_user(request, f"{untouched} of the selected VMs had no stored host key.", messages.INFO)
+        if refused:
+            # connect.hostkeys.reset_host_key follows VirtualMachine.objects.editable_by, as the portal does.
+            names = ", ".join(refused)
+            message = f"Not reset, as you cannot change them (private VMs of other users): {names}."
+            self.message_user(request, message, messages.WARNING)
 
     @admin.display(description="owner", ordering="owner__username")
     def owner_name(self, vm):

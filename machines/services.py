@@ -19,6 +19,8 @@ from machines.models import VirtualMachine
 from machines.versioning import StaleVersion
 
 METADATA_FIELDS = ("name", "host", "port", "username", "shared")
+# Where the server is: changing either makes the stored SSH host key meaningless.
+HOST_KEY_ADDRESS_FIELDS = frozenset({"host", "port"})
 SECRET_LABELS = {"password": gettext_lazy("password"), "ssh_key": gettext_lazy("SSH key")}
 
 
@@ -120,7 +122,8 @@ def vm_update(
     """Change the connection details (METADATA_FIELDS only); returns the names of the fields that changed.
 
     Only if the VM is still at `expected_version` (by default the version `vm` was read at): otherwise
-    someone changed it since, nothing is written or recorded, and StaleVersion is raised.
+    someone changed it since, nothing is written or recorded, and StaleVersion is raised. A new host or
+    port also forgets the stored SSH host key, in the same write.
     """
     _require_editable(vm, actor)
     unknown = set(changes) - set(METADATA_FIELDS)
@@ -128,7 +131,7 @@ def vm_update(
         raise ValueError(f"vm_update changes metadata only, not {sorted(unknown)}; secrets have their own services.")
     expected_version = vm.version if expected_version is None else expected_version
     # Compare with the row, not the instance: a ModelForm has already copied the new values onto it.
-    stored = VirtualMachine.objects.filter(pk=vm.pk).values("version", *changes).get()
+    stored = VirtualMachine.objects.filter(pk=vm.pk).values("version", "host_key", *changes).get()
     if stored["version"] != expected_version:
         raise _stale(vm)
     changed = sorted(name for name, value in changes.items() if stored[name] != value)
@@ -137,8 +140,16 @@ def vm_update(
     # Secrets are left out: validating them would decrypt them, and they do not change here.
     vm.full_clean(exclude=["password", "ssh_key"])
     if changed:
-        _write_if_still_at(vm, expected_version, changed)
-        audit_record(action=Action.VM_UPDATE, actor=actor, target=vm, request=request, details={"fields": changed})
+        details = {"fields": changed}
+        written = changed
+        if HOST_KEY_ADDRESS_FIELDS & set(changed):
+            # The key was trusted for the old address: a user confirms the new server's key on the next connection.
+            vm.host_key = vm.host_key_fingerprint = ""
+            written = [*changed, "host_key", "host_key_fingerprint"]
+            if stored["host_key"]:
+                details["host_key_cleared"] = True
+        _write_if_still_at(vm, expected_version, written)
+        audit_record(action=Action.VM_UPDATE, actor=actor, target=vm, request=request, details=details)
     return changed
 
 

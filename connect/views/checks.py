@@ -1,10 +1,214 @@
+"""The connection test of a VM, and confirming or resetting the SSH host key it stores (connect.hostkeys)."""
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+
+import asyncssh
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from audit.models import Action
+from audit.services import audit_record
+from connect import hostkeys
+from connect.ssh import ConnectError, FailureKind, Step, Target, connect, fingerprint, key_algorithm
+from connect.targets import target_for
+from machines.models import VirtualMachine
+from machines.views.common import get_vm
+from vmlab import ratelimit
+
+logger = logging.getLogger(__name__)
+
+# Tests and host key confirmations together, per user and minute: each one opens a connection to the VM.
+CONNECTION_RATE_LIMIT = 10
+TOO_MANY_CONNECTIONS = gettext_lazy(
+    "Too many connection tests and host key confirmations (at most %(limit)s a minute): wait a minute and try again."
+)
+# SHA256:<base64 of 32 bytes, without padding>, as connect.ssh.fingerprint() and `ssh-keygen -lf` print it.
+FINGERPRINT_FORMAT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
+
+STEP_LABELS = {
+    Step.LOOKUP: gettext_lazy("Name lookup"),
+    Step.TCP: gettext_lazy("Port reachable"),
+    Step.HANDSHAKE: gettext_lazy("SSH handshake / host key"),
+    Step.LOGIN: gettext_lazy("Login with the stored credentials"),
+}
+
+
+@dataclass(frozen=True)
+class StepResult:
+    label: str
+    state: str  # "passed", "failed" or "not tried"
+    message: str = ""
+
+    @property
+    def badge(self) -> str:
+        return {"passed": "badge-ok", "failed": "badge-danger"}.get(self.state, "")
+
+
+def step_results(failure: ConnectError | None = None, *, tried: bool = True) -> list[StepResult]:
+    """One row per step: passed up to the failed one, not tried after it (nor before it if nothing was `tried`)."""
+    if failure is None:
+        return [StepResult(label, "passed") for label in STEP_LABELS.values()]
+    results = []
+    reached = False
+    for step, label in STEP_LABELS.items():
+        if step == failure.step:
+            results.append(StepResult(label, "failed", failure.message))
+            reached = True
+        else:
+            results.append(StepResult(label, "passed" if tried and not reached else "not tried"))
+    return results
+
+
+def host_key_file(algorithm: str) -> str:
+    """Where OpenSSH keeps the server's public key of that type, for the user to compare fingerprints."""
+    if algorithm.startswith("ecdsa-"):
+        kind = "ecdsa"
+    else:
+        kind = {"ssh-ed25519": "ed25519", "ssh-rsa": "rsa", "ssh-dss": "dsa"}.get(algorithm, "ed25519")
+    return f"/etc/ssh/ssh_host_{kind}_key.pub"
+
+
+def _allowed(request) -> bool:
+    return ratelimit.allow(f"ssh-connection:{request.user.pk}", limit=CONNECTION_RATE_LIMIT)
+
+
+async def _server_version(target: Target, timeout: float) -> str:
+    async with await connect(target, timeout=timeout) as connection:
+        return connection.get_extra_info("server_version") or ""
+
+
+async def _offered_key(target: Target, timeout: float) -> asyncssh.SSHKey:
+    """The host key the server offers to a client that trusts none: a first connection always stops there."""
+    try:
+        async with await connect(target, timeout=timeout):
+            pass
+    except ConnectError as error:
+        if error.kind == FailureKind.HOST_KEY_UNKNOWN:
+            return error.offered_key
+        raise
+    raise AssertionError("connect() trusts no key it was not given")
+
+
+@require_POST
 def test_connection(request, pk):
-    raise NotImplementedError
+    vm = get_vm(request, pk, "visible_to")
+    context = {"vm": vm}
+    if not _allowed(request):
+        context["error"] = TOO_MANY_CONNECTIONS % {"limit": CONNECTION_RATE_LIMIT}
+        return render(request, "connect/test_connection.html", context, status=429)
+    tried = False
+    try:
+        target = target_for(vm)
+        tried, started = True, time.monotonic()
+        version = async_to_sync(_server_version)(target, settings.SSH_CONNECT_TIMEOUT)
+    except ConnectError as error:
+        if error.kind == FailureKind.UNREADABLE_SECRET:
+            logger.error("VM #%s: a stored secret cannot be decrypted with FIELD_ENCRYPTION_KEYS.", vm.pk)
+        context.update(steps=step_results(error, tried=tried), failure=error, failed_step=STEP_LABELS[error.step])
+        if error.kind == FailureKind.HOST_KEY_UNKNOWN:
+            algorithm = key_algorithm(error.offered_key)
+            context["offered"] = {
+                "fingerprint": error.offered_fingerprint,
+                "algorithm": algorithm,
+                "key_file": host_key_file(algorithm),
+            }
+        elif error.kind == FailureKind.HOST_KEY_CHANGED:
+            context["host_key_changed"] = True
+            context["can_reset_host_key"] = VirtualMachine.objects.editable_by(request.user).filter(pk=vm.pk).exists()
+        details = {"result": str(error.kind), "step": str(error.step)}
+        if error.offered_key is not None:
+            details["offered_fingerprint"] = error.offered_fingerprint
+    else:
+        context.update(steps=step_results(), server_version=version, seconds=time.monotonic() - started)
+        details = {"result": "ok", "step": None}
+    audit_record(action=Action.VM_CONNECTION_TEST, actor=request.user, target=vm, request=request, details=details)
+    return render(request, "connect/test_connection.html", context)
 
 
+@require_POST
 def trust_host_key(request, pk):
-    raise NotImplementedError
+    vm = get_vm(request, pk, "visible_to")
+    back = redirect("machines:detail", pk=vm.pk)
+    confirmed = request.POST.get("fingerprint", "").strip()
+    if not FINGERPRINT_FORMAT.fullmatch(confirmed):
+        messages.error(
+            request,
+            _(
+                "No valid host key fingerprint was sent, so nothing was stored: test the connection again and confirm "
+                "the key it shows."
+            ),
+        )
+        return back
+    if vm.host_key:
+        message = _("“%(name)s” already has a trusted host key (%(fingerprint)s): nothing was changed.")
+        messages.info(request, message % {"name": vm.name, "fingerprint": vm.host_key_fingerprint})
+        return back
+    if not _allowed(request):
+        messages.error(request, TOO_MANY_CONNECTIONS % {"limit": CONNECTION_RATE_LIMIT})
+        return back
+    # Only the server's key is wanted: no credentials are read (so none decrypted) to fetch it.
+    target = Target(host=vm.host, port=vm.port, username=vm.username)
+    try:
+        offered = async_to_sync(_offered_key)(target, settings.SSH_CONNECT_TIMEOUT)
+    except ConnectError as error:
+        messages.error(
+            request, _("Could not fetch the host key, nothing was stored: %(reason)s") % {"reason": error.message}
+        )
+        return back
+    offered_fingerprint = fingerprint(offered)
+    if offered_fingerprint != confirmed:
+        message = _(
+            "The server now offers the host key %(offered)s, not %(confirmed)s that you confirmed: nothing was "
+            "stored. Test the connection again and check the key it shows with the server's administrator."
+        )
+        messages.error(request, message % {"offered": offered_fingerprint, "confirmed": confirmed})
+        return back
+    try:
+        stored = hostkeys.trust_host_key(vm=vm, actor=request.user, key=offered, request=request)
+    except hostkeys.HostKeyConflict as conflict:
+        messages.error(request, str(conflict))
+    except PermissionDenied:
+        raise Http404 from None  # taken out of the user's reach while the key was fetched
+    else:
+        if stored:
+            messages.success(request, _("Host key %(fingerprint)s trusted.") % {"fingerprint": offered_fingerprint})
+        else:
+            message = _("Host key %(fingerprint)s was already trusted: nothing was changed.")
+            messages.info(request, message % {"fingerprint": offered_fingerprint})
+    return back
 
 
+@require_http_methods(["GET", "POST"])
 def reset_host_key(request, pk):
-    raise NotImplementedError
+    vm = get_vm(request, pk, "editable_by")
+    back = redirect("machines:detail", pk=vm.pk)
+    if not vm.host_key_fingerprint:
+        message = _("“%(name)s” has no stored host key: it will be confirmed on the next connection.")
+        messages.info(request, message % {"name": vm.name})
+        return back
+    if request.method == "GET":
+        return render(request, "connect/host_key_reset.html", {"vm": vm, "algorithm": vm.host_key.partition(" ")[0]})
+    try:
+        old = hostkeys.reset_host_key(vm=vm, actor=request.user, request=request)
+    except PermissionDenied:
+        raise Http404 from None
+    if old:
+        message = _(
+            "The host key %(fingerprint)s of “%(name)s” was forgotten: the next connection will show the server's "
+            "key for you to confirm."
+        )
+        messages.success(request, message % {"fingerprint": old, "name": vm.name})
+    else:
+        message = _("“%(name)s” has no stored host key: it will be confirmed on the next connection.")
+        messages.info(request, message % {"name": vm.name})
+    return back

@@ -10,6 +10,7 @@ from django.views.debug import SafeExceptionReporterFilter
 
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
+from audit.models import Action, AuditEvent
 from machines.admin import VirtualMachineAdmin
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
@@ -475,3 +476,100 @@ def test_the_admin_form_refuses_a_port_outside_1_to_65535(admin_client, vm, port
     assert response.status_code == 200
     assert message in response.text
     assert reload(vm).port == 22
+
+
+# -- SSH host key ----------------------------------------------------------------------------------
+
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKzb0AVSXhXIfl3GmmhKmt6dkBkyuzsyqJeXj2HRrCzB"
+HOST_KEY_FINGERPRINT = "SHA256:Mcvm54qzyvyx1vjuWMB1juMgcCC8HRw/fD4hggKvpVM"
+
+
+def with_host_key(vm):
+    VirtualMachine.objects.filter(pk=vm.pk).update(host_key=HOST_KEY, host_key_fingerprint=HOST_KEY_FINGERPRINT)
+    return vm
+
+
+def stored_host_key(vm):
+    return tuple(VirtualMachine.objects.values_list("host_key", "host_key_fingerprint").get(pk=vm.pk))
+
+
+def test_the_change_page_shows_the_host_key_fingerprint_read_only(admin_client, vm):
+    with_host_key(vm)
+
+    response = admin_client.get(change_url(vm))
+
+    assert HOST_KEY_FINGERPRINT in response.text
+    assert '<div class="readonly">' + HOST_KEY_FINGERPRINT in response.text
+    assert not {"host_key", "host_key_fingerprint"} & set(response.context["adminform"].form.fields)
+
+
+def test_a_posted_host_key_fingerprint_is_ignored(admin_client, vm):
+    with_host_key(vm)
+    url = change_url(vm)
+
+    response = admin_client.post(url, form_data(admin_client, url, name="renamed", host_key_fingerprint="SHA256:x"))
+
+    assert response.status_code == 302
+    assert stored_host_key(vm) == (HOST_KEY, HOST_KEY_FINGERPRINT)
+
+
+@pytest.mark.parametrize("changes", [{"host": "moved.lab.example"}, {"port": "2222"}], ids=["host", "port"])
+def test_changing_the_host_or_port_in_the_admin_forgets_the_host_key(admin_client, vm, changes):
+    with_host_key(vm)
+    url = change_url(vm)
+
+    response = admin_client.post(url, form_data(admin_client, url, **changes))
+
+    assert response.status_code == 302
+    assert stored_host_key(vm) == ("", "")
+    event = AuditEvent.objects.get(action=Action.VM_UPDATE)
+    assert event.details == {"fields": list(changes), "via": "admin", "host_key_cleared": True}
+
+
+def test_changing_the_name_in_the_admin_keeps_the_host_key(admin_client, vm):
+    with_host_key(vm)
+    url = change_url(vm)
+
+    admin_client.post(url, form_data(admin_client, url, name="renamed"))
+
+    assert stored_host_key(vm) == (HOST_KEY, HOST_KEY_FINGERPRINT)
+    assert AuditEvent.objects.get(action=Action.VM_UPDATE).details == {"fields": ["name"], "via": "admin"}
+
+
+def reset_action(admin_client, *vms):
+    data = {"action": "reset_host_keys", "_selected_action": [vm.pk for vm in vms]}
+    return admin_client.post(CHANGELIST_URL, data, follow=True)
+
+
+def test_the_reset_host_key_action_forgets_the_keys_and_records_each(admin_client, admin):
+    first = with_host_key(VirtualMachineFactory(name="first", shared=True))
+    second = with_host_key(VirtualMachineFactory(name="second", owner=admin))
+    untouched = with_host_key(VirtualMachineFactory(name="untouched", shared=True))
+
+    response = reset_action(admin_client, first, second)
+
+    assert "Host key reset, to be confirmed on the next connection: first, second." in response.text
+    assert stored_host_key(first) == stored_host_key(second) == ("", "")
+    assert stored_host_key(untouched) == (HOST_KEY, HOST_KEY_FINGERPRINT)
+    events = AuditEvent.objects.filter(action=Action.VM_HOST_KEY_RESET)
+    assert sorted(events.values_list("target_id", flat=True)) == sorted([str(first.pk), str(second.pk)])
+    assert {event.actor for event in events} == {admin}
+    assert {event.details["fingerprint"] for event in events} == {HOST_KEY_FINGERPRINT}
+
+
+def test_the_reset_action_says_which_vms_had_no_key(admin_client):
+    vm = VirtualMachineFactory(shared=True)
+
+    response = reset_action(admin_client, vm)
+
+    assert "1 of the selected VMs had no stored host key." in response.text
+    assert not AuditEvent.objects.filter(action=Action.VM_HOST_KEY_RESET).exists()
+
+
+def test_the_reset_action_leaves_private_vms_of_other_users_alone_and_says_so(admin_client, vm):
+    with_host_key(vm)  # private, owned by someone else: not editable by the admin (editable_by)
+
+    response = reset_action(admin_client, vm)
+
+    assert f"Not reset, as you cannot change them (private VMs of other users): {vm.name}." in response.text
+    assert stored_host_key(vm) == (HOST_KEY, HOST_KEY_FINGERPRINT)

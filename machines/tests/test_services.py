@@ -302,3 +302,41 @@ def test_vm_reveal_secret_under_a_lost_key_raises_and_records_no_reveal(vm, owne
         services.vm_reveal_secret(vm=vm, actor=owner, field="password", account_password=DEFAULT_PASSWORD)
 
     assert events(vm, Action.SECRET_REVEAL) == []
+
+
+# -- The stored SSH host key follows the address ---------------------------------------------------
+
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKzb0AVSXhXIfl3GmmhKmt6dkBkyuzsyqJeXj2HRrCzB"
+HOST_KEY_FINGERPRINT = "SHA256:Mcvm54qzyvyx1vjuWMB1juMgcCC8HRw/fD4hggKvpVM"
+
+
+@pytest.fixture
+def vm_with_host_key(owner):
+    return VirtualMachineFactory(owner=owner, host_key=HOST_KEY, host_key_fingerprint=HOST_KEY_FINGERPRINT)
+
+
+@pytest.mark.parametrize("changes", [{"host": "moved.lab.example"}, {"port": 2222}], ids=["host", "port"])
+def test_vm_update_of_the_host_or_port_forgets_the_host_key_and_records_it(vm_with_host_key, owner, changes):
+    services.vm_update(vm=vm_with_host_key, actor=owner, **changes)
+
+    saved = stored(vm_with_host_key)
+    assert (saved.host_key, saved.host_key_fingerprint) == ("", "")
+    assert (vm_with_host_key.host_key, vm_with_host_key.host_key_fingerprint) == ("", "")
+    assert saved.version == 2
+    [event] = events(vm_with_host_key, Action.VM_UPDATE)
+    assert event.details == {"fields": list(changes), "host_key_cleared": True}
+
+
+def test_vm_update_of_other_fields_keeps_the_host_key(vm_with_host_key, owner):
+    services.vm_update(vm=vm_with_host_key, actor=owner, name="renamed", username="root", shared=True)
+
+    saved = stored(vm_with_host_key)
+    assert (saved.host_key, saved.host_key_fingerprint) == (HOST_KEY, HOST_KEY_FINGERPRINT)
+    assert events(vm_with_host_key, Action.VM_UPDATE)[0].details == {"fields": ["name", "shared", "username"]}
+
+
+def test_vm_update_refused_as_stale_keeps_the_host_key(vm_with_host_key, owner):
+    with pytest.raises(ValidationError):
+        services.vm_update(vm=vm_with_host_key, actor=owner, expected_version=7, host="moved.lab.example")
+
+    assert stored(vm_with_host_key).host_key_fingerprint == HOST_KEY_FINGERPRINT

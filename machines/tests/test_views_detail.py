@@ -1,5 +1,7 @@
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.roles import Role
@@ -278,3 +280,61 @@ def test_the_ssh_config_is_open_to_the_assigned_user(client, vm):
     client.force_login(vm.assigned_to)
 
     assert client.get(url("ssh_config", vm)).status_code == 200
+
+
+# -- Host key card -----------------------------------------------------------------------------------
+
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKzb0AVSXhXIfl3GmmhKmt6dkBkyuzsyqJeXj2HRrCzB"
+HOST_KEY_FINGERPRINT = "SHA256:Mcvm54qzyvyx1vjuWMB1juMgcCC8HRw/fD4hggKvpVM"  # ssh-keygen -lf of HOST_KEY
+
+
+@pytest.fixture
+def vm_with_host_key(vm):
+    VirtualMachine.objects.filter(pk=vm.pk).update(host_key=HOST_KEY, host_key_fingerprint=HOST_KEY_FINGERPRINT)
+    return vm
+
+
+def test_the_host_key_card_shows_the_stored_fingerprint_and_a_reset_link_to_the_owner(client, vm_with_host_key):
+    text = client.get(url("detail", vm_with_host_key)).text
+
+    assert f"<dt>Fingerprint</dt><dd><code>{HOST_KEY_FINGERPRINT}</code></dd>" in text
+    assert "<dt>Algorithm</dt><dd><code>ssh-ed25519</code></dd>" in text
+    assert f'<a href="{reverse("connect:reset_host_key", args=[vm_with_host_key.pk])}">Reset host key</a>' in text
+    assert "Not confirmed yet" not in text
+
+
+def test_the_assigned_user_sees_the_fingerprint_without_a_reset_link(client, vm_with_host_key):
+    client.force_login(vm_with_host_key.assigned_to)
+
+    text = client.get(url("detail", vm_with_host_key)).text
+
+    assert HOST_KEY_FINGERPRINT in text
+    assert reverse("connect:reset_host_key", args=[vm_with_host_key.pk]) not in text
+
+
+def test_an_admin_gets_the_reset_link_for_a_shared_vm(client, vm_with_host_key, admin):
+    VirtualMachine.objects.filter(pk=vm_with_host_key.pk).update(shared=True)
+    client.force_login(admin)
+
+    text = client.get(url("detail", vm_with_host_key)).text
+
+    assert reverse("connect:reset_host_key", args=[vm_with_host_key.pk]) in text
+
+
+def test_a_vm_without_a_host_key_says_it_will_be_confirmed_on_the_first_connection(client, vm):
+    text = client.get(url("detail", vm)).text
+
+    assert "Not confirmed yet: you will be asked to confirm it on the first connection." in text
+    assert reverse("connect:reset_host_key", args=[vm.pk]) not in text
+
+
+def test_the_host_key_card_costs_one_query_and_only_when_a_key_is_stored(client, vm):
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url("detail", vm)).status_code == 200
+        return len(captured)
+
+    without_key = queries()
+    VirtualMachine.objects.filter(pk=vm.pk).update(host_key=HOST_KEY, host_key_fingerprint=HOST_KEY_FINGERPRINT)
+
+    assert queries() == without_key + 1

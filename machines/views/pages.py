@@ -105,10 +105,14 @@ def vm_create(request):
 @require_GET
 def vm_detail(request, pk):
     vm = get_vm(request, pk, "visible_to")
+    editable = VirtualMachine.objects.filter(pk=vm.pk).editable_by(request.user)
     context = {
         "vm": vm,
         "ssh_command": ssh_command(vm),
         "actions": vm_actions(vm, request.user),
+        "host_key_algorithm": vm.host_key.partition(" ")[0],
+        # Asked only when there is a key to reset: a VM without one costs no query for it.
+        "can_reset_host_key": bool(vm.host_key) and editable.exists(),
     }
     return render(request, "machines/vm_detail.html", context)
 
@@ -138,7 +142,10 @@ def vm_edit(request, pk):
             add_service_errors(form, error)
         else:
             if changed:
-                messages.success(request, _("VM “%(name)s” was updated.") % {"name": vm.name})
+                message = _("VM “%(name)s” was updated.") % {"name": vm.name}
+                if services.HOST_KEY_ADDRESS_FIELDS & set(changed):
+                    message += " " + _("Its SSH host key will be confirmed again on the next connection.")
+                messages.success(request, message)
             else:
                 messages.info(request, _("Nothing changed."))
             return redirect("machines:detail", pk=vm.pk)
