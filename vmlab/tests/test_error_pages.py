@@ -1,10 +1,12 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import path
 
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
+from vmlab.middleware import request_body_limit
 from vmlab.urls import urlpatterns as portal_urlpatterns
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +16,12 @@ def broken_view(request):
     raise RuntimeError("pw-in-a-traceback-Secret-42")
 
 
-urlpatterns = [*portal_urlpatterns, path("broken/", broken_view)]
+@request_body_limit(lambda: 100)
+def small_body_view(request):
+    return HttpResponse("read")
+
+
+urlpatterns = [*portal_urlpatterns, path("broken/", broken_view), path("small/", small_body_view)]
 
 
 @pytest.mark.urls("vmlab.tests.test_error_pages")
@@ -51,3 +58,17 @@ def test_a_request_body_over_the_limit_is_refused_before_it_is_read(client, sett
     assert response.status_code == 413
     assert "at most 1 MiB" in response.text
     assert "Nothing was saved" in response.text
+
+
+def test_a_body_over_the_limit_is_refused_even_where_no_page_is(client):
+    response = client.post("/no-such-page/", "x", content_type="text/plain", CONTENT_LENGTH=str(10**9))
+
+    assert response.status_code == 413
+
+
+@pytest.mark.urls("vmlab.tests.test_error_pages")
+def test_a_view_may_set_a_smaller_limit_of_its_own(client):
+    client.force_login(UserFactory(role=Role.SIDEKICK))
+
+    assert client.post("/small/", "x" * 100, content_type="text/plain").status_code == 200
+    assert client.post("/small/", "x" * 101, content_type="text/plain").status_code == 413
