@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/vmlab
 
-.PHONY: run test lint check test-sqlite test-postgres clean
+.PHONY: run test lint check test-sqlite test-postgres bench clean
 
 $(VENV)/.runtime: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "VM Lab needs Python 3.11 or newer (set PYTHON=...)")'
@@ -24,6 +24,7 @@ run: $(VENV)/.runtime .env
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_users
 	@echo "VM Lab: http://127.0.0.1:8000  (Django admin, for admins: http://127.0.0.1:8000/admin/)"
+	@# daphne's runserver: HTTP and the terminal's WebSockets, reloading on code changes.
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 lint: $(VENV)/.dev
@@ -44,6 +45,10 @@ test-postgres: $(VENV)/.dev .env
 	@bash scripts/test_postgres.sh "$(POSTGRES_TEST_URL)" $(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint check test-sqlite test-postgres
+
+# Measurements on loopback; each script prints its figures, its ratio last.
+bench: $(VENV)/.dev
+	$(PY) bench/terminal_echo.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
