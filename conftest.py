@@ -7,6 +7,7 @@ from django.core.cache import cache
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from vmlab import crypto
+from vmlab.tests.leakscan import every_logger, responses  # noqa: F401 (fixtures for the leak tests)
 
 TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
 

@@ -149,7 +149,7 @@ async def direct(ssh_server) -> list[float]:
         ssh_server.port,
         username=PASSWORD_USER,
         password=PASSWORD,
-        known_hosts=([ssh_server.host_key], [], []),
+        known_hosts=([asyncssh.import_public_key(ssh_server.host_key_line)], [], []),
         client_keys=None,
         agent_path=None,
         config=None,

@@ -8,6 +8,7 @@ import asyncssh
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
+from accounts.roles import Role
 from audit.models import Action
 from audit.services import audit_record
 from connect.ssh import fingerprint, key_algorithm, public_key_line
@@ -47,14 +48,22 @@ def trust_host_key(*, vm: VirtualMachine, actor, key: asyncssh.SSHKey, request=N
     return True
 
 
-def reset_host_key(*, vm: VirtualMachine, actor, request=None) -> str:
-    """Forget the stored key (owners and admins: VirtualMachine.objects.editable_by); returns its fingerprint."""
-    if not VirtualMachine.objects.editable_by(actor).filter(pk=vm.pk).exists():
+def reset_host_key(*, vm: VirtualMachine, actor, request=None, via_admin: bool = False) -> str:
+    """Forget the stored key; returns its fingerprint, "" if there was none.
+
+    In the portal for the VMs `actor` may edit (the owner; admins for any VM they see); in the Django admin
+    (`via_admin`) for any VM, as admins see every VM there to clean up (PRODUCT.md §3).
+    """
+    allowed = VirtualMachine.objects.all() if via_admin else VirtualMachine.objects.editable_by(actor)
+    if via_admin and not actor.role_at_least(Role.ADMIN):
+        allowed = VirtualMachine.objects.none()
+    if not allowed.filter(pk=vm.pk).exists():
         raise PermissionDenied(_("You cannot change this VM."))
     old = VirtualMachine.objects.values_list("host_key_fingerprint", flat=True).get(pk=vm.pk)
     if not old:
         return ""
     VirtualMachine.objects.filter(pk=vm.pk).update(host_key="", host_key_fingerprint="")
     vm.host_key = vm.host_key_fingerprint = ""
-    audit_record(action=Action.VM_HOST_KEY_RESET, actor=actor, target=vm, request=request, details={"fingerprint": old})
+    details = {"fingerprint": old, **({"via": "admin"} if via_admin else {})}
+    audit_record(action=Action.VM_HOST_KEY_RESET, actor=actor, target=vm, request=request, details=details)
     return old

@@ -1,7 +1,6 @@
 import functools
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
@@ -128,24 +127,15 @@ class VirtualMachineAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reset host key")
     def reset_host_keys(self, request, queryset):
-        reset, refused = [], []
-        for vm in queryset:
-            try:
-                if reset_host_key(vm=vm, actor=request.user, request=request):
-                    reset.append(vm.name)
-            except PermissionDenied:
-                refused.append(vm.name)
+        reset = [
+            vm.name for vm in queryset if reset_host_key(vm=vm, actor=request.user, request=request, via_admin=True)
+        ]
         if reset:
             names = ", ".join(reset)
             self.message_user(request, f"Host key reset, to be confirmed on the next connection: {names}.")
-        untouched = len(queryset) - len(reset) - len(refused)
+        untouched = len(queryset) - len(reset)
         if untouched:
             self.message_user(request, f"{untouched} of the selected VMs had no stored host key.", messages.INFO)
-        if refused:
-            # connect.hostkeys.reset_host_key follows VirtualMachine.objects.editable_by, as the portal does.
-            names = ", ".join(refused)
-            message = f"Not reset, as you cannot change them (private VMs of other users): {names}."
-            self.message_user(request, message, messages.WARNING)
 
     @admin.display(description="owner", ordering="owner__username")
     def owner_name(self, vm):

@@ -1,3 +1,4 @@
+import math
 from collections.abc import Callable
 
 from django.conf import settings
@@ -64,7 +65,8 @@ def _own_limit(request) -> Callable[[], int] | None:
 
 
 def _too_large(request, limit: int) -> TemplateResponse:
-    context = {"limit": limit, "limit_mib": limit // (1024 * 1024)}
+    # In MiB, rounded down to a tenth: 3, 0.5; an upload limit of 100 MiB + 64 KiB of form overhead says 100.
+    context = {"limit_mib": f"{math.floor(limit / 2**20 * 10) / 10:g}"}
     return TemplateResponse(request, "413.html", context, status=413).render()
 
 

@@ -149,7 +149,8 @@ if not 1 <= REVEAL_RATE_LIMIT <= 100:
     raise ImproperlyConfigured("REVEAL_RATE_LIMIT must be between 1 and 100 (attempts per user per minute).")
 # Request bodies (forms and uploads: SSH key files, bookmark imports of at most 2 MiB) larger than this
 # are refused with 413 before Django reads them (vmlab.middleware, by Content-Length; under ASGI or with
-# chunked bodies, cap them at the proxy as well).
+# chunked bodies, cap them at the proxy as well). One view sets its own limit: the file-transfer upload takes
+# SFTP_MAX_FILE_SIZE plus 64 KiB from logged-in users, so a proxy in front must let that much through there.
 MAX_REQUEST_BODY = env.int("MAX_REQUEST_BODY", default=3 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY
 

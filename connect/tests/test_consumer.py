@@ -5,7 +5,6 @@ import json
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
@@ -15,75 +14,12 @@ from accounts.tests.factories import UserFactory
 from audit.models import Action, AuditEvent
 from connect import consumers, ssh
 from connect.ssh import public_key_line
+from connect.tests.browser import Browser, socket_path
 from connect.tests.sshserver import KEY_USER, PASSWORD_USER
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
-from vmlab.asgi import application
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
-
-ORIGIN = "http://127.0.0.1"  # in ALLOWED_HOSTS of the development and test settings
-WAIT = 5  # seconds; a message that does not come within them fails the test
-
-
-class Browser:
-    """One terminal tab: what it received, split into terminal output and control messages."""
-
-    def __init__(self, path: str, cookie: str = "", origin: str = ORIGIN, headers=(), client=None):
-        sent = [(b"origin", origin.encode()), *headers]
-        if cookie:
-            sent.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
-        self.socket = WebsocketCommunicator(application, path, headers=sent)
-        if client:
-            self.socket.scope["client"] = client  # the peer address the ASGI server reports
-        self.output = b""
-        self.controls: list[dict] = []
-        self.close_code: int | None = None
-
-    async def open(self) -> bool:
-        connected, _detail = await self.socket.connect(timeout=WAIT)
-        return connected
-
-    async def receive(self) -> None:
-        message = await self.socket.receive_output(timeout=WAIT)
-        if message["type"] == "websocket.close":
-            self.close_code = message.get("code", 1000)
-        elif message.get("bytes") is not None:
-            self.output += message["bytes"]
-        else:
-            self.controls.append(json.loads(message["text"]))
-
-    async def output_shows(self, text: str) -> str:
-        while text.encode() not in self.output:
-            assert self.close_code is None, f"closed before {text!r} was shown: {self.controls}"
-            await self.receive()
-        return self.output.decode()
-
-    async def control(self, kind: str) -> dict:
-        """The first control message of this type, waiting for it if it has not come yet."""
-        while not any(message["type"] == kind for message in self.controls):
-            assert self.close_code is None, f"closed without a {kind!r} message: {self.controls}"
-            await self.receive()
-        return next(message for message in self.controls if message["type"] == kind)
-
-    async def closed(self) -> int:
-        while self.close_code is None:
-            await self.receive()
-        return self.close_code
-
-    async def type(self, text: str) -> None:
-        await self.socket.send_to(bytes_data=text.encode())
-
-    async def send(self, **message) -> None:
-        await self.socket.send_json_to(message)
-
-    async def leave(self) -> None:
-        """The tab goes away (also after the server closed): the consumer ends."""
-        await self.socket.disconnect(timeout=WAIT)
-
-
-def socket_path(vm_or_pk, query: str = "") -> str:
-    return f"/ws/machines/{getattr(vm_or_pk, 'pk', vm_or_pk)}/terminal/{query}"
 
 
 @pytest.fixture

@@ -566,10 +566,15 @@ def test_the_reset_action_says_which_vms_had_no_key(admin_client):
     assert not AuditEvent.objects.filter(action=Action.VM_HOST_KEY_RESET).exists()
 
 
-def test_the_reset_action_leaves_private_vms_of_other_users_alone_and_says_so(admin_client, vm):
-    with_host_key(vm)  # private, owned by someone else: not editable by the admin (editable_by)
+def test_the_reset_action_also_resets_private_vms_of_other_users(admin_client, vm):
+    # In the Django admin, admins see every VM to clean up (PRODUCT.md §3), not only the ones they may edit.
+    with_host_key(vm)
 
     response = reset_action(admin_client, vm)
 
-    assert f"Not reset, as you cannot change them (private VMs of other users): {vm.name}." in response.text
-    assert stored_host_key(vm) == (HOST_KEY, HOST_KEY_FINGERPRINT)
+    assert f"Host key reset, to be confirmed on the next connection: {vm.name}." in response.text
+    assert stored_host_key(vm) == ("", "")
+    assert AuditEvent.objects.get(action=Action.VM_HOST_KEY_RESET).details == {
+        "fingerprint": HOST_KEY_FINGERPRINT,
+        "via": "admin",
+    }
