@@ -6,10 +6,12 @@ can fail (ConnectError.kind), for the terminal, the file pages and the connectio
 
 import asyncio
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 import asyncssh
+from asyncssh.public_key import get_default_public_key_algs
 from django.utils.translation import gettext as _
 
 
@@ -146,6 +148,7 @@ async def connect(
                     password=target.password or None,
                     client_keys=[asyncssh.import_private_key(target.private_key)] if target.private_key else None,
                     known_hosts=([trusted] if trusted else [], [], []),
+                    server_host_key_algs=_host_key_algorithms(trusted),
                     # Nothing from the server process's own environment: no ~/.ssh/config, agent or keys.
                     config=None,
                     agent_path=None,
@@ -174,6 +177,16 @@ async def connect(
         if step == Step.HANDSHAKE and policy.handshake_done:
             step = Step.LOGIN
         raise _protocol_error(error, step) from None
+
+
+def _host_key_algorithms(trusted: asyncssh.SSHKey | None) -> Sequence[str]:
+    """The trusted key's algorithms first, then the others, as OpenSSH orders them: a server that no longer has
+    a key of the stored type offers another one, which is then refused as a changed key, naming both."""
+    if trusted is None:
+        return ()  # asyncssh's defaults
+    preferred = [algorithm.decode() for algorithm in trusted.sig_algorithms]
+    others = [algorithm.decode() for algorithm in get_default_public_key_algs()]
+    return [*preferred, *(algorithm for algorithm in others if algorithm not in preferred)]
 
 
 async def _lookup(target: Target) -> list[tuple]:

@@ -26,6 +26,7 @@ PROMPT = b"$ "
 class SSHTestServer:
     host_key: asyncssh.SSHKey
     client_key: asyncssh.SSHKey
+    other_host_keys: list = field(default_factory=list)  # more keys, of other types, the server also has
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="vmlab-sftp-")))
     host: str = "127.0.0.1"
     port: int = 0
@@ -70,7 +71,7 @@ class SSHTestServer:
             lambda: _Accounts(self.client_key),
             self.host,
             0,
-            server_host_keys=[self.host_key],
+            server_host_keys=[self.host_key, *self.other_host_keys],
             process_factory=self._shell,
             sftp_factory=lambda channel: asyncssh.SFTPServer(channel, chroot=str(self.root).encode()),
             encoding=None,

@@ -7,7 +7,7 @@ import pytest
 from asgiref.sync import async_to_sync
 
 from connect.ssh import ConnectError, FailureKind, Step, Target, connect, fingerprint, public_key_line
-from connect.tests.sshserver import KEY_USER, PASSWORD, PASSWORD_USER
+from connect.tests.sshserver import KEY_USER, PASSWORD, PASSWORD_USER, SSHTestServer
 
 
 def run_command(target: Target, command: str, **options) -> str:
@@ -88,7 +88,21 @@ def test_a_stored_key_of_a_type_the_server_lacks_is_a_changed_key(ssh_server):
     target = Target(
         ssh_server.host, ssh_server.port, PASSWORD_USER, password=PASSWORD, host_key=public_key_line(rsa_key)
     )
-    assert failure(target).kind == FailureKind.HOST_KEY_CHANGED
+    error = failure(target)
+    assert error.kind == FailureKind.HOST_KEY_CHANGED, error.message
+    assert error.offered_fingerprint == ssh_server.host_key_fingerprint  # the key it has now, to compare
+
+
+def test_the_stored_key_type_is_asked_for_when_the_server_has_several(ssh_server):
+    # asyncssh's default order puts RSA first: the server would show its RSA key, not the stored Ed25519 one.
+    rsa_key = asyncssh.generate_private_key("ssh-rsa", key_size=2048)
+    server = SSHTestServer(host_key=rsa_key, client_key=ssh_server.client_key, other_host_keys=[ssh_server.host_key])
+    server.start()
+    try:
+        target = Target(server.host, server.port, PASSWORD_USER, password=PASSWORD, host_key=ssh_server.host_key_line)
+        assert run_command(target, "whoami") == "alice\r\n"  # not refused for offering its RSA key
+    finally:
+        server.stop()
 
 
 def test_wrong_password_is_an_authentication_failure(password_target):
