@@ -2,6 +2,9 @@ import socket
 
 import asyncssh
 import pytest
+import pytest_asyncio
+from asgiref.sync import sync_to_async
+from django.db import connections
 
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
@@ -91,3 +94,11 @@ def new_vm(ssh_server, vm_owner):
     return VirtualMachineFactory(
         owner=vm_owner, host=ssh_server.host, port=ssh_server.port, username=PASSWORD_USER, password=PASSWORD
     )
+
+
+@pytest_asyncio.fixture
+async def thread_db_connections_closed():
+    """For async tests: database_sync_to_async runs queries in asgiref's one sync thread, whose connection
+    would outlive the test and keep PostgreSQL from dropping the test database at the end."""
+    yield
+    await sync_to_async(connections.close_all)()

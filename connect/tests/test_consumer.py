@@ -19,7 +19,11 @@ from connect.tests.sshserver import KEY_USER, PASSWORD_USER
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("thread_db_connections_closed"),
+]
 
 
 @pytest.fixture

@@ -20,7 +20,11 @@ from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
 from vmlab.tests.leakscan import leaks, needles, response_places, row_places
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("thread_db_connections_closed"),
+]
 
 WRONG_VM_PASSWORD = "wrong-vm-password-" + uuid.uuid4().hex
 
