@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from audit.models import Action
 from audit.services import audit_record
 from connect import ssh
-from connect.hostkeys import HostKeyConflict, trust_host_key
+from connect.services import HostKeyConflict, vm_host_key_trust
 from connect.targets import target_for
 from machines.models import VirtualMachine
 
@@ -244,14 +244,18 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         if await self.trust_answer != offered_fingerprint:
             message = _("The confirmed fingerprint is not the one the server offered: nothing was stored.")
             raise Refused("host_key_not_confirmed", message)
-        await self.send_json(type="status", message=_("Host key confirmed; connecting to %(host)s…") % where)
-        self.connection = await self.open_ssh(target, trust=offered)
+        # Stored before any credential is sent, and only if the VM still has no key and the same address:
+        # the login below then checks the server against the stored key like any later connection.
         try:
-            await database_sync_to_async(trust_host_key)(vm=self.vm, actor=self.user, key=offered, request=self.request)
+            await database_sync_to_async(vm_host_key_trust)(
+                vm=self.vm, actor=self.user, key=offered, offered_by=target, request=self.request
+            )
         except HostKeyConflict as conflict:
             raise Refused("host_key_conflict", str(conflict)) from None
         except PermissionDenied as denied:
             raise Refused("access_revoked", str(denied)) from None
+        await self.send_json(type="status", message=_("Host key confirmed; connecting to %(host)s…") % where)
+        self.connection = await self.open_ssh(await database_sync_to_async(target_for)(self.vm))
         return self.connection
 
     async def open_ssh(self, target: ssh.Target, trust: asyncssh.SSHKey | None = None) -> asyncssh.SSHClientConnection:

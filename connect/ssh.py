@@ -5,6 +5,7 @@ can fail (ConnectError.kind), for the terminal, the file pages and the connectio
 """
 
 import asyncio
+import logging
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ from enum import StrEnum
 import asyncssh
 from asyncssh.public_key import get_default_public_key_algs
 from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
 
 
 class Step(StrEnum):
@@ -34,6 +37,7 @@ class FailureKind(StrEnum):
     PROTOCOL = "protocol"
     AUTH_FAILED = "auth_failed"
     NO_CREDENTIALS = "no_credentials"
+    UNUSABLE_KEY = "unusable_key"
     UNREADABLE_SECRET = "unreadable_secret"  # noqa: S105 (a failure's name, not a password)
 
 
@@ -130,6 +134,7 @@ async def connect(
     trusted = trust
     if trusted is None and target.host_key:
         trusted = asyncssh.import_public_key(target.host_key)
+    client_keys = _client_keys(target)
     policy = _HostKeyPolicy()
     step = Step.LOOKUP
     try:
@@ -146,10 +151,13 @@ async def connect(
                     client_factory=lambda: policy,
                     username=target.username,
                     password=target.password or None,
-                    client_keys=[asyncssh.import_private_key(target.private_key)] if target.private_key else None,
+                    client_keys=client_keys,
                     known_hosts=([trusted] if trusted else [], [], []),
                     server_host_key_algs=_host_key_algorithms(trusted),
-                    # Nothing from the server process's own environment: no ~/.ssh/config, agent or keys.
+                    # Nothing from the server process's own environment: no ~/.ssh/config, agent or keys, and
+                    # no certificate authority (X.509 bundles in ~/.ssh) that would vouch for a host silently.
+                    x509_trusted_certs=None,
+                    x509_trusted_cert_paths=[],
                     config=None,
                     agent_path=None,
                     gss_auth=False,
@@ -177,15 +185,33 @@ async def connect(
         if step == Step.HANDSHAKE and policy.handshake_done:
             step = Step.LOGIN
         raise _protocol_error(error, step) from None
+    except ConnectError:
+        raise
+    except Exception as error:
+        # Never a raw exception: the frames of a debug page would show asyncssh's arguments, the password too.
+        logger.exception("Unexpected error connecting to %s port %s", target.host, target.port)
+        raise _protocol_error(error.__class__.__name__, step) from None
+
+
+def _client_keys(target: Target) -> list | None:
+    """The stored key as asyncssh loads it; None (no key authentication, no key files) without one."""
+    if not target.private_key:
+        return None
+    try:
+        return [asyncssh.import_private_key(target.private_key)]
+    except (asyncssh.KeyImportError, ValueError):
+        message = _("The stored SSH key is of a type SSH cannot log in with: set an RSA, ECDSA or Ed25519 key.")
+        raise ConnectError(FailureKind.UNUSABLE_KEY, Step.LOGIN, message) from None
 
 
 def _host_key_algorithms(trusted: asyncssh.SSHKey | None) -> Sequence[str]:
     """The trusted key's algorithms first, then the others, as OpenSSH orders them: a server that no longer has
     a key of the stored type offers another one, which is then refused as a changed key, naming both."""
-    if trusted is None:
-        return ()  # asyncssh's defaults
-    preferred = [algorithm.decode() for algorithm in trusted.sig_algorithms]
     others = [algorithm.decode() for algorithm in get_default_public_key_algs()]
+    if trusted is None:
+        # Plain keys only: asyncssh would ask for certificates first, and no certificate authority is trusted.
+        return others
+    preferred = [algorithm.decode() for algorithm in trusted.sig_algorithms]
     return [*preferred, *(algorithm for algorithm in others if algorithm not in preferred)]
 
 
@@ -238,6 +264,9 @@ def _timeout_message(target: Target, step: Step, timeout: float) -> str:
 
 
 def _host_key_error(target: Target, trusted, offered) -> ConnectError:
+    if trusted is None and offered is None:  # e.g. only a certificate, signed by no authority trusted here
+        message = _("%(host)s offered no plain host key to confirm, so the connection was refused.")
+        return ConnectError(FailureKind.PROTOCOL, Step.HANDSHAKE, message % {"host": target.host})
     if trusted is None:
         message = _(
             "This is the first connection to %(host)s. Its %(algorithm)s host key fingerprint is %(fingerprint)s. "
@@ -270,7 +299,7 @@ def _auth_error(target: Target) -> ConnectError:
     )
 
 
-def _protocol_error(error: Exception, step: Step = Step.HANDSHAKE) -> ConnectError:
+def _protocol_error(error: Exception | str, step: Step = Step.HANDSHAKE) -> ConnectError:
     reason = getattr(error, "reason", "") or str(error) or error.__class__.__name__
     if step == Step.LOGIN:
         message = _("The server closed the connection during the login: %(reason)s")

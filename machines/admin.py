@@ -7,7 +7,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from audit.models import Action
 from audit.services import audit_record
-from connect.hostkeys import reset_host_key
+from connect.services import vm_host_key_reset
 from machines.admin_forms import VirtualMachineAdminForm
 from machines.models import VirtualMachine
 from machines.services import HOST_KEY_ADDRESS_FIELDS, METADATA_FIELDS
@@ -66,7 +66,7 @@ class VirtualMachineAdmin(admin.ModelAdmin):
     list_select_related = ("owner", "assigned_to")
     search_fields = ("name", "host", "username", "owner__username", "assigned_to__username")
     autocomplete_fields = ("owner", "assigned_to")
-    # The host key is confirmed by a user who connects (connect.hostkeys), never typed in here.
+    # The host key is confirmed by a user who connects (connect.services), never typed in here.
     readonly_fields = ("host_key_fingerprint", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": (*METADATA_FIELDS, VERSION_FIELD)}),
@@ -128,7 +128,7 @@ class VirtualMachineAdmin(admin.ModelAdmin):
     @admin.action(description="Reset host key")
     def reset_host_keys(self, request, queryset):
         reset = [
-            vm.name for vm in queryset if reset_host_key(vm=vm, actor=request.user, request=request, via_admin=True)
+            vm.name for vm in queryset if vm_host_key_reset(vm=vm, actor=request.user, request=request, via_admin=True)
         ]
         if reset:
             names = ", ".join(reset)

@@ -48,7 +48,7 @@ class VirtualMachine(models.Model):
         related_name="assigned_vms",
         verbose_name=_("assigned to"),
     )
-    # The server's public key, trusted by a user on the first connection (connect.hostkeys): OpenSSH's
+    # The server's public key, trusted by a user on the first connection (connect.services): OpenSSH's
     # "type base64" line, and its SHA256 fingerprint as `ssh-keygen -lf` prints it. Empty until then.
     host_key = models.TextField(_("SSH host key"), blank=True, default="", editable=False)
     host_key_fingerprint = models.CharField(

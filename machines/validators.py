@@ -3,6 +3,7 @@ import re
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -79,7 +80,7 @@ def validate_ssh_private_key(value: str) -> None:
         else serialization.load_pem_private_key
     )
     try:
-        loader(stripped, password=None)
+        key = loader(stripped, password=None)
     except TypeError:
         raise ValidationError(
             _(
@@ -98,3 +99,15 @@ def validate_ssh_private_key(value: str) -> None:
         else:
             message = _("This is not a private key in OpenSSH or PEM format.")
         raise ValidationError(message, code="ssh_key_invalid") from None
+    if not _logs_in_over_ssh(key):
+        raise ValidationError(
+            _("This kind of key cannot log in over SSH: use an Ed25519, ECDSA (P-256, P-384, P-521) or RSA key."),
+            code="ssh_key_unusable",
+        )
+
+
+def _logs_in_over_ssh(key) -> bool:
+    """Whether SSH has a signature algorithm for the key (X25519 or Brainpool keys load, but cannot log in)."""
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return isinstance(key.curve, ec.SECP256R1 | ec.SECP384R1 | ec.SECP521R1)
+    return isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey | dsa.DSAPrivateKey)

@@ -163,6 +163,13 @@ if not 0 < SSH_CONNECT_TIMEOUT <= 120:
 TERMINAL_IDLE_TIMEOUT = env.float("TERMINAL_IDLE_TIMEOUT", default=15.0)
 if not 0 < TERMINAL_IDLE_TIMEOUT <= 24 * 60:
     raise ImproperlyConfigured("TERMINAL_IDLE_TIMEOUT must be more than 0 and at most 1440 (minutes).")
+# Connections one user may open to VMs in any 60 seconds (tests, file pages, terminals), and terminals open at once.
+SSH_CONNECT_RATE_LIMIT = env.int("SSH_CONNECT_RATE_LIMIT", default=30)
+if not 1 <= SSH_CONNECT_RATE_LIMIT <= 1000:
+    raise ImproperlyConfigured("SSH_CONNECT_RATE_LIMIT must be between 1 and 1000 (connections per user per minute).")
+TERMINAL_SESSIONS_PER_USER = env.int("TERMINAL_SESSIONS_PER_USER", default=5)
+if not 1 <= TERMINAL_SESSIONS_PER_USER <= 100:
+    raise ImproperlyConfigured("TERMINAL_SESSIONS_PER_USER must be between 1 and 100.")
 SFTP_MAX_FILE_SIZE = env.int("SFTP_MAX_FILE_SIZE", default=100 * 1024 * 1024)
 if SFTP_MAX_FILE_SIZE < 1:
     raise ImproperlyConfigured("SFTP_MAX_FILE_SIZE must be at least 1 (bytes).")

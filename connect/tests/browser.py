@@ -7,7 +7,8 @@ from django.conf import settings
 
 from vmlab.asgi import application
 
-ORIGIN = "http://127.0.0.1"  # in ALLOWED_HOSTS of the development and test settings
+HOST = "127.0.0.1"  # in ALLOWED_HOSTS of the development and test settings
+ORIGIN = f"http://{HOST}"  # the portal's own pages
 WAIT = 5  # seconds; a message that does not come within them fails the test
 
 
@@ -15,7 +16,7 @@ class Browser:
     """One terminal tab: what it received, split into terminal output and control messages."""
 
     def __init__(self, path: str, cookie: str = "", origin: str = ORIGIN, headers=(), client=None):
-        sent = [(b"origin", origin.encode()), *headers]
+        sent = [(b"host", HOST.encode()), (b"origin", origin.encode()), *headers]
         if cookie:
             sent.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
         self.socket = WebsocketCommunicator(application, path, headers=sent)

@@ -61,39 +61,35 @@ def vm_owner(db):
 
 
 @pytest.fixture
-def password_vm(ssh_server, vm_owner):
+def vm_on_server(ssh_server, vm_owner):
+    """Make a VM on the test server: owned by vm_owner, logging in as alice, its host key trusted; any field
+    can be given, and trusted=False leaves the host key unconfirmed."""
+
+    def make(*, trusted=True, **fields):
+        values = {"owner": vm_owner, "host": ssh_server.host, "port": ssh_server.port, "username": PASSWORD_USER}
+        if trusted:
+            values |= {"host_key": ssh_server.host_key_line, "host_key_fingerprint": ssh_server.host_key_fingerprint}
+        return VirtualMachineFactory(**values | fields)
+
+    return make
+
+
+@pytest.fixture
+def password_vm(vm_on_server):
     """A VM on the test server that logs in as alice with a password; its host key is already trusted."""
-    return VirtualMachineFactory(
-        owner=vm_owner,
-        host=ssh_server.host,
-        port=ssh_server.port,
-        username=PASSWORD_USER,
-        password=PASSWORD,
-        host_key=ssh_server.host_key_line,
-        host_key_fingerprint=ssh_server.host_key_fingerprint,
-    )
+    return vm_on_server(password=PASSWORD)
 
 
 @pytest.fixture
-def key_vm(ssh_server, vm_owner):
+def key_vm(vm_on_server, ssh_server):
     """A VM on the test server that logs in as bob with an SSH key; its host key is already trusted."""
-    return VirtualMachineFactory(
-        owner=vm_owner,
-        host=ssh_server.host,
-        port=ssh_server.port,
-        username=KEY_USER,
-        ssh_key=ssh_server.client_key_pem,
-        host_key=ssh_server.host_key_line,
-        host_key_fingerprint=ssh_server.host_key_fingerprint,
-    )
+    return vm_on_server(username=KEY_USER, ssh_key=ssh_server.client_key_pem)
 
 
 @pytest.fixture
-def new_vm(ssh_server, vm_owner):
+def new_vm(vm_on_server):
     """A VM on the test server whose host key nobody has confirmed yet."""
-    return VirtualMachineFactory(
-        owner=vm_owner, host=ssh_server.host, port=ssh_server.port, username=PASSWORD_USER, password=PASSWORD
-    )
+    return vm_on_server(trusted=False, password=PASSWORD)
 
 
 @pytest_asyncio.fixture

@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from audit.models import Action, AuditEvent
-from connect.hostkeys import reset_host_key
+from connect.services import vm_host_key_reset
 from connect.ssh import fingerprint, public_key_line
 from connect.tests.sshserver import PASSWORD
 from connect.views import checks
@@ -277,7 +277,7 @@ def test_a_moved_vm_on_another_server_asks_for_its_key(client, password_vm, vm_o
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.SIDEKICK])
 def test_only_admins_may_reset_through_the_django_admin_path(password_vm, role):
     with pytest.raises(PermissionDenied):
-        reset_host_key(vm=password_vm, actor=UserFactory(role=role), via_admin=True)
+        vm_host_key_reset(vm=password_vm, actor=UserFactory(role=role), via_admin=True)
 
     assert stored_key(password_vm)[1] == password_vm.host_key_fingerprint
     assert events(Action.VM_HOST_KEY_RESET) == []

@@ -5,6 +5,8 @@ import socket
 import asyncssh
 import pytest
 from asgiref.sync import async_to_sync
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import x25519
 
 from connect.ssh import ConnectError, FailureKind, Step, Target, connect, fingerprint, public_key_line
 from connect.tests.sshserver import KEY_USER, PASSWORD, PASSWORD_USER, SSHTestServer
@@ -150,3 +152,24 @@ def test_target_repr_hides_secrets():
     target = Target("h", 22, "u", password="pw-secret", private_key="key-secret")
     assert "pw-secret" not in repr(target)
     assert "key-secret" not in repr(target)
+
+
+def test_a_stored_key_ssh_cannot_use_is_named_before_connecting(password_target):
+    pem = x25519.X25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    error = failure(Target(**{**password_target.__dict__, "private_key": pem.decode()}))
+    assert error.kind == FailureKind.UNUSABLE_KEY
+    assert "cannot log in with" in error.message
+
+
+def test_an_unexpected_error_becomes_a_connect_error_without_its_arguments(password_target, monkeypatch, caplog):
+    async def broken_connect(*args, **kwargs):
+        raise RuntimeError(f"unexpected, with {kwargs['password']}")
+
+    monkeypatch.setattr(asyncssh, "connect", broken_connect)
+    error = failure(password_target)
+    assert error.kind == FailureKind.PROTOCOL
+    assert PASSWORD not in error.message
+    assert error.__cause__ is None and error.__suppress_context__  # no chained frames for a debug page
+    assert "Unexpected error connecting to 127.0.0.1" in caplog.text

@@ -1,4 +1,4 @@
-"""The connection test of a VM, and confirming or resetting the SSH host key it stores (connect.hostkeys)."""
+"""The connection test of a VM, and confirming or resetting the SSH host key it stores (connect.services)."""
 
 import logging
 import re
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import Action
 from audit.services import audit_record
-from connect import hostkeys
+from connect import services
 from connect.ssh import ConnectError, FailureKind, Step, Target, connect, fingerprint, key_algorithm
 from connect.targets import target_for
 from machines.models import VirtualMachine
@@ -174,8 +174,8 @@ def trust_host_key(request, pk):
         messages.error(request, message % {"offered": offered_fingerprint, "confirmed": confirmed})
         return back
     try:
-        stored = hostkeys.trust_host_key(vm=vm, actor=request.user, key=offered, request=request)
-    except hostkeys.HostKeyConflict as conflict:
+        stored = services.vm_host_key_trust(vm=vm, actor=request.user, key=offered, offered_by=target, request=request)
+    except services.HostKeyConflict as conflict:
         messages.error(request, str(conflict))
     except PermissionDenied:
         raise Http404 from None  # taken out of the user's reach while the key was fetched
@@ -199,7 +199,7 @@ def reset_host_key(request, pk):
     if request.method == "GET":
         return render(request, "connect/host_key_reset.html", {"vm": vm, "algorithm": vm.host_key.partition(" ")[0]})
     try:
-        old = hostkeys.reset_host_key(vm=vm, actor=request.user, request=request)
+        old = services.vm_host_key_reset(vm=vm, actor=request.user, request=request)
     except PermissionDenied:
         raise Http404 from None
     if old:

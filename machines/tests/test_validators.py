@@ -1,6 +1,7 @@
+import asyncssh
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, x25519
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
@@ -156,3 +157,40 @@ def test_an_ipv6_address_with_an_interface_zone_is_accepted():
 def test_a_username_with_a_trailing_line_break_is_rejected():
     with pytest.raises(ValidationError):
         validate_ssh_username("ubuntu\n")
+
+
+def pem(key) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+@pytest.mark.parametrize(
+    "make_key",
+    [
+        ed25519.Ed25519PrivateKey.generate,
+        ed448.Ed448PrivateKey.generate,
+        lambda: ec.generate_private_key(ec.SECP256R1()),
+        lambda: ec.generate_private_key(ec.SECP384R1()),
+        lambda: ec.generate_private_key(ec.SECP521R1()),
+    ],
+    ids=["ed25519", "ed448", "p256", "p384", "p521"],
+)
+def test_every_key_type_accepted_is_one_the_ssh_client_can_log_in_with(make_key):
+    key = pem(make_key())
+
+    validate_ssh_private_key(key)
+    asyncssh.import_private_key(key)  # connect.ssh logs in with asyncssh
+
+
+@pytest.mark.parametrize(
+    "make_key",
+    [x25519.X25519PrivateKey.generate, lambda: ec.generate_private_key(ec.BrainpoolP256R1())],
+    ids=["x25519", "brainpool"],
+)
+def test_a_key_that_cannot_log_in_over_ssh_is_refused(make_key):
+    with pytest.raises(ValidationError) as refused:
+        validate_ssh_private_key(pem(make_key()))
+
+    assert refused.value.code == "ssh_key_unusable"
+    assert "cannot log in over SSH" in refused.value.messages[0]
