@@ -12,7 +12,7 @@ from io import StringIO
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -162,6 +162,12 @@ PASSPHRASE_PKCS8_KEY = _KEY.private_bytes(
 KEY_LINES = PRIVATE_KEY.splitlines()
 KEY_CUT_SHORT = "\n".join(KEY_LINES[:3]) + "\n"  # the copy stopped half-way: no END line
 KEY_MISSING_A_LINE = "\n".join(KEY_LINES[:2] + KEY_LINES[3:]) + "\n"
+# Loads as a private key, but SSH has no way to log in with it (a key-agreement key).
+X25519_KEY = (
+    x25519.X25519PrivateKey.generate()
+    .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    .decode()
+)
 
 HOST_254_CHARS = ".".join(["a" * 63] * 3 + ["b" * 62])
 LINK_2001_CHARS = "https://example.org/" + "a" * (2001 - len("https://example.org/"))
@@ -226,6 +232,7 @@ NOT_A_KEY = "This is not a private key in OpenSSH or PEM format."
 KEY_DAMAGED = "it looks damaged or incomplete"
 PUBLIC_KEY_GIVEN = "This is a public key. Paste the private key (the file without .pub)."
 PASSPHRASE_REFUSED = "Passphrase-protected keys are not supported"
+KEY_CANNOT_LOG_IN = "This kind of key cannot log in over SSH"
 NOT_A_WEB_LINK = "Enter a web address that starts with http:// or https://."
 NO_BOOKMARKS = "No bookmarks found in this file."
 NOT_UTF8_BOOKMARKS = "This file is not UTF-8 text."
@@ -316,6 +323,7 @@ SSH_KEY_CASES = [
     case("key-pkcs8-passphrase", "machines:ssh_key", {"ssh_key": PASSPHRASE_PKCS8_KEY}, PASSPHRASE_REFUSED),
     case("key-cut-short", "machines:ssh_key", {"ssh_key": KEY_CUT_SHORT}, KEY_DAMAGED),
     case("key-missing-a-line", "machines:ssh_key", {"ssh_key": KEY_MISSING_A_LINE}, KEY_DAMAGED),
+    case("key-x25519", "machines:ssh_key", {"ssh_key": X25519_KEY}, KEY_CANNOT_LOG_IN),
     case("key-pasted-over-16-kib", "machines:ssh_key", {"ssh_key": PRIVATE_KEY + "#" * 16384}, "larger than 16 KiB"),
     case("key-blank", "machines:ssh_key", {"ssh_key": "  \n"}, "Paste a private key or upload its file."),
     case(
