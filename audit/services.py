@@ -19,10 +19,7 @@ def audit_record(
     operator: str = "",
 ) -> AuditEvent:
     """One row of the trail. `operator` names who ran a command, where there is no user account."""
-    details = details or {}
-    leaked = _FORBIDDEN_DETAIL_KEYS.intersection(details)
-    if leaked:
-        raise ValueError(f"Audit details must not hold secrets: {sorted(leaked)}")
+    details = _checked(details or {})
     user = getattr(request, "user", None)
     if actor is None and user is not None and user.is_authenticated:
         actor = user
@@ -37,3 +34,17 @@ def audit_record(
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:255] if request is not None else "",
         details=details,
     )
+
+
+def audit_complete(event: AuditEvent, details: dict) -> None:
+    """Replace the details of a row written when something began (a terminal session) once it has ended:
+    one row per session, visible while it lasts. The only update the trail allows."""
+    AuditEvent.objects.filter(pk=event.pk).update(details=_checked(details))
+    event.details = details
+
+
+def _checked(details: dict) -> dict:
+    leaked = _FORBIDDEN_DETAIL_KEYS.intersection(details)
+    if leaked:
+        raise ValueError(f"Audit details must not hold secrets: {sorted(leaked)}")
+    return details

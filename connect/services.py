@@ -1,11 +1,15 @@
-"""Every write the connect app makes, with the access rules checked here once more (as machines.services does).
+"""Every write the connect app makes, and every file transfer, with the access rules checked here once more (as
+machines.services does).
 
 Host keys: a key is stored only after a user saw its fingerprint and confirmed it, only while the VM has none,
 and only while the VM still points at the address the key came from: a later, different key is never stored
 over it, it has to be reset first by the VM's owner or an admin.
 """
 
+from typing import BinaryIO
+
 import asyncssh
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -14,7 +18,9 @@ from django.utils.translation import gettext as _
 from accounts.roles import Role
 from audit.models import Action
 from audit.services import audit_record
+from connect import sftp
 from connect.ssh import Target, fingerprint, key_algorithm, public_key_line
+from connect.targets import target_for
 from machines.models import VirtualMachine
 from vmlab import ratelimit
 
@@ -102,3 +108,41 @@ def vm_host_key_reset(*, vm: VirtualMachine, actor, request=None, via_admin: boo
     details = {"fingerprint": old, **({"via": "admin"} if via_admin else {})}
     audit_record(action=Action.VM_HOST_KEY_RESET, actor=actor, target=vm, request=request, details=details)
     return old
+
+
+# Files: synchronous (they query and decrypt); the SFTP work of connect.sftp runs in async_to_sync.
+
+
+def vm_directory_list(*, vm: VirtualMachine, actor, path: str = "") -> sftp.Listing:
+    require_connectable(vm, actor)
+    return async_to_sync(sftp.list_directory)(target_for(vm), path)
+
+
+def vm_file_download(*, vm: VirtualMachine, actor, path: str, request=None) -> sftp.Download:
+    """The file, spooled, and an audit row with its path and size (never its content)."""
+    require_connectable(vm, actor)
+    result = async_to_sync(sftp.download)(target_for(vm), path)
+    audit_record(
+        action=Action.VM_FILE_DOWNLOAD,
+        actor=actor,
+        target=vm,
+        request=request,
+        details={"path": result.path, "size": result.size},
+    )
+    return result
+
+
+def vm_file_upload(
+    *, vm: VirtualMachine, actor, directory: str, name: str, source: BinaryIO, overwrite: bool, request=None
+) -> sftp.Uploaded:
+    """Upload `source` as directory/name, and an audit row with its path and size (never its content)."""
+    require_connectable(vm, actor)
+    result = async_to_sync(sftp.upload)(target_for(vm), directory, name, source, overwrite=overwrite)
+    audit_record(
+        action=Action.VM_FILE_UPLOAD,
+        actor=actor,
+        target=vm,
+        request=request,
+        details={"path": result.path, "size": result.size},
+    )
+    return result

@@ -2,30 +2,27 @@
 
 The async functions open their own connection through connect.ssh.connect, so the host-key check and the
 failure messages (ConnectError) are those of the terminal; what goes wrong after the login is a FileError.
-The synchronous services at the bottom are what the views call: they check access, decrypt and audit.
+The synchronous services that the views call (access, decryption, audit) are in connect.services.
 """
 
 import asyncio
+import math
 import posixpath
+import secrets
+import stat
 import tempfile
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO
 
 import asyncssh
-from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from audit.models import Action
-from audit.services import audit_record
 from connect.ssh import Target, connect
-from connect.targets import target_for
-from machines.models import VirtualMachine
 
 CHUNK_SIZE = 256 * 1024
 # Downloads stay in memory up to this size, then spill to a temporary file on disk.
@@ -48,6 +45,14 @@ class FileError(Exception):
 
 class NoSuchFile(FileError):
     """The path does not exist: for an upload's target name, that is the good case."""
+
+
+class UnusableDirectory(FileError):
+    """The directory to list or to upload into does not exist, is no directory or cannot be read."""
+
+
+class Unsupported(FileError):
+    """The VM's SFTP server does not know this request (an extension such as posix-rename)."""
 
 
 @dataclass(frozen=True)
@@ -114,16 +119,31 @@ def check_name(name: str) -> str:
     return name
 
 
+def file_size(size: int) -> str:
+    """In binary units as the README and the 413 page give sizes: 1001 bytes, 1.2 KiB, 100 MiB.
+
+    Rounded down to a tenth, so that a limit is never shown larger than it is.
+    """
+    if size < 1024:
+        return ngettext("%(size)d\xa0byte", "%(size)d\xa0bytes", size) % {"size": size}
+    value, unit = size / 1024, "KiB"
+    for larger in ("MiB", "GiB", "TiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, larger
+    return f"{math.floor(value * 10) / 10:g}\xa0{unit}"
+
+
 def too_large_message(name: str, size: int | None = None) -> str:
     """Says the limit; `size` is the file's size when known, else it is only known to be over the limit."""
-    limit = filesizeformat(settings.SFTP_MAX_FILE_SIZE)
+    limit = file_size(settings.SFTP_MAX_FILE_SIZE)
     if size is None:
         return _("“%(name)s” is larger than %(limit)s, the most that can be transferred.") % {
             "name": name,
             "limit": limit,
         }
     message = _("“%(name)s” is %(size)s: files of at most %(limit)s can be transferred.")
-    return message % {"name": name, "size": filesizeformat(size), "limit": limit}
+    return message % {"name": name, "size": file_size(size), "limit": limit}
 
 
 async def list_directory(target: Target, path: str = "") -> Listing:
@@ -186,7 +206,8 @@ async def download(target: Target, path: str) -> Download:
 async def upload(target: Target, directory: str, name: str, source: BinaryIO, *, overwrite: bool = False) -> Uploaded:
     """Write `source` to directory/name. An existing file is replaced only if asked.
 
-    A transfer that fails half-way removes what it wrote, so no truncated file is left under the name.
+    A transfer that fails half-way leaves no truncated file under the name, and a file it was to replace as it
+    was: a replacement is written under a temporary name and renamed over the file only once complete.
     """
     check_name(name)
     limit = settings.SFTP_MAX_FILE_SIZE
@@ -201,8 +222,10 @@ async def upload(target: Target, directory: str, name: str, source: BinaryIO, *,
                 "“%(name)s” already exists in %(directory)s: nothing was uploaded. Tick “Replace” to overwrite it."
             )
             raise FileError(message % {"name": name, "directory": absolute_directory})
-        # "x" (exclusive create) also refuses a file that appeared since the check above.
-        remote = await _call(sftp.open(path, "wb" if overwrite else "xb"), path)
+        # A new file is created under its name, exclusively ("x" also refuses a file that appeared since the
+        # check above), so whatever is there on failure is this upload's; a replacement goes to a name of its own.
+        written = path if not overwrite else posixpath.join(absolute_directory, _temporary_name())
+        remote = await _call(sftp.open(written, "xb"), written)
         size = 0
         try:
             while chunk := source.read(CHUNK_SIZE):
@@ -212,12 +235,41 @@ async def upload(target: Target, directory: str, name: str, source: BinaryIO, *,
                 await _call(remote.write(chunk), path)
             await _call(remote.close(), path)
         except FileError as error:
-            await _remove_quietly(sftp, path)
-            raise FileError(f"{error.message} {_('The incomplete file was removed.')}") from None
+            await _remove_quietly(sftp, written)
+            said = [error.message, _("The incomplete file was removed.")]
+            if existing is not None:
+                said.append(_("“%(name)s” was left as it was.") % {"name": name})
+            raise FileError(" ".join(said)) from None
         except BaseException:
-            await _remove_quietly(sftp, path)
+            await _remove_quietly(sftp, written)
             raise
+        if written != path:
+            try:
+                if existing is not None and existing.type == asyncssh.FILEXFER_TYPE_REGULAR and existing.permissions:
+                    # The replacement keeps the mode of the file it replaces (an executable stays one); a replaced
+                    # link's own mode (lstat's 0777) is no file's.
+                    await _call(sftp.chmod(written, stat.S_IMODE(existing.permissions)), path)
+                await _rename_over(sftp, written, path)
+            except BaseException:
+                await _remove_quietly(sftp, written)
+                raise
     return Uploaded(path, size, replaced=existing is not None)
+
+
+def _temporary_name() -> str:
+    """Hidden, unique, and short whatever the file's own name, so it fits in the server's name length limit."""
+    return f".vmlab-upload-{secrets.token_hex(8)}.part"
+
+
+async def _rename_over(sftp: asyncssh.SFTPClient, source: str, path: str) -> None:
+    """Move `source` to `path`, replacing the file there in one step where the server has OpenSSH's
+    posix-rename extension; elsewhere the old file is removed first (plain SFTP rename will not overwrite)."""
+    try:
+        await _call(sftp.posix_rename(source, path), path)
+    except Unsupported:
+        with suppress(NoSuchFile):
+            await _call(sftp.remove(path), path)
+        await _call(sftp.rename(source, path), path)
 
 
 @asynccontextmanager
@@ -238,10 +290,14 @@ async def _session(target: Target) -> AsyncIterator[asyncssh.SFTPClient]:
 
 
 async def _directory(sftp: asyncssh.SFTPClient, path: str) -> str:
-    """The absolute path of directory `path` ("" is the login directory); FileError if it is something else."""
-    absolute = await _call(sftp.realpath(path or "."), path or ".")
-    if (await _call(sftp.stat(absolute), absolute)).type != asyncssh.FILEXFER_TYPE_DIRECTORY:
-        raise FileError(_("“%(path)s” is not a directory.") % {"path": absolute})
+    """The absolute path of directory `path` ("" is the login directory); UnusableDirectory if it is not one."""
+    try:
+        absolute = await _call(sftp.realpath(path or "."), path or ".")
+        attrs = await _call(sftp.stat(absolute), absolute)
+    except FileError as error:
+        raise UnusableDirectory(error.message) from None
+    if attrs.type != asyncssh.FILEXFER_TYPE_DIRECTORY:
+        raise UnusableDirectory(_not_a_directory(absolute))
     return absolute
 
 
@@ -255,7 +311,15 @@ async def _call(awaitable, path: str):
     except asyncssh.SFTPError as error:
         raise sftp_error(error, path) from None
     except (asyncssh.Error, ConnectionError) as error:
-        raise FileError(_("The connection to the VM was lost: %(reason)s") % {"reason": _reason(error)}) from None
+        raise _connection_lost(_reason(error)) from None
+
+
+def _connection_lost(reason: str) -> FileError:
+    return FileError(_("The connection to the VM was lost: %(reason)s") % {"reason": reason})
+
+
+def _not_a_directory(path: str) -> str:
+    return _("“%(path)s” is not a directory.") % {"path": path}
 
 
 def _no_answer() -> FileError:
@@ -275,13 +339,15 @@ def sftp_error(error: asyncssh.SFTPError, path: str) -> FileError:
     if isinstance(error, asyncssh.SFTPPermissionDenied | asyncssh.SFTPWriteProtect):
         return FileError(_("Permission denied on the VM for “%(path)s”.") % where)
     if isinstance(error, asyncssh.SFTPNotADirectory):
-        return FileError(_("“%(path)s” is not a directory.") % where)
+        return FileError(_not_a_directory(path))
     if isinstance(error, asyncssh.SFTPFileIsADirectory):
         return FileError(_("“%(path)s” is a directory.") % where)
     if isinstance(error, asyncssh.SFTPNoSpaceOnFilesystem | asyncssh.SFTPQuotaExceeded):
         return FileError(_("No space left on the VM for “%(path)s”.") % where)
     if isinstance(error, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection):
-        return FileError(_("The connection to the VM was lost: %(reason)s") % where)
+        return _connection_lost(error.reason)
+    if isinstance(error, asyncssh.SFTPOpUnsupported):
+        return Unsupported(_("The VM's SFTP server cannot do this with “%(path)s”: %(reason)s") % where)
     return FileError(_("The VM could not do this with “%(path)s”: %(reason)s") % where)
 
 
@@ -308,46 +374,3 @@ async def _remove_quietly(sftp: asyncssh.SFTPClient, path: str) -> None:
             await sftp.remove(path)
     except (TimeoutError, asyncssh.Error, ConnectionError):
         pass  # the connection is gone: the error being raised already says the upload failed
-
-
-# Services: what the views call. Synchronous (they query and decrypt); the SFTP work runs in async_to_sync.
-
-
-def _check_access(vm: VirtualMachine, actor) -> None:
-    if not VirtualMachine.objects.visible_to(actor).filter(pk=vm.pk).exists():
-        raise PermissionDenied(_("You cannot connect to this VM."))
-
-
-def vm_directory_list(*, vm: VirtualMachine, actor, path: str = "") -> Listing:
-    _check_access(vm, actor)
-    return async_to_sync(list_directory)(target_for(vm), path)
-
-
-def vm_file_download(*, vm: VirtualMachine, actor, path: str, request=None) -> Download:
-    """The file, spooled, and an audit row with its path and size (never its content)."""
-    _check_access(vm, actor)
-    result = async_to_sync(download)(target_for(vm), path)
-    audit_record(
-        action=Action.VM_FILE_DOWNLOAD,
-        actor=actor,
-        target=vm,
-        request=request,
-        details={"path": result.path, "size": result.size},
-    )
-    return result
-
-
-def vm_file_upload(
-    *, vm: VirtualMachine, actor, directory: str, name: str, source: BinaryIO, overwrite: bool, request=None
-) -> Uploaded:
-    """Upload `source` as directory/name, and an audit row with its path and size (never its content)."""
-    _check_access(vm, actor)
-    result = async_to_sync(upload)(target_for(vm), directory, name, source, overwrite=overwrite)
-    audit_record(
-        action=Action.VM_FILE_UPLOAD,
-        actor=actor,
-        target=vm,
-        request=request,
-        details={"path": result.path, "size": result.size},
-    )
-    return result

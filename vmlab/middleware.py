@@ -6,14 +6,18 @@ from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve
 
 
-def request_body_limit(limit: Callable[[], int]):
-    """Let a view accept request bodies of up to limit() bytes from logged-in users, instead of MAX_REQUEST_BODY.
+def request_body_limit(limit: Callable[[], int], *, granted: Callable[..., bool]):
+    """Let a view accept request bodies of up to limit() bytes, instead of MAX_REQUEST_BODY, from the users
+    `granted(request, **view_kwargs)` says may use it: e.g. for an upload to a VM, those who may connect to it.
 
-    `limit` is called for each request, so that it follows the settings. Put this decorator outermost.
+    Both are called for each request, before the body is read: `limit` follows the settings, and `granted` is
+    asked with the URL's arguments (the VM's pk). Others get the smaller of limit() and MAX_REQUEST_BODY.
+    Put this decorator outermost.
     """
 
     def decorator(view):
         view.request_body_limit = limit
+        view.request_body_limit_granted = granted
         return view
 
     return decorator
@@ -25,8 +29,8 @@ class RequestBodyLimitMiddleware:
     Django's own DATA_UPLOAD_MAX_MEMORY_SIZE leaves file uploads alone, so without this a huge
     upload would be received and written to a temporary file before a form could say "too large".
     A view with @request_body_limit is judged by its own limit in process_view instead: that runs once
-    the user is known and before CsrfViewMiddleware.process_view reads the body, as this middleware
-    is listed before it.
+    the user and the URL's arguments are known and before CsrfViewMiddleware.process_view reads the body,
+    as this middleware is listed before it.
     """
 
     def __init__(self, get_response):
@@ -41,8 +45,11 @@ class RequestBodyLimitMiddleware:
         own_limit = getattr(view_func, "request_body_limit", None)
         if own_limit is None:
             return None
-        # Visitors who are not logged in could not use a larger body: they get the usual limit.
-        limit = own_limit() if request.user.is_authenticated else min(own_limit(), settings.MAX_REQUEST_BODY)
+        limit = min(own_limit(), settings.MAX_REQUEST_BODY)
+        # Asked only for a body that needs it: visitors, newcomers and users who may not use the view (who would
+        # get a 404 from it) never make the server receive more than MAX_REQUEST_BODY.
+        if _content_length(request) > limit and view_func.request_body_limit_granted(request, **view_kwargs):
+            limit = own_limit()
         if _content_length(request) > limit:
             return _too_large(request, limit)
         return None

@@ -5,6 +5,7 @@ import json
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
+from connect.routing import terminal_socket_path
 from vmlab.asgi import application
 
 HOST = "127.0.0.1"  # in ALLOWED_HOSTS of the development and test settings
@@ -52,6 +53,11 @@ class Browser:
             await self.receive()
         return next(message for message in self.controls if message["type"] == kind)
 
+    async def drain(self, quiet: float = 0.3) -> None:
+        """Take every message sent so far: until none comes for `quiet` seconds."""
+        while not await self.socket.receive_nothing(timeout=quiet):
+            await self.receive()
+
     async def closed(self) -> int:
         while self.close_code is None:
             await self.receive()
@@ -69,4 +75,4 @@ class Browser:
 
 
 def socket_path(vm_or_pk, query: str = "") -> str:
-    return f"/ws/machines/{getattr(vm_or_pk, 'pk', vm_or_pk)}/terminal/{query}"
+    return terminal_socket_path(getattr(vm_or_pk, "pk", vm_or_pk)) + query

@@ -2,7 +2,8 @@
 
 Users: `alice` logs in with a password, `bob` with an Ed25519 key. Their shell is a tiny line shell that
 echoes what is typed (as a terminal in cooked mode would) and knows `whoami`, `size`, `term`, `echo`,
-`exit [N]`; SFTP serves a temporary directory as `/`.
+`exit [N]`, `flood N` (writes N bytes of dots as fast as the client takes them) and `deaf` (stops reading its
+input); SFTP serves a temporary directory as `/`. Every password or key the server was offered is recorded.
 """
 
 import asyncio
@@ -31,6 +32,8 @@ class SSHTestServer:
     host: str = "127.0.0.1"
     port: int = 0
     sessions: list = field(default_factory=list)  # (username, term_type) of every shell started
+    auth_attempts: list = field(default_factory=list)  # (username, "password" or "publickey") of every login try
+    flooded: int = 0  # bytes the last `flood` has written so far
 
     def __post_init__(self):
         self._loop = asyncio.new_event_loop()
@@ -68,7 +71,7 @@ class SSHTestServer:
 
     async def _listen(self):
         return await asyncssh.create_server(
-            lambda: _Accounts(self.client_key),
+            lambda: _Accounts(self.client_key, self.auth_attempts),
             self.host,
             0,
             server_host_keys=[self.host_key, *self.other_host_keys],
@@ -100,6 +103,11 @@ class SSHTestServer:
                 char = bytes([byte])
                 if char == b"\r":
                     process.stdout.write(b"\r\n")
+                    if line == b"deaf":
+                        await process.channel.wait_closed()  # reads nothing more: the input piles up
+                        return
+                    if line.startswith(b"flood ") and not await self._flood(process, int(line.split()[1])):
+                        return  # the client went away mid-flood
                     status = self._run(process, username, line.decode())
                     if status is not None:
                         process.exit(status)
@@ -110,6 +118,20 @@ class SSHTestServer:
                     process.stdout.write(char)
                     line += char
 
+    async def _flood(self, process: asyncssh.SSHServerProcess, size: int) -> bool:
+        """Write `size` dots, waiting whenever the SSH window is full, as a program writing to a terminal does;
+        False if the client went away first."""
+        self.flooded = 0
+        chunk = b"." * 4096
+        try:
+            while self.flooded < size:
+                process.stdout.write(chunk)
+                self.flooded += len(chunk)
+                await process.stdout.drain()
+        except (OSError, asyncssh.Error):
+            return False
+        return True
+
     @staticmethod
     def _run(process, username: str, command: str) -> int | None:
         """Write the output of `command`; return an exit status to end the shell."""
@@ -118,6 +140,7 @@ class SSHTestServer:
             return int(argument or 0)
         outputs = {
             "": "",
+            "flood": "",
             "whoami": username,
             "size": "{}x{}".format(*process.get_terminal_size()[:2]),
             "term": process.get_terminal_type() or "",
@@ -130,8 +153,9 @@ class SSHTestServer:
 
 
 class _Accounts(asyncssh.SSHServer):
-    def __init__(self, client_key: asyncssh.SSHKey):
+    def __init__(self, client_key: asyncssh.SSHKey, attempts: list):
         self._client_key_line = public_key_line(client_key)
+        self._attempts = attempts
 
     def begin_auth(self, username):
         return True
@@ -140,12 +164,14 @@ class _Accounts(asyncssh.SSHServer):
         return True
 
     def validate_password(self, username, password):
+        self._attempts.append((username, "password"))
         return username == PASSWORD_USER and password == PASSWORD
 
     def public_key_auth_supported(self):
         return True
 
     def validate_public_key(self, username, key):
+        self._attempts.append((username, "publickey"))
         return username == KEY_USER and public_key_line(key) == self._client_key_line
 
 

@@ -4,6 +4,7 @@ import errno
 import re
 import socket
 
+import asyncssh
 import pytest
 from cryptography.fernet import Fernet
 from django.test import Client
@@ -13,14 +14,13 @@ from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from audit.models import Action, AuditEvent
 from connect.ssh import fingerprint, public_key_line
-from connect.tests.sshserver import KEY_USER, PASSWORD, PASSWORD_USER
-from connect.views import checks
+from connect.tests.sshserver import KEY_USER, PASSWORD
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
 
 pytestmark = pytest.mark.django_db
 
-PASSED, FAILED, NOT_TRIED = "passed", "failed", "not tried"
+PASSED, FAILED, TO_CONFIRM, NOT_TRIED = "passed", "failed", "to confirm", "not tried"
 STEP_NAMES = ("Name lookup", "Port reachable", "SSH handshake / host key", "Login with the stored credentials")
 
 
@@ -66,12 +66,32 @@ def test_a_working_vm_passes_every_step_and_shows_the_server_version(client, pas
     assert response.status_code == 200
     assert shown_steps(response) == states(PASSED, PASSED, PASSED, PASSED)
     assert "Connected and logged in" in response.text
+    assert "alert-danger" not in response.text
     assert re.search(r"<dt>Server version</dt><dd><code>SSH-2\.0-AsyncSSH_[^<]+</code>", response.text)
     assert f"<code>{ssh_server.host_key_fingerprint}</code>" in response.text
     assert re.search(r"<dt>Time taken</dt><dd>\d+\.\d\d s</dd>", response.text)
     assert_no_secret(response)
     [event] = recorded_tests(password_vm)
     assert (event.actor, event.details) == (password_vm.owner, {"result": "ok", "step": None})
+
+
+def test_a_working_vm_leads_on_to_the_terminal_and_the_files(client, password_vm):
+    text = check(client, password_vm).text
+
+    assert (
+        f'<a class="btn btn-primary" href="{reverse("connect:terminal", args=[password_vm.pk])}">Open terminal</a>'
+        in text
+    )
+    assert f'<a class="btn" href="{reverse("connect:files", args=[password_vm.pk])}">Files</a>' in text
+
+
+def test_a_failed_test_does_not_offer_the_terminal_or_the_files(client, vm_on_server):
+    vm = vm_on_server(password="not-the-password-7")
+
+    text = check(client, vm).text
+
+    assert reverse("connect:terminal", args=[vm.pk]) not in text
+    assert reverse("connect:files", args=[vm.pk]) not in text
 
 
 def test_a_vm_with_a_stored_ssh_key_logs_in_with_it(client, key_vm, ssh_server):
@@ -170,15 +190,8 @@ def test_a_wrong_stored_password_fails_the_login(client, password_vm):
     assert recorded_tests(vm)[0].details == {"result": "auth_failed", "step": "login"}
 
 
-def test_a_vm_without_credentials_says_there_is_nothing_to_log_in_with(client, vm_owner, ssh_server):
-    vm = VirtualMachineFactory(
-        owner=vm_owner,
-        host=ssh_server.host,
-        port=ssh_server.port,
-        username=PASSWORD_USER,
-        host_key=ssh_server.host_key_line,
-        host_key_fingerprint=ssh_server.host_key_fingerprint,
-    )
+def test_a_vm_without_credentials_says_there_is_nothing_to_log_in_with(client, vm_on_server):
+    vm = vm_on_server()
 
     response = check(client, vm)
 
@@ -203,7 +216,8 @@ def test_a_secret_no_key_decrypts_is_reported_and_nothing_is_tried(client, passw
 def test_a_first_connection_shows_the_offered_key_and_a_form_to_trust_it(client, new_vm, ssh_server):
     response = check(client, new_vm)
 
-    assert shown_steps(response) == states(PASSED, PASSED, FAILED, NOT_TRIED)
+    assert response.status_code == 200
+    assert shown_steps(response) == states(PASSED, PASSED, TO_CONFIRM, NOT_TRIED)
     text = response.text
     assert f"<dt>Fingerprint</dt><dd><code>{ssh_server.host_key_fingerprint}</code></dd>" in text
     assert "<dt>Algorithm</dt><dd><code>ssh-ed25519</code></dd>" in text
@@ -221,22 +235,30 @@ def test_a_first_connection_shows_the_offered_key_and_a_form_to_trust_it(client,
     assert_no_secret(response)
 
 
-def changed_key_vm(ssh_server, other_host_key, **fields):
-    return VirtualMachineFactory(
-        host=ssh_server.host,
-        port=ssh_server.port,
-        username=PASSWORD_USER,
-        password=PASSWORD,
-        host_key=public_key_line(other_host_key),
-        host_key_fingerprint=fingerprint(other_host_key),
-        **fields,
+def test_a_first_connection_is_a_warning_to_confirm_said_once_not_a_failure(client, new_vm, ssh_server):
+    text = check(client, new_vm).text
+
+    assert '<div class="alert alert-warning" role="status">The login was not tried yet: confirm' in text
+    assert '<span class="badge badge-warn">to confirm</span>' in text
+    assert "alert-danger" not in text and "badge-danger" not in text
+    assert "The connection failed" not in text
+    assert text.count("never connected to this server") == 1
+    assert "This is the first connection" not in text  # the form below says it, with the key's details
+    # Once to read, once in the form that confirms it.
+    assert text.count(ssh_server.host_key_fingerprint) == 2
+
+
+def other_key_vm(vm_on_server, key, **fields):
+    """A VM on the test server that trusts `key`, which the server does not have."""
+    return vm_on_server(
+        password=PASSWORD, host_key=public_key_line(key), host_key_fingerprint=fingerprint(key), **fields
     )
 
 
 def test_a_changed_key_is_refused_with_a_warning_and_the_owner_gets_a_reset_link(
-    client, vm_owner, ssh_server, other_host_key
+    client, vm_on_server, ssh_server, other_host_key
 ):
-    vm = changed_key_vm(ssh_server, other_host_key, owner=vm_owner)
+    vm = other_key_vm(vm_on_server, other_host_key)
 
     response = check(client, vm)
 
@@ -249,8 +271,29 @@ def test_a_changed_key_is_refused_with_a_warning_and_the_owner_gets_a_reset_link
     assert recorded_tests(vm)[0].details["result"] == "host_key_changed"
 
 
-def test_an_admin_gets_the_reset_link_for_a_shared_vm_too(client, ssh_server, other_host_key, admin):
-    vm = changed_key_vm(ssh_server, other_host_key, shared=True)
+def test_a_stored_key_of_another_type_is_a_changed_key_naming_both_fingerprints(client, vm_on_server, ssh_server):
+    # The server has no ECDSA key: it offers its Ed25519 one, which must not pass for the stored key.
+    stored = asyncssh.generate_private_key("ecdsa-sha2-nistp256")
+    vm = other_key_vm(vm_on_server, stored)
+
+    response = check(client, vm)
+
+    assert shown_steps(response) == states(PASSED, PASSED, FAILED, NOT_TRIED)
+    assert (
+        f"The stored key is {fingerprint(stored)}; the server offered {ssh_server.host_key_fingerprint}."
+    ) in response.text
+    assert reverse("connect:reset_host_key", args=[vm.pk]) in response.text
+    assert "Trust this host key" not in response.text
+    assert VirtualMachine.objects.get(pk=vm.pk).host_key_fingerprint == fingerprint(stored)
+    assert recorded_tests(vm)[0].details == {
+        "result": "host_key_changed",
+        "step": "handshake",
+        "offered_fingerprint": ssh_server.host_key_fingerprint,
+    }
+
+
+def test_an_admin_gets_the_reset_link_for_a_shared_vm_too(client, vm_on_server, other_host_key, admin):
+    vm = other_key_vm(vm_on_server, other_host_key, shared=True)
     client.force_login(admin)
 
     response = check(client, vm)
@@ -258,9 +301,9 @@ def test_an_admin_gets_the_reset_link_for_a_shared_vm_too(client, ssh_server, ot
     assert reverse("connect:reset_host_key", args=[vm.pk]) in response.text
 
 
-def test_the_assigned_user_sees_the_warning_but_no_reset_link(client, ssh_server, other_host_key):
+def test_the_assigned_user_sees_the_warning_but_no_reset_link(client, vm_on_server, other_host_key):
     regular = UserFactory(role=Role.REGULAR)
-    vm = changed_key_vm(ssh_server, other_host_key, assigned_to=regular)
+    vm = other_key_vm(vm_on_server, other_host_key, assigned_to=regular)
     client.force_login(regular)
 
     response = check(client, vm)
@@ -273,14 +316,21 @@ def test_the_assigned_user_sees_the_warning_but_no_reset_link(client, ssh_server
 # -- Method, access, rate limit --------------------------------------------------------------------
 
 
-def test_get_is_not_allowed_and_connects_nowhere(client, password_vm):
-    response = client.get(reverse("connect:test_connection", args=[password_vm.pk]))
+def test_get_shows_the_page_with_a_button_to_run_the_test_and_connects_nowhere(client, password_vm):
+    url = reverse("connect:test_connection", args=[password_vm.pk])
 
-    assert response.status_code == 405
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert f"Connection test of “{password_vm.name}”" in response.text
+    assert f'<form method="post" action="{url}" class="inline">' in response.text
+    assert '<button class="btn btn-primary">Run test</button>' in response.text
+    assert "Port reachable" not in response.text
     assert recorded_tests(password_vm) == []
 
 
 NEW_URLS = [
+    ("connect:test_connection", "get"),
     ("connect:test_connection", "post"),
     ("connect:trust_host_key", "post"),
     ("connect:reset_host_key", "get"),
@@ -290,17 +340,8 @@ NEW_URLS = [
 
 @pytest.mark.parametrize(("name", "method"), NEW_URLS)
 @pytest.mark.parametrize("role", [Role.REGULAR, Role.SIDEKICK, Role.MANAGER, Role.ADMIN])
-def test_another_users_private_vm_is_404_on_every_new_url(client, ssh_server, role, name, method):
-    vm = VirtualMachineFactory(
-        owner=UserFactory(role=Role.SIDEKICK),
-        shared=False,
-        host=ssh_server.host,
-        port=ssh_server.port,
-        username=KEY_USER,
-        password=PASSWORD,
-        host_key=ssh_server.host_key_line,
-        host_key_fingerprint=ssh_server.host_key_fingerprint,
-    )
+def test_another_users_private_vm_is_404_on_every_new_url(client, vm_on_server, ssh_server, role, name, method):
+    vm = vm_on_server(owner=UserFactory(role=Role.SIDEKICK), shared=False, username=KEY_USER, password=PASSWORD)
     client.force_login(UserFactory(role=role))
 
     response = getattr(client, method)(reverse(name, args=[vm.pk]), {"fingerprint": ssh_server.host_key_fingerprint})
@@ -326,8 +367,8 @@ def test_an_anonymous_visitor_is_sent_to_the_login_page(password_vm, name, metho
     assert response["Location"].startswith(reverse("accounts:login"))
 
 
-def test_tests_are_limited_per_user_and_minute(client, vm_owner, closed_port, monkeypatch):
-    monkeypatch.setattr(checks, "CONNECTION_RATE_LIMIT", 2)
+def test_tests_are_limited_per_user_and_minute(client, vm_owner, closed_port, settings):
+    settings.SSH_CONNECT_RATE_LIMIT = 2
     vm = VirtualMachineFactory(owner=vm_owner, host="127.0.0.1", port=closed_port, password=PASSWORD, shared=True)
     assert check(client, vm).status_code == 200
     assert check(client, vm).status_code == 200
@@ -335,10 +376,19 @@ def test_tests_are_limited_per_user_and_minute(client, vm_owner, closed_port, mo
     response = check(client, vm)
 
     assert response.status_code == 429
-    limit_message = "Too many connection tests and host key confirmations (at most 2 a minute): wait a minute"
-    assert limit_message in response.text
+    assert "Too many connections to VMs (at most 2 a minute): wait a minute and try again." in response.text
     assert "Port reachable" not in response.text  # nothing was tried
     assert len(recorded_tests(vm)) == 2
 
     client.force_login(UserFactory(role=Role.ADMIN))  # another user has a limit of their own
     assert check(client, vm).status_code == 200
+
+
+def test_file_transfers_count_towards_the_same_limit(client, password_vm, settings):
+    settings.SSH_CONNECT_RATE_LIMIT = 1
+    assert client.get(reverse("connect:files", args=[password_vm.pk])).status_code == 200
+
+    response = check(client, password_vm)
+
+    assert response.status_code == 429
+    assert recorded_tests(password_vm) == []

@@ -13,7 +13,9 @@ from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from audit.models import Action, AuditEvent
 from connect import consumers, ssh
+from connect.services import too_many_connections_message
 from connect.ssh import public_key_line
+from connect.terminal_slots import TerminalSlot
 from connect.tests.browser import Browser, socket_path
 from connect.tests.sshserver import KEY_USER, PASSWORD_USER
 from machines.models import VirtualMachine
@@ -66,6 +68,20 @@ def stored_host_key(vm) -> tuple[str, str]:
 @sync_to_async
 def trust_events(vm) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(action=Action.VM_HOST_KEY_TRUST, target_id=str(vm.pk)))
+
+
+@pytest.fixture
+def ssh_connections(monkeypatch):
+    """Every SSH connection the consumer opens."""
+    connections = []
+    real_connect = ssh.connect
+
+    async def recording_connect(*args, **kwargs):
+        connections.append(await real_connect(*args, **kwargs))
+        return connections[-1]
+
+    monkeypatch.setattr(ssh, "connect", recording_connect)
+    return connections
 
 
 # Logging in
@@ -192,9 +208,58 @@ async def test_the_right_fingerprint_connects_and_is_stored_with_an_audit_row(op
     [trusted] = await trust_events(new_vm)
     assert trusted.actor_id == new_vm.owner.pk
     assert trusted.details["fingerprint"] == ssh_server.host_key_fingerprint
+    assert ssh_server.auth_attempts[-1] == (PASSWORD_USER, "password")
     await browser.leave()
     [session] = await terminal_events(new_vm)
     assert session.details["host_key_fingerprint"] == ssh_server.host_key_fingerprint
+
+
+async def test_a_trusted_key_stays_stored_when_the_login_then_fails(open_terminal, vm_on_server, ssh_server):
+    vm = await sync_to_async(vm_on_server)(trusted=False, password="not-the-password")
+    browser = await open_terminal(vm)
+    offer = await browser.control("host_key")
+
+    await browser.send(type="trust", fingerprint=offer["fingerprint"])
+
+    assert (await browser.control("error"))["kind"] == "auth_failed"
+    assert await browser.closed() == 1000
+    await browser.leave()
+    assert await stored_host_key(vm) == (ssh_server.host_key_line, ssh_server.host_key_fingerprint)
+    assert len(await trust_events(vm)) == 1
+    [session] = await terminal_events(vm)
+    assert session.details["outcome"] == "auth_failed"
+    assert session.details["host_key_fingerprint"] == ssh_server.host_key_fingerprint
+
+
+def store_another_key(vm, other_host_key, closed_port):
+    key = {"host_key": public_key_line(other_host_key), "host_key_fingerprint": ssh.fingerprint(other_host_key)}
+    VirtualMachine.objects.filter(pk=vm.pk).update(**key)
+    return key["host_key"], key["host_key_fingerprint"]
+
+
+def move_to_another_port(vm, other_host_key, closed_port):
+    VirtualMachine.objects.filter(pk=vm.pk).update(port=closed_port)
+    return "", ""
+
+
+@pytest.mark.parametrize("change", [store_another_key, move_to_another_port])
+async def test_a_vm_changed_while_the_prompt_waits_gets_no_key_and_no_login(
+    open_terminal, new_vm, ssh_server, other_host_key, closed_port, change
+):
+    attempts, sessions = len(ssh_server.auth_attempts), len(ssh_server.sessions)
+    browser = await open_terminal(new_vm)
+    offer = await browser.control("host_key")
+    stored = await sync_to_async(change)(new_vm, other_host_key, closed_port)
+
+    await browser.send(type="trust", fingerprint=offer["fingerprint"])
+
+    assert (await browser.control("error"))["kind"] == "host_key_conflict"
+    assert await browser.closed() == 1000
+    await browser.leave()
+    assert len(ssh_server.auth_attempts) == attempts  # no password was sent to the server
+    assert len(ssh_server.sessions) == sessions
+    assert await stored_host_key(new_vm) == stored
+    assert await trust_events(new_vm) == []
 
 
 async def test_a_changed_host_key_is_refused_with_a_warning_and_no_shell(
@@ -262,6 +327,12 @@ async def test_a_foreign_origin_is_refused_even_with_the_owners_session(password
     assert await refused(socket_path(password_vm), cookie=cookie, origin="")
 
 
+async def test_an_origin_on_another_port_of_the_same_host_is_refused(password_vm, session_of):
+    cookie = await session_of(password_vm.owner)
+
+    assert await refused(socket_path(password_vm), cookie=cookie, origin="http://127.0.0.1:6666")
+
+
 async def test_refused_sockets_leave_no_audit_row(password_vm, session_of):
     await refused(socket_path(password_vm), cookie=await session_of(await other_sidekick()))
 
@@ -292,6 +363,29 @@ async def test_sizes_are_kept_within_bounds(open_terminal, password_vm):
     await browser.send(type="resize", cols="wide", rows=-5)
     await browser.type("size\r")
     await browser.output_shows("80x2")
+    await browser.leave()
+
+
+async def test_infinity_and_nan_are_bad_messages_and_the_session_goes_on(open_terminal, password_vm):
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+
+    await browser.socket.send_to(text_data='{"type": "resize", "cols": Infinity, "rows": NaN}')
+
+    assert (await browser.control("error"))["kind"] == "bad_message"
+    await browser.type("size\r")
+    await browser.output_shows("80x24")
+    await browser.leave()
+
+
+async def test_a_size_too_large_for_a_number_is_the_default(open_terminal, password_vm):
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+
+    await browser.socket.send_to(text_data='{"type": "resize", "cols": 1e999, "rows": 30}')
+
+    await browser.type("size\r")
+    await browser.output_shows("80x30")
     await browser.leave()
 
 
@@ -344,26 +438,42 @@ async def test_an_unknown_control_message_gets_an_error_and_the_session_goes_on(
     await browser.leave()
 
 
-async def test_the_browser_leaving_ends_the_ssh_session_and_every_task(open_terminal, password_vm, monkeypatch):
-    connections = []
-    real_connect = ssh.connect
-
-    async def recording_connect(*args, **kwargs):
-        connections.append(await real_connect(*args, **kwargs))
-        return connections[-1]
-
-    monkeypatch.setattr(ssh, "connect", recording_connect)
+async def test_the_browser_leaving_ends_the_ssh_session_and_every_task(open_terminal, password_vm, ssh_connections):
     browser = await open_terminal(password_vm)
     await browser.output_shows("$ ")
 
     await browser.leave()
 
     assert browser.socket.future.done()
-    [connection] = connections
+    [connection] = ssh_connections
     assert connection.is_closed()
     assert asyncio.all_tasks() == {asyncio.current_task()}
     [event] = await terminal_events(password_vm)
     assert event.details["outcome"] == "closed by the browser"
+
+
+async def test_a_failing_handler_still_ends_everything_and_says_so(
+    open_terminal, password_vm, ssh_connections, monkeypatch
+):
+    def failing_resize(self, message):
+        raise RuntimeError("a bug in a handler")
+
+    monkeypatch.setattr(consumers.TerminalConsumer, "resize", failing_resize)
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+
+    await browser.send(type="resize", cols=100, rows=30)
+
+    error = await browser.control("error")
+    assert error["kind"] == "internal"
+    assert "a bug" not in error["message"]
+    assert await browser.closed() == 1000
+    [connection] = ssh_connections
+    assert connection.is_closed()
+    await browser.leave()
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+    [event] = await terminal_events(password_vm)
+    assert event.details["outcome"] == "internal error"
 
 
 async def test_no_input_for_the_idle_timeout_closes_the_terminal(open_terminal, password_vm, settings):
@@ -383,6 +493,175 @@ async def test_no_input_for_the_idle_timeout_closes_the_terminal(open_terminal, 
     await browser.leave()
     [event] = await terminal_events(password_vm)
     assert event.details["outcome"] == "idle timeout"
+
+
+# Flow control
+
+
+@pytest.fixture
+def small_output_window(monkeypatch):
+    monkeypatch.setattr(consumers, "UNACKED_OUTPUT_LIMIT", 64 * 1024)
+    return consumers.UNACKED_OUTPUT_LIMIT
+
+
+async def settled(read, quiet: float = 0.3):
+    """What `read()` returns once it stopped changing for `quiet` seconds."""
+    value = read()
+    while True:
+        await asyncio.sleep(quiet)
+        if read() == value:
+            return value
+        value = read()
+
+
+async def test_output_waits_while_the_browser_has_not_written_it(
+    open_terminal, password_vm, ssh_server, small_output_window
+):
+    flood = 16 * 1024 * 1024
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+
+    await browser.type(f"flood {flood}\r")
+    await asyncio.sleep(0.5)
+    await browser.drain()
+
+    assert len(browser.output) <= small_output_window + consumers.MAX_FRAME
+    assert await settled(lambda: ssh_server.flooded) < flood  # the program on the VM waits
+    shown = len(browser.output)
+    await browser.send(type="ack", bytes=shown)  # the browser caught up: the output goes on
+    await browser.receive()
+    assert len(browser.output) > shown
+    await browser.leave()
+
+
+async def test_an_ack_for_more_than_was_sent_is_ignored(open_terminal, password_vm, small_output_window):
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+    await browser.type(f"flood {16 * 1024 * 1024}\r")
+    await asyncio.sleep(0.3)
+    await browser.drain()
+
+    await browser.send(type="ack", bytes=len(browser.output) + 1)
+
+    assert await browser.socket.receive_nothing(timeout=0.5)
+    await browser.send(type="ack", bytes=len(browser.output))
+    await browser.receive()
+    await browser.leave()
+
+
+async def test_input_faster_than_the_vm_reads_it_ends_the_session(
+    open_terminal, password_vm, ssh_connections, monkeypatch
+):
+    monkeypatch.setattr(consumers, "INPUT_BUFFER_LIMIT", 256 * 1024)
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+    await browser.type("deaf\r")  # the shell reads no more input
+    await browser.output_shows("deaf\r\n")
+
+    frame = "x" * consumers.MAX_FRAME
+    for _frame in range(200):  # 12.5 MiB: more than the SSH window, and the server's buffers, take in
+        await browser.type(frame)
+
+    error = await browser.control("error")
+    assert error["kind"] == "input_overflow"
+    assert "faster than the VM reads it" in error["message"]
+    assert await browser.closed() == 1000
+    [connection] = ssh_connections
+    assert connection.is_closed()
+    await browser.leave()
+    [event] = await terminal_events(password_vm)
+    assert event.details["outcome"] == "input overflow"
+    assert event.details["bytes_in"] < 200 * consumers.MAX_FRAME
+
+
+# Limits
+
+
+async def test_connections_over_the_rate_limit_are_refused(open_terminal, password_vm, ssh_server, settings):
+    settings.SSH_CONNECT_RATE_LIMIT = 1
+    first = await open_terminal(password_vm)
+    await first.output_shows("$ ")
+    await first.leave()
+    sessions = len(ssh_server.sessions)
+
+    second = await open_terminal(password_vm)
+
+    error = await second.control("error")
+    assert error == {"type": "error", "kind": "rate_limited", "message": too_many_connections_message()}
+    assert await second.closed() == 1000
+    assert len(ssh_server.sessions) == sessions
+    await second.leave()
+
+
+async def test_terminals_over_the_per_user_limit_are_refused_until_one_closes(
+    open_terminal, password_vm, ssh_server, settings
+):
+    settings.TERMINAL_SESSIONS_PER_USER = 1
+    first = await open_terminal(password_vm)
+    await first.output_shows("$ ")
+    sessions = len(ssh_server.sessions)
+
+    second = await open_terminal(password_vm)
+
+    error = await second.control("error")
+    assert error["kind"] == "too_many_terminals"
+    assert "1 terminals open" in error["message"]
+    assert await second.closed() == 1000
+    assert len(ssh_server.sessions) == sessions
+    await second.leave()
+    await first.leave()
+    third = await open_terminal(password_vm)
+    await third.output_shows("$ ")
+    await third.leave()
+    assert [event.details["outcome"] for event in await terminal_events(password_vm)] == [
+        "closed by the browser",
+        "too_many_terminals",
+        "closed by the browser",
+    ]
+
+
+async def test_the_limit_counts_each_user_apart(open_terminal, password_vm, settings):
+    settings.TERMINAL_SESSIONS_PER_USER = 1
+    assignee = await sync_to_async(UserFactory)(role=Role.REGULAR)
+    await sync_to_async(VirtualMachine.objects.filter(pk=password_vm.pk).update)(assigned_to=assignee)
+    owners = await open_terminal(password_vm)
+    await owners.output_shows("$ ")
+
+    assignees = await open_terminal(password_vm, assignee)
+
+    await assignees.output_shows("$ ")
+    await owners.leave()
+    await assignees.leave()
+
+
+async def test_an_open_terminal_keeps_its_place_past_the_time_to_live(
+    open_terminal, password_vm, settings, monkeypatch, quick_access_checks
+):
+    settings.TERMINAL_SESSIONS_PER_USER = 1
+    monkeypatch.setattr(consumers, "SLOT_TTL", 1)
+    first = await open_terminal(password_vm)
+    await first.output_shows("$ ")
+
+    await asyncio.sleep(1.5)  # refreshed at each access check
+
+    second = await open_terminal(password_vm)
+    assert (await second.control("error"))["kind"] == "too_many_terminals"
+    await second.leave()
+    await first.leave()
+
+
+async def test_the_terminals_of_a_killed_process_stop_counting_after_a_while(open_terminal, password_vm, settings):
+    settings.TERMINAL_SESSIONS_PER_USER = 1
+    await sync_to_async(TerminalSlot(password_vm.owner.pk, ttl=1).acquire)()  # never released: the process died
+
+    refused = await open_terminal(password_vm)
+    assert (await refused.control("error"))["kind"] == "too_many_terminals"
+    await refused.leave()
+    await asyncio.sleep(1.2)
+
+    allowed = await open_terminal(password_vm)
+    await allowed.output_shows("$ ")
+    await allowed.leave()
 
 
 # Access lost during a session
@@ -469,6 +748,22 @@ async def test_a_session_that_keeps_its_access_stays_open(open_terminal, passwor
 
 
 # The audit trail
+
+
+async def test_the_audit_row_is_written_at_the_start_and_completed_at_the_end(open_terminal, password_vm):
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+
+    [live] = await terminal_events(password_vm)
+    assert live.details["outcome"] == "open"
+    assert "ended_at" not in live.details
+    await browser.leave()
+
+    [ended] = await terminal_events(password_vm)
+    assert ended.pk == live.pk
+    assert ended.details["started_at"] == live.details["started_at"]
+    assert ended.details["outcome"] == "closed by the browser"
+    assert ended.details["ended_at"] >= ended.details["started_at"]
 
 
 async def test_one_audit_row_per_session_with_byte_counts_and_nothing_typed(open_terminal, password_vm, settings):

@@ -20,7 +20,6 @@ from audit.models import Action, AuditEvent
 from connect import sftp
 from connect.targets import target_for
 from machines.models import VirtualMachine
-from machines.tests.factories import VirtualMachineFactory
 
 MiB = 1024 * 1024
 
@@ -99,7 +98,7 @@ def test_the_listing_shows_directories_first_with_sizes_and_links(owner_client, 
     assert listing.path == remote(workdir)
     assert [entry.name for entry in listing.entries] == ["to-zeta", "zeta", "Alpha.txt", "beta.bin", "dangling"]
     page = response.text
-    assert "1.2\xa0KB" in page
+    assert "1.2\xa0KiB" in page
     assert f'href="{files_url(password_vm, remote(workdir, "zeta"))}"' in page
     assert f'href="{files_url(password_vm, remote(workdir, "to-zeta"))}"' in page
     assert f'href="{download_url(password_vm, remote(workdir, "Alpha.txt"))}"' in page
@@ -150,21 +149,46 @@ def test_a_file_is_not_listed_as_a_directory(owner_client, password_vm, workdir)
     assert f"“{remote(workdir, 'plain.txt')}” is not a directory." in response.text
 
 
-def test_a_vm_that_cannot_be_reached_shows_why(owner_client, vm_owner, closed_port, ssh_server):
-    vm = VirtualMachineFactory(
-        owner=vm_owner, host="127.0.0.1", port=closed_port, password="pw", host_key=ssh_server.host_key_line
-    )
+def test_an_unreachable_vm_shows_why_and_leads_to_the_connection_test(owner_client, vm_on_server, closed_port):
+    vm = vm_on_server(port=closed_port, password="pw")
 
     response = owner_client.get(files_url(vm))
 
     assert "refused the connection" in response.text
     assert "listing" not in response.context
+    assert_leads_to_the_connection_test(response, vm)
 
 
-def test_the_upload_form_says_the_size_limit(owner_client, password_vm, settings):
+def assert_leads_to_the_connection_test(response, vm):
+    """A connection that fails is no matter of paths: the page offers to test it, not the login directory."""
+    text = response.text
+    assert f'<form method="post" action="{reverse("connect:test_connection", args=[vm.pk])}"' in text
+    assert f'<a class="btn btn-plain" href="{reverse("machines:detail", args=[vm.pk])}">VM page</a>' in text
+    assert "Go to the login directory" not in text
+
+
+def test_the_upload_form_says_the_size_limit_in_mib_as_the_readme_does(owner_client, password_vm, settings):
     settings.SFTP_MAX_FILE_SIZE = 5 * MiB
 
-    assert "At most 5.0\xa0MB per file." in owner_client.get(files_url(password_vm)).text
+    assert "At most 5\xa0MiB per file." in owner_client.get(files_url(password_vm)).text
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [
+        (0, "0\xa0bytes"),
+        (1, "1\xa0byte"),
+        (1023, "1023\xa0bytes"),
+        (1024, "1\xa0KiB"),
+        (1234, "1.2\xa0KiB"),
+        (100 * MiB, "100\xa0MiB"),
+        (100 * MiB + 64 * 1024, "100\xa0MiB"),  # a limit is never shown larger than it is
+        (3 * MiB // 2, "1.5\xa0MiB"),
+        (5 * 1024 * MiB, "5\xa0GiB"),
+    ],
+)
+def test_sizes_are_shown_in_binary_units(size, shown):
+    assert sftp.file_size(size) == shown
 
 
 # Round trip
@@ -176,7 +200,7 @@ def test_an_uploaded_file_downloads_byte_for_byte(owner_client, password_vm, wor
     uploaded = upload(owner_client, password_vm, remote(workdir), "data.bin", content)
 
     assert uploaded.redirect_chain[-1][0] == files_url(password_vm, remote(workdir))
-    assert f"“data.bin” (300.0\xa0KB) was uploaded to {remote(workdir)}." in texts(uploaded)
+    assert f"“data.bin” (300\xa0KiB) was uploaded to {remote(workdir)}." in texts(uploaded)
     assert (workdir / "data.bin").read_bytes() == content
     downloaded = owner_client.get(download_url(password_vm, remote(workdir, "data.bin")))
     assert downloaded.status_code == 200
@@ -197,6 +221,18 @@ def test_a_download_with_an_awkward_name_is_quoted_safely(owner_client, password
     assert response.headers["Content-Disposition"] == (
         "attachment; filename*=utf-8''a%20%22quoted%22%3B%20name%3Dx%5C%20%C3%A9.txt"
     )
+
+
+@pytest.mark.parametrize("name", ["report\n", "tab\there.txt", "bell\x07", "line\r\nbreak.txt"])
+def test_a_file_name_with_control_characters_downloads_under_a_cleaned_name(owner_client, password_vm, workdir, name):
+    (workdir / name).write_bytes(b"odd name")
+
+    response = owner_client.get(download_url(password_vm, remote(workdir, name)))
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"odd name"
+    cleaned = name.translate({0x0A: "_", 0x09: "_", 0x07: "_", 0x0D: "_"})
+    assert response.headers["Content-Disposition"] == f'attachment; filename="{cleaned}"'
 
 
 def test_an_existing_file_is_kept_unless_overwrite_is_asked(owner_client, password_vm, workdir):
@@ -259,6 +295,47 @@ def test_a_stream_that_turns_out_too_large_leaves_no_half_file(password_vm, work
     assert "is larger than 1000\xa0bytes" in caught.value.message
     assert "The incomplete file was removed." in caught.value.message
     assert list(workdir.iterdir()) == []
+
+
+def test_a_replacement_that_fails_part_way_leaves_the_original_file_as_it_was(password_vm, workdir, settings):
+    settings.SFTP_MAX_FILE_SIZE = 1000
+    (workdir / "keep.txt").write_bytes(b"the original bytes")
+    source = io.BytesIO(b"x" * 300_000)  # over the limit only once some of it was written
+
+    with pytest.raises(sftp.FileError) as caught:
+        async_to_sync(sftp.upload)(target_for(password_vm), remote(workdir), "keep.txt", source, overwrite=True)
+
+    assert "“keep.txt” was left as it was." in caught.value.message
+    assert (workdir / "keep.txt").read_bytes() == b"the original bytes"
+    assert [path.name for path in workdir.iterdir()] == ["keep.txt"]  # no temporary file left behind
+
+
+def test_a_replacement_keeps_the_mode_of_the_file_it_replaces(password_vm, workdir):
+    script = workdir / "run.sh"
+    script.write_bytes(b"old")
+    script.chmod(0o750)
+
+    async_to_sync(sftp.upload)(target_for(password_vm), remote(workdir), "run.sh", io.BytesIO(b"new"), overwrite=True)
+
+    assert script.read_bytes() == b"new"
+    assert script.stat().st_mode & 0o7777 == 0o750
+    assert [path.name for path in workdir.iterdir()] == ["run.sh"]
+
+
+def test_a_server_without_posix_rename_still_gets_the_file_replaced(password_vm, workdir, monkeypatch):
+    async def unsupported(self, oldpath, newpath):
+        raise asyncssh.SFTPOpUnsupported("POSIX rename not supported")
+
+    monkeypatch.setattr(asyncssh.SFTPClient, "posix_rename", unsupported)
+    (workdir / "notes.txt").write_bytes(b"old")
+
+    result = async_to_sync(sftp.upload)(
+        target_for(password_vm), remote(workdir), "notes.txt", io.BytesIO(b"new"), overwrite=True
+    )
+
+    assert result.replaced
+    assert (workdir / "notes.txt").read_bytes() == b"new"
+    assert [path.name for path in workdir.iterdir()] == ["notes.txt"]
 
 
 def test_a_download_over_the_size_limit_is_refused(owner_client, password_vm, workdir, settings):
@@ -325,10 +402,14 @@ def test_downloading_a_missing_file_says_so(owner_client, password_vm, workdir):
     assert texts(response) == [f"“{remote(workdir, 'gone.txt')}” does not exist on the VM."]
 
 
-def test_uploading_into_a_missing_directory_says_so(owner_client, password_vm, workdir):
+def test_uploading_into_a_missing_directory_says_so_once(owner_client, password_vm, workdir):
     response = upload(owner_client, password_vm, remote(workdir, "nowhere"), "a.txt", b"x")
 
-    assert texts(response) == [f"“{remote(workdir, 'nowhere')}” does not exist on the VM."]
+    message = f"“{remote(workdir, 'nowhere')}” does not exist on the VM."
+    assert texts(response) == [message]
+    assert response.text.count(message) == 1
+    assert response.redirect_chain[-1][0] == files_url(password_vm)  # the login directory, which can be listed
+    assert response.context["listing"].path == "/"
     assert list(workdir.iterdir()) == []
 
 
@@ -345,6 +426,31 @@ def test_uploading_into_a_missing_directory_says_so(owner_client, password_vm, w
 def test_sftp_errors_become_messages_that_name_the_path(error, message):
     # Tests run as root here, so the server itself cannot be made to deny a permission.
     assert sftp.sftp_error(error, "/x").message == message
+
+
+# Each transfer is a connection
+
+
+@pytest.mark.parametrize("action", ["list", "download", "upload"])
+def test_every_transfer_counts_towards_the_connection_limit(owner_client, password_vm, workdir, settings, action):
+    settings.SSH_CONNECT_RATE_LIMIT = 1
+    (workdir / "a.txt").write_bytes(b"a")
+    assert owner_client.get(files_url(password_vm, remote(workdir))).status_code == 200
+
+    if action == "list":
+        response = owner_client.get(files_url(password_vm, remote(workdir)))
+    elif action == "download":
+        response = owner_client.get(download_url(password_vm, remote(workdir, "a.txt")))
+    else:
+        response = upload(owner_client, password_vm, remote(workdir), "b.txt", b"b")
+
+    assert response.status_code == 429
+    message = "Too many connections to VMs (at most 1 a minute): wait a minute and try again."
+    assert response.text.count(message) == 1
+    assert f'<a href="{files_url(password_vm, remote(workdir))}">Try again</a>' in response.text
+    assert "listing" not in response.context
+    assert not (workdir / "b.txt").exists()
+    assert not AuditEvent.objects.filter(action__in=[Action.VM_FILE_UPLOAD, Action.VM_FILE_DOWNLOAD]).exists()
 
 
 # Who may use it
@@ -396,6 +502,7 @@ def test_an_unconfirmed_host_key_lists_nothing_and_points_to_where_to_confirm_it
 
     assert "listing" not in response.context
     assert "The host key of this VM has not been confirmed yet" in response.text
+    assert '<div class="alert alert-warning" role="alert">' in response.text  # to confirm, not a failure
     assert f'action="{reverse("connect:test_connection", args=[new_vm.pk])}"' in response.text
     assert f'href="{reverse("connect:terminal", args=[new_vm.pk])}"' in response.text
     new_vm.refresh_from_db()
@@ -407,14 +514,30 @@ def test_an_unconfirmed_host_key_uploads_and_downloads_nothing(owner_client, new
     (workdir / "a.txt").write_bytes(b"a")
 
     uploaded = upload(owner_client, new_vm, remote(workdir), "b.txt", b"b")
-    downloaded = owner_client.get(download_url(new_vm, remote(workdir, "a.txt")), follow=True)
+    downloaded = owner_client.get(download_url(new_vm, remote(workdir, "a.txt")))
 
-    assert "This is the first connection" in texts(uploaded)[0]
-    assert "This is the first connection" in texts(downloaded)[0]
+    for response in (uploaded, downloaded):
+        assert "The host key of this VM has not been confirmed yet" in response.text
+        assert_leads_to_the_connection_test(response, new_vm)
     assert not (workdir / "b.txt").exists()
     new_vm.refresh_from_db()
     assert new_vm.host_key == ""
     assert not AuditEvent.objects.filter(action__in=[Action.VM_FILE_UPLOAD, Action.VM_FILE_DOWNLOAD]).exists()
+
+
+def test_a_refused_login_on_upload_or_download_is_said_once_with_the_connection_test(
+    owner_client, vm_on_server, workdir
+):
+    vm = vm_on_server(password="not-the-password-7")
+    (workdir / "a.txt").write_bytes(b"a")
+
+    uploaded = upload(owner_client, vm, remote(workdir), "b.txt", b"b")
+    downloaded = owner_client.get(download_url(vm, remote(workdir, "a.txt")), follow=True)
+
+    for response in (uploaded, downloaded):
+        assert response.text.count("The server refused the stored password for the user “alice”.") == 1
+        assert_leads_to_the_connection_test(response, vm)
+    assert not (workdir / "b.txt").exists()
 
 
 def test_a_key_login_vm_works_too(owner_client, key_vm, workdir):
@@ -485,3 +608,16 @@ def test_other_forms_keep_the_usual_limit_when_uploads_may_be_larger(owner_clien
     response = owner_client.post(reverse("machines:create"), {"name": "x", "ssh_key_file": upload})
 
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("who", ["new user", "user who may not see the VM"])
+def test_only_users_who_may_connect_to_the_vm_may_send_the_larger_body(client, password_vm, workdir, settings, who):
+    settings.MAX_REQUEST_BODY = 1 * MiB
+    settings.SFTP_MAX_FILE_SIZE = 2 * MiB
+    client.force_login(UserFactory(role=Role.NEW_USER if who == "new user" else Role.SIDEKICK))
+
+    response = upload(client, password_vm, remote(workdir), "big.bin", b"x" * (3 * MiB // 2), follow=False)
+
+    assert response.status_code == 413
+    assert "at most 1 MiB" in response.text
+    assert list(workdir.iterdir()) == []

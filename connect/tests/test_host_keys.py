@@ -15,6 +15,7 @@ from connect.tests.sshserver import PASSWORD
 from connect.views import checks
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
+from vmlab import crypto
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +25,10 @@ UNKNOWN_FINGERPRINT = "SHA256:" + "A" * 43
 
 def trust(client, vm, fingerprint_value):
     return client.post(reverse("connect:trust_host_key", args=[vm.pk]), {"fingerprint": fingerprint_value}, follow=True)
+
+
+def check_url(vm):
+    return reverse("connect:test_connection", args=[vm.pk])
 
 
 def reset_url(vm):
@@ -51,17 +56,33 @@ def client(client, vm_owner):
 # -- Trust -----------------------------------------------------------------------------------------
 
 
-def test_the_fingerprint_shown_by_a_first_test_can_be_trusted_and_the_next_test_logs_in(client, new_vm, ssh_server):
-    page = client.post(reverse("connect:test_connection", args=[new_vm.pk])).text
+def test_the_fingerprint_shown_by_a_first_test_can_be_trusted_and_the_test_runs_on_to_the_login(
+    client, new_vm, ssh_server
+):
+    page = client.post(check_url(new_vm)).text
     assert f'name="fingerprint" value="{ssh_server.host_key_fingerprint}"' in page
 
     response = trust(client, new_vm, ssh_server.host_key_fingerprint)
 
-    assert response.redirect_chain == [(detail_url(new_vm), 302)]
+    assert response.status_code == 200
+    assert response.redirect_chain == []
     assert f"Host key {ssh_server.host_key_fingerprint} trusted." in response.text
+    assert response.text.count('<span class="badge badge-ok">passed</span>') == 4
+    assert "Connected and logged in with the stored credentials." in response.text
     assert stored_key(new_vm) == (ssh_server.host_key_line, ssh_server.host_key_fingerprint)
-    again = client.post(reverse("connect:test_connection", args=[new_vm.pk])).text
-    assert again.count('<span class="badge badge-ok">passed</span>') == 4
+    assert [event.details["result"] for event in events(Action.VM_CONNECTION_TEST)] == ["ok", "host_key_unknown"]
+    # Testing again from this page tests, rather than posting the key once more.
+    assert f'<form method="post" action="{check_url(new_vm)}" class="inline">' in response.text
+
+
+def test_a_login_that_fails_after_trusting_shows_why_with_the_key_trusted(client, vm_on_server, ssh_server):
+    vm = vm_on_server(trusted=False, password="not-the-password-7")
+
+    response = trust(client, vm, ssh_server.host_key_fingerprint)
+
+    assert f"Host key {ssh_server.host_key_fingerprint} trusted." in response.text
+    assert "The server refused the stored password for the user “alice”." in response.text
+    assert stored_key(vm)[1] == ssh_server.host_key_fingerprint
 
 
 def test_trusting_records_who_trusted_which_key(client, new_vm, ssh_server, vm_owner):
@@ -82,11 +103,22 @@ def test_the_assigned_user_may_trust_the_key_too(client, new_vm, ssh_server):
     assert stored_key(new_vm)[1] == ssh_server.host_key_fingerprint
 
 
-def test_fetching_the_key_to_trust_decrypts_no_secret(client, new_vm, ssh_server, decrypt_calls):
+def test_fetching_the_key_to_trust_decrypts_no_secret(client, new_vm, ssh_server, monkeypatch):
+    """Only the test that follows, once the key is stored, reads the password to log in."""
+    real_decrypt = crypto.decrypt
+    key_stored_at_each_decryption = []
+
+    def decrypt(token):
+        key_stored_at_each_decryption.append(stored_key(new_vm)[1])
+        return real_decrypt(token)
+
+    monkeypatch.setattr(crypto, "decrypt", decrypt)
+
     response = trust(client, new_vm, ssh_server.host_key_fingerprint)
 
     assert "trusted" in response.text
-    assert decrypt_calls == []
+    assert key_stored_at_each_decryption
+    assert set(key_stored_at_each_decryption) == {ssh_server.host_key_fingerprint}
 
 
 def test_a_fingerprint_the_server_does_not_offer_is_refused_showing_both(client, new_vm, ssh_server):
@@ -159,14 +191,26 @@ def test_trust_by_get_changes_nothing(client, new_vm):
     assert client.get(reverse("connect:trust_host_key", args=[new_vm.pk])).status_code == 405
 
 
-def test_trusting_counts_towards_the_connection_limit(client, new_vm, ssh_server, monkeypatch):
-    monkeypatch.setattr(checks, "CONNECTION_RATE_LIMIT", 1)
-    client.post(reverse("connect:test_connection", args=[new_vm.pk]))
+def test_trusting_counts_towards_the_connection_limit(client, new_vm, ssh_server, settings):
+    settings.SSH_CONNECT_RATE_LIMIT = 1
+    client.post(check_url(new_vm))
 
     response = trust(client, new_vm, ssh_server.host_key_fingerprint)
 
-    assert "Too many connection tests and host key confirmations (at most 1 a minute)" in response.text
+    assert "Too many connections to VMs (at most 1 a minute): wait a minute and try again." in response.text
     assert stored_key(new_vm) == ("", "")
+
+
+def test_the_test_after_trusting_counts_too(client, new_vm, ssh_server, settings):
+    settings.SSH_CONNECT_RATE_LIMIT = 1
+
+    response = trust(client, new_vm, ssh_server.host_key_fingerprint)
+
+    assert response.status_code == 429
+    assert f"Host key {ssh_server.host_key_fingerprint} trusted." in response.text
+    assert "Too many connections to VMs (at most 1 a minute)" in response.text
+    assert stored_key(new_vm)[1] == ssh_server.host_key_fingerprint
+    assert events(Action.VM_CONNECTION_TEST) == []
 
 
 # -- Reset -----------------------------------------------------------------------------------------
@@ -190,7 +234,7 @@ def test_the_owner_resets_the_key_and_the_next_test_asks_to_confirm_it_again(cli
     assert stored_key(password_vm) == ("", "")
     [event] = events(Action.VM_HOST_KEY_RESET)
     assert (event.actor, event.details) == (password_vm.owner, {"fingerprint": ssh_server.host_key_fingerprint})
-    page = client.post(reverse("connect:test_connection", args=[password_vm.pk])).text
+    page = client.post(check_url(password_vm)).text
     assert "Trust this host key" in page
 
 
@@ -268,7 +312,7 @@ def test_a_moved_vm_on_another_server_asks_for_its_key(client, password_vm, vm_o
     password_vm.refresh_from_db()
 
     edit(client, password_vm, host="localhost")
-    page = client.post(reverse("connect:test_connection", args=[password_vm.pk])).text
+    page = client.post(check_url(password_vm)).text
 
     assert "WARNING" not in page
     assert "Trust this host key" in page

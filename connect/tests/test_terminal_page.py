@@ -8,6 +8,8 @@ from django.urls import reverse
 
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
+from connect.consumers import TerminalConsumer
+from connect.routing import terminal_socket_path, websocket_urlpatterns
 from machines.tests.factories import VirtualMachineFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +48,37 @@ def test_the_owner_gets_the_terminal_page(client, vm):
     for shown in ("Build Box", "build.lab.example", "2200", "builder", "Copy selection", "Paste", "Reconnect"):
         assert shown in response.text
     assert 'data-terminal="disconnect"' in response.text
-    assert reverse("machines:detail", args=[vm.pk]) in response.text
+
+
+def test_the_page_links_to_the_files_and_back_to_the_vm(client, vm):
+    client.force_login(vm.owner)
+    text = client.get(terminal_url(vm)).text
+
+    assert f'<a class="btn" href="{reverse("connect:files", args=[vm.pk])}">Files</a>' in text
+    assert f'href="{reverse("machines:detail", args=[vm.pk])}">Back to the VM</a>' in text
+
+
+def test_who_may_edit_the_vm_gets_the_reset_link_for_a_changed_host_key(client, vm):
+    reset = reverse("connect:reset_host_key", args=[vm.pk])
+    client.force_login(vm.owner)
+    owners = client.get(terminal_url(vm)).text
+    client.force_login(vm.assigned_to)
+    assignees = client.get(terminal_url(vm)).text
+
+    assert 'id="terminal-host-key-changed"' in owners
+    assert reset in owners
+    assert reset not in assignees
+    assert "Only the VM's owner" in assignees
+    assert f'href="{reverse("machines:detail", args=[vm.pk])}">VM page</a>' in assignees
+
+
+def test_without_javascript_the_page_says_the_terminal_needs_it(client, vm):
+    client.force_login(vm.owner)
+    text = client.get(terminal_url(vm)).text
+
+    noscript = re.search(r"<noscript>(.*?)</noscript>", text, re.DOTALL)
+    assert noscript
+    assert "needs JavaScript" in noscript.group(1)
 
 
 def test_the_assignee_gets_the_terminal_page(client, vm):
@@ -74,10 +106,19 @@ def test_the_page_names_its_websocket_and_loads_the_vendored_scripts_only(client
     text = client.get(terminal_url(vm)).text
 
     assert f'data-socket-path="/ws/machines/{vm.pk}/terminal/"' in text
+    assert f'data-socket-path="{terminal_socket_path(vm.pk)}"' in text
     for path in ("vendor/xterm/xterm.js", "vendor/xterm/addon-fit.js", "js/terminal.js", "vendor/xterm/xterm.css"):
         assert f"{settings.STATIC_URL}{path}" in text
     assert "cdn" not in text.lower()
     assert "https://" not in text
+
+
+def test_the_socket_path_given_to_the_page_is_the_route_of_the_consumer():
+    [route] = websocket_urlpatterns
+    match = route.resolve(terminal_socket_path(42).lstrip("/"))
+
+    assert match.func.consumer_class is TerminalConsumer
+    assert match.kwargs == {"pk": 42}
 
 
 def test_the_page_holds_no_secret(client, vm):

@@ -23,15 +23,9 @@ from connect.ssh import ConnectError, FailureKind, Step, Target, connect, finger
 from connect.targets import target_for
 from machines.models import VirtualMachine
 from machines.views.common import get_vm
-from vmlab import ratelimit
 
 logger = logging.getLogger(__name__)
 
-# Tests and host key confirmations together, per user and minute: each one opens a connection to the VM.
-CONNECTION_RATE_LIMIT = 10
-TOO_MANY_CONNECTIONS = gettext_lazy(
-    "Too many connection tests and host key confirmations (at most %(limit)s a minute): wait a minute and try again."
-)
 # SHA256:<base64 of 32 bytes, without padding>, as connect.ssh.fingerprint() and `ssh-keygen -lf` print it.
 FINGERPRINT_FORMAT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 
@@ -42,30 +36,40 @@ STEP_LABELS = {
     Step.LOGIN: gettext_lazy("Login with the stored credentials"),
 }
 
+PASSED, FAILED, TO_CONFIRM, NOT_TRIED = "passed", "failed", "to confirm", "not tried"
+
 
 @dataclass(frozen=True)
 class StepResult:
     label: str
-    state: str  # "passed", "failed" or "not tried"
+    state: str  # PASSED, FAILED, TO_CONFIRM or NOT_TRIED
     message: str = ""
 
     @property
     def badge(self) -> str:
-        return {"passed": "badge-ok", "failed": "badge-danger"}.get(self.state, "")
+        return {PASSED: "badge-ok", FAILED: "badge-danger", TO_CONFIRM: "badge-warn"}.get(self.state, "")
 
 
 def step_results(failure: ConnectError | None = None, *, tried: bool = True) -> list[StepResult]:
-    """One row per step: passed up to the failed one, not tried after it (nor before it if nothing was `tried`)."""
+    """One row per step: passed up to the failed one, not tried after it (nor before it if nothing was `tried`).
+
+    A first connection stops at the host key for the user to confirm it: no failure, and the page explains it
+    in the confirmation form instead of the row.
+    """
     if failure is None:
-        return [StepResult(label, "passed") for label in STEP_LABELS.values()]
+        return [StepResult(label, PASSED) for label in STEP_LABELS.values()]
+    if failure.kind == FailureKind.HOST_KEY_UNKNOWN:
+        stopped = StepResult(STEP_LABELS[failure.step], TO_CONFIRM)
+    else:
+        stopped = StepResult(STEP_LABELS[failure.step], FAILED, failure.message)
     results = []
     reached = False
     for step, label in STEP_LABELS.items():
         if step == failure.step:
-            results.append(StepResult(label, "failed", failure.message))
+            results.append(stopped)
             reached = True
         else:
-            results.append(StepResult(label, "passed" if tried and not reached else "not tried"))
+            results.append(StepResult(label, PASSED if tried and not reached else NOT_TRIED))
     return results
 
 
@@ -76,10 +80,6 @@ def host_key_file(algorithm: str) -> str:
     else:
         kind = {"ssh-ed25519": "ed25519", "ssh-rsa": "rsa", "ssh-dss": "dsa"}.get(algorithm, "ed25519")
     return f"/etc/ssh/ssh_host_{kind}_key.pub"
-
-
-def _allowed(request) -> bool:
-    return ratelimit.allow(f"ssh-connection:{request.user.pk}", limit=CONNECTION_RATE_LIMIT)
 
 
 async def _server_version(target: Target, timeout: float) -> str:
@@ -99,13 +99,15 @@ async def _offered_key(target: Target, timeout: float) -> asyncssh.SSHKey:
     raise AssertionError("connect() trusts no key it was not given")
 
 
-@require_POST
-def test_connection(request, pk):
-    vm = get_vm(request, pk, "visible_to")
-    context = {"vm": vm}
-    if not _allowed(request):
-        context["error"] = TOO_MANY_CONNECTIONS % {"limit": CONNECTION_RATE_LIMIT}
-        return render(request, "connect/test_connection.html", context, status=429)
+def _test_page(request, vm, *, status: int = 200, **context):
+    return render(request, "connect/test_connection.html", {"vm": vm, **context}, status=status)
+
+
+def _run_test(request, vm: VirtualMachine):
+    """Connect and log in with the stored credentials, record the result and show it step by step."""
+    if not services.allow_connection(request.user):
+        return _test_page(request, vm, status=429, error=services.too_many_connections_message())
+    context = {}
     tried = False
     try:
         target = target_for(vm)
@@ -132,7 +134,16 @@ def test_connection(request, pk):
         context.update(steps=step_results(), server_version=version, seconds=time.monotonic() - started)
         details = {"result": "ok", "step": None}
     audit_record(action=Action.VM_CONNECTION_TEST, actor=request.user, target=vm, request=request, details=details)
-    return render(request, "connect/test_connection.html", context)
+    return _test_page(request, vm, **context)
+
+
+@require_http_methods(["GET", "POST"])
+def test_connection(request, pk):
+    """GET shows the page with its button; only the POST connects (a link, a reload or a crawler does not)."""
+    vm = get_vm(request, pk, "visible_to")
+    if request.method == "GET":
+        return _test_page(request, vm)
+    return _run_test(request, vm)
 
 
 @require_POST
@@ -153,8 +164,8 @@ def trust_host_key(request, pk):
         message = _("“%(name)s” already has a trusted host key (%(fingerprint)s): nothing was changed.")
         messages.info(request, message % {"name": vm.name, "fingerprint": vm.host_key_fingerprint})
         return back
-    if not _allowed(request):
-        messages.error(request, TOO_MANY_CONNECTIONS % {"limit": CONNECTION_RATE_LIMIT})
+    if not services.allow_connection(request.user):
+        messages.error(request, services.too_many_connections_message())
         return back
     # Only the server's key is wanted: no credentials are read (so none decrypted) to fetch it.
     target = Target(host=vm.host, port=vm.port, username=vm.username)
@@ -182,9 +193,10 @@ def trust_host_key(request, pk):
     else:
         if stored:
             messages.success(request, _("Host key %(fingerprint)s trusted.") % {"fingerprint": offered_fingerprint})
-        else:
-            message = _("Host key %(fingerprint)s was already trusted: nothing was changed.")
-            messages.info(request, message % {"fingerprint": offered_fingerprint})
+            # Straight on to the login the key was confirmed for, so the user sees whether it works.
+            return _run_test(request, vm)
+        message = _("Host key %(fingerprint)s was already trusted: nothing was changed.")
+        messages.info(request, message % {"fingerprint": offered_fingerprint})
     return back
 
 
@@ -193,8 +205,7 @@ def reset_host_key(request, pk):
     vm = get_vm(request, pk, "editable_by")
     back = redirect("machines:detail", pk=vm.pk)
     if not vm.host_key_fingerprint:
-        message = _("“%(name)s” has no stored host key: it will be confirmed on the next connection.")
-        messages.info(request, message % {"name": vm.name})
+        _say_no_key_stored(request, vm)
         return back
     if request.method == "GET":
         return render(request, "connect/host_key_reset.html", {"vm": vm, "algorithm": vm.host_key.partition(" ")[0]})
@@ -209,6 +220,10 @@ def reset_host_key(request, pk):
         )
         messages.success(request, message % {"fingerprint": old, "name": vm.name})
     else:
-        message = _("“%(name)s” has no stored host key: it will be confirmed on the next connection.")
-        messages.info(request, message % {"name": vm.name})
+        _say_no_key_stored(request, vm)  # reset by someone else since the page was shown
     return back
+
+
+def _say_no_key_stored(request, vm: VirtualMachine) -> None:
+    message = _("“%(name)s” has no stored host key: it will be confirmed on the next connection.")
+    messages.info(request, message % {"name": vm.name})

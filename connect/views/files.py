@@ -1,6 +1,12 @@
-"""Browsing a VM's files, downloading and uploading them over SFTP (connect.sftp does the work)."""
+"""Browsing a VM's files, downloading and uploading them over SFTP (connect.services does the work).
+
+Each listing, download and upload opens a connection, so each counts against the user's connection limit.
+A connection that fails (ConnectError) is shown on the page with the way to test it; a file request that
+fails (FileError) is a message on the listing of the directory it concerns.
+"""
 
 import posixpath
+import unicodedata
 from urllib.parse import quote
 
 from django import forms
@@ -8,13 +14,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from connect import sftp
+from connect import services, sftp
 from connect.ssh import ConnectError, FailureKind
 from machines.views.common import get_vm
 from vmlab.middleware import request_body_limit
@@ -49,41 +54,71 @@ def listing_url(vm_pk: int, path: str = "") -> str:
     return f"{url}?path={quote(path)}" if path else url
 
 
+def download_name(name: str) -> str:
+    """`name` with control characters (a newline is allowed in a file name) replaced: an HTTP header holds none."""
+    return "".join("_" if unicodedata.category(char) == "Cc" else char for char in name)
+
+
+def files_page(request, vm, *, status: int = 200, **context):
+    """The files page: a listing, or what kept it from being shown (`error`, with its `error_kind`)."""
+    return render(
+        request, "connect/files.html", {"vm": vm, "max_size": settings.SFTP_MAX_FILE_SIZE, **context}, status=status
+    )
+
+
+def connection_failed(request, vm, error: ConnectError):
+    """No connection, so no listing either: the page says why and leads to the connection test."""
+    kind = "host_key_unknown" if error.kind == FailureKind.HOST_KEY_UNKNOWN else "connection"
+    return files_page(request, vm, error=error.message, error_kind=kind)
+
+
+def too_many_connections(request, vm, directory: str):
+    message = services.too_many_connections_message()
+    retry_url = listing_url(vm.pk, directory)
+    return files_page(request, vm, status=429, error=message, error_kind="busy", retry_url=retry_url)
+
+
 @require_GET
 def file_list(request, pk):
     vm = get_vm(request, pk, "visible_to")
-    context = {"vm": vm, "max_size": settings.SFTP_MAX_FILE_SIZE}
+    path = request.GET.get("path", "")
+    if not services.allow_connection(request.user):
+        return too_many_connections(request, vm, path)
     try:
-        listing = sftp.vm_directory_list(vm=vm, actor=request.user, path=request.GET.get("path", ""))
+        listing = services.vm_directory_list(vm=vm, actor=request.user, path=path)
     except ConnectError as error:
-        context["host_key_unknown"] = error.kind == FailureKind.HOST_KEY_UNKNOWN
-        context["error"] = error.message
+        return connection_failed(request, vm, error)
     except sftp.FileError as error:
-        context["error"] = error.message
-    else:
-        context["listing"] = listing
-        context["form"] = UploadForm(initial={"directory": listing.path})
-    return render(request, "connect/files.html", context)
+        return files_page(request, vm, error=error.message, error_kind="file")
+    return files_page(request, vm, listing=listing, form=UploadForm(initial={"directory": listing.path}))
 
 
 @require_GET
 def file_download(request, pk):
     vm = get_vm(request, pk, "visible_to")
     path = request.GET.get("path", "")
+    if not services.allow_connection(request.user):
+        return too_many_connections(request, vm, posixpath.dirname(path))
     try:
-        result = sftp.vm_file_download(vm=vm, actor=request.user, path=path, request=request)
-    except (ConnectError, sftp.FileError) as error:
+        result = services.vm_file_download(vm=vm, actor=request.user, path=path, request=request)
+    except ConnectError as error:
+        return connection_failed(request, vm, error)
+    except sftp.FileError as error:
         messages.error(request, error.message)
         return redirect(listing_url(vm.pk, posixpath.dirname(path)))
-    # FileResponse quotes the name with content_disposition_header: any name the VM has is safe in the header.
+    # FileResponse quotes the name with content_disposition_header, which refuses control characters.
     response = FileResponse(
-        result.file, as_attachment=True, filename=result.name, content_type="application/octet-stream"
+        result.file, as_attachment=True, filename=download_name(result.name), content_type="application/octet-stream"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
-@request_body_limit(lambda: settings.SFTP_MAX_FILE_SIZE + MULTIPART_ALLOWANCE)
+def may_upload_large_files(request, pk) -> bool:
+    return services.may_connect(pk, request.user)
+
+
+@request_body_limit(lambda: settings.SFTP_MAX_FILE_SIZE + MULTIPART_ALLOWANCE, granted=may_upload_large_files)
 @require_POST
 def file_upload(request, pk):
     vm = get_vm(request, pk, "visible_to")
@@ -95,8 +130,10 @@ def file_upload(request, pk):
         return redirect(listing_url(vm.pk, request.POST.get("directory", "")))
     upload = form.cleaned_data["file"]
     directory = form.cleaned_data["directory"]
+    if not services.allow_connection(request.user):
+        return too_many_connections(request, vm, directory)
     try:
-        result = sftp.vm_file_upload(
+        result = services.vm_file_upload(
             vm=vm,
             actor=request.user,
             directory=directory,
@@ -105,14 +142,20 @@ def file_upload(request, pk):
             overwrite=form.cleaned_data["overwrite"],
             request=request,
         )
-    except (ConnectError, sftp.FileError) as error:
+    except ConnectError as error:
+        return connection_failed(request, vm, error)
+    except sftp.UnusableDirectory as error:
+        # Listing that directory would only fail again with the same message: show the login directory.
+        messages.error(request, error.message)
+        return redirect(listing_url(vm.pk))
+    except sftp.FileError as error:
         messages.error(request, error.message)
         return redirect(listing_url(vm.pk, directory))
     directory = posixpath.dirname(result.path)
-    message = _("“%(name)s” (%(size)s) was uploaded to %(directory)s.")
+    values = {"name": upload.name, "size": sftp.file_size(result.size), "directory": directory}
     if result.replaced:
         message = _("“%(name)s” (%(size)s) was uploaded to %(directory)s, replacing the file of that name.")
-    messages.success(
-        request, message % {"name": upload.name, "size": filesizeformat(result.size), "directory": directory}
-    )
+    else:
+        message = _("“%(name)s” (%(size)s) was uploaded to %(directory)s.")
+    messages.success(request, message % values)
     return redirect(listing_url(vm.pk, directory))

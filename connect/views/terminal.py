@@ -4,6 +4,8 @@ from django.conf import settings
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from connect.routing import terminal_socket_path
+from machines.models import VirtualMachine
 from machines.views.common import get_vm
 
 
@@ -21,7 +23,12 @@ def policy_with_inline_styles(policy: str) -> str:
 @require_GET
 def terminal(request, pk):
     vm = get_vm(request, pk, "visible_to")
-    context = {"vm": vm, "socket_path": f"/ws/machines/{vm.pk}/terminal/"}
+    context = {
+        "vm": vm,
+        "socket_path": terminal_socket_path(vm.pk),
+        # For a changed host key: who may edit the VM may reset its key (connect.services.vm_host_key_reset).
+        "can_reset_host_key": VirtualMachine.objects.editable_by(request.user).filter(pk=vm.pk).exists(),
+    }
     response = render(request, "connect/terminal.html", context)
     # vmlab.middleware.ContentSecurityPolicyMiddleware keeps a policy that a view set.
     response.headers["Content-Security-Policy"] = policy_with_inline_styles(settings.CONTENT_SECURITY_POLICY)

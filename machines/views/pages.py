@@ -30,14 +30,13 @@ class VmAction:
     fields: tuple[tuple[str, str], ...] = ()  # hidden (name, value) pairs the POST form sends
 
 
-def vm_actions(vm: VirtualMachine, user) -> list[VmAction]:
-    """The actions `user` may take on `vm`, decided by the same queryset rules as the pages they lead to."""
+def vm_actions(vm: VirtualMachine, user, *, editable: bool) -> list[VmAction]:
+    """The actions `user` may take on `vm`, decided by the same queryset rules as the pages they lead to;
+    `editable`: whether the VM is in VirtualMachine.objects.editable_by(user), which the caller knows already."""
 
     def url(name):
         return reverse(f"machines:{name}", args=[vm.pk])
 
-    vms = VirtualMachine.objects.filter(pk=vm.pk)
-    editable = vms.editable_by(user).exists()
     actions = [
         VmAction(_("Open terminal"), reverse("connect:terminal", args=[vm.pk]), "btn-primary"),
         VmAction(_("Files"), reverse("connect:files", args=[vm.pk])),
@@ -58,7 +57,7 @@ def vm_actions(vm: VirtualMachine, user) -> list[VmAction]:
                 fields=(("shared", "false" if vm.shared else "true"),),
             ),
         ]
-    if vms.assignable_by(user).exists():
+    if editable and VirtualMachine.objects.filter(pk=vm.pk).assignable_by(user).exists():
         actions.append(VmAction(_("Assign"), url("assign")))
     if editable:
         actions.append(VmAction(_("Delete"), url("delete"), "btn-danger"))
@@ -105,14 +104,13 @@ def vm_create(request):
 @require_GET
 def vm_detail(request, pk):
     vm = get_vm(request, pk, "visible_to")
-    editable = VirtualMachine.objects.filter(pk=vm.pk).editable_by(request.user)
+    editable = VirtualMachine.objects.filter(pk=vm.pk).editable_by(request.user).exists()
     context = {
         "vm": vm,
         "ssh_command": ssh_command(vm),
-        "actions": vm_actions(vm, request.user),
+        "actions": vm_actions(vm, request.user, editable=editable),
         "host_key_algorithm": vm.host_key.partition(" ")[0],
-        # Asked only when there is a key to reset: a VM without one costs no query for it.
-        "can_reset_host_key": bool(vm.host_key) and editable.exists(),
+        "can_reset_host_key": bool(vm.host_key) and editable,
     }
     return render(request, "machines/vm_detail.html", context)
 

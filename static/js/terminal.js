@@ -5,11 +5,18 @@
 
 (() => {
   const area = document.getElementById("terminal");
-  if (!area || typeof Terminal === "undefined" || typeof FitAddon === "undefined") return;
+  const status = document.getElementById("terminal-status");
+  if (!area) return;
+  if (typeof Terminal === "undefined" || typeof FitAddon === "undefined") {
+    setStatus("The terminal's scripts did not load: reload the page.", "danger");
+    return;
+  }
 
   const CHUNK = 16 * 1024; // bytes per frame: a long paste goes in pieces, well below the server's 64 KiB limit
+  // Output flow control (connect/terminal_protocol.py): the server waits once about 1 MiB is left unwritten here.
+  const ACK_EVERY = 64 * 1024;
   const encoder = new TextEncoder();
-  const status = document.getElementById("terminal-status");
+  const hostKeyChanged = document.getElementById("terminal-host-key-changed");
   const hostKey = {
     panel: document.getElementById("terminal-host-key"),
     message: document.getElementById("terminal-host-key-message"),
@@ -22,6 +29,7 @@
     fontFamily: 'ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace',
     fontSize: 14,
     scrollback: 5000,
+    linkHandler: { activate: openLink }, // links a program prints with OSC 8
   });
   const fit = new FitAddon.FitAddon();
   term.loadAddon(fit);
@@ -30,10 +38,34 @@
   let socket = null;
   let offeredFingerprint = "";
   let finalWord = false; // an error or closed message explains the end better than the close event
+  let written = 0; // output bytes written to the terminal and not yet acknowledged
 
   function setStatus(text, tone) {
     status.textContent = text;
     status.className = tone ? `alert alert-${tone}` : "alert";
+    status.hidden = false;
+  }
+
+  // Only web pages, in a new tab that cannot reach back to this one: never javascript:, data: or file: links.
+  function openLink(event, uri) {
+    let url;
+    try {
+      url = new URL(uri);
+    } catch {
+      return;
+    }
+    if (url.protocol === "http:" || url.protocol === "https:") window.open(url.href, "_blank", "noopener,noreferrer");
+  }
+
+  function showOutput(ws, bytes) {
+    term.write(bytes, () => {
+      if (ws !== socket) return; // written after a reconnect: the old socket's count no longer matters
+      written += bytes.length;
+      if (written >= ACK_EVERY) {
+        sendControl({ type: "ack", bytes: written });
+        written = 0;
+      }
+    });
   }
 
   function showHostKey(message) {
@@ -70,12 +102,15 @@
       case "connected":
         hideHostKey();
         setStatus("Connected.");
+        // The window may have been resized while connecting, before the shell could take the new size.
+        sendControl({ type: "resize", cols: term.cols, rows: term.rows });
         term.focus();
         break;
       case "error":
         finalWord = true;
         hideHostKey();
         setStatus(message.message, "danger");
+        if (message.kind === "host_key_changed") hostKeyChanged.hidden = false;
         break;
       case "closed":
         finalWord = true;
@@ -93,11 +128,13 @@
     ws.binaryType = "arraybuffer";
     socket = ws;
     finalWord = false;
+    written = 0;
+    hostKeyChanged.hidden = true;
     setStatus("Connecting…");
     ws.addEventListener("message", (event) => {
       if (ws !== socket) return;
       if (typeof event.data === "string") onControl(JSON.parse(event.data));
-      else term.write(new Uint8Array(event.data));
+      else showOutput(ws, new Uint8Array(event.data));
     });
     ws.addEventListener("close", () => {
       if (ws !== socket) return; // closed on purpose by Reconnect or Disconnect

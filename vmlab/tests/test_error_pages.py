@@ -16,12 +16,25 @@ def broken_view(request):
     raise RuntimeError("pw-in-a-traceback-Secret-42")
 
 
-@request_body_limit(lambda: 100)
+@request_body_limit(lambda: 100, granted=lambda request: True)
 def small_body_view(request):
     return HttpResponse("read")
 
 
-urlpatterns = [*portal_urlpatterns, path("broken/", broken_view), path("small/", small_body_view)]
+MiB = 1024 * 1024
+
+
+@request_body_limit(lambda: 2 * MiB, granted=lambda request, box: box == "open")
+def large_body_view(request, box):
+    return HttpResponse(f"read {len(request.body)}")
+
+
+urlpatterns = [
+    *portal_urlpatterns,
+    path("broken/", broken_view),
+    path("small/", small_body_view),
+    path("large/<str:box>/", large_body_view),
+]
 
 
 @pytest.mark.urls("vmlab.tests.test_error_pages")
@@ -72,3 +85,19 @@ def test_a_view_may_set_a_smaller_limit_of_its_own(client):
 
     assert client.post("/small/", "x" * 100, content_type="text/plain").status_code == 200
     assert client.post("/small/", "x" * 101, content_type="text/plain").status_code == 413
+
+
+@pytest.mark.urls("vmlab.tests.test_error_pages")
+def test_a_larger_limit_holds_only_for_the_requests_it_is_granted_to(client, settings):
+    settings.MAX_REQUEST_BODY = 1 * MiB
+    client.force_login(UserFactory(role=Role.SIDEKICK))
+
+    def post(box, size):
+        return client.post(f"/large/{box}/", "x" * size, content_type="text/plain")
+
+    assert post("open", 2 * MiB).text == f"read {2 * MiB}"
+    assert post("open", 2 * MiB + 1).status_code == 413
+    assert post("shut", 1 * MiB).text == f"read {1 * MiB}"
+    refused = post("shut", 1 * MiB + 1)
+    assert refused.status_code == 413
+    assert "at most 1 MiB" in refused.text
