@@ -263,13 +263,27 @@ def _temporary_name() -> str:
 
 async def _rename_over(sftp: asyncssh.SFTPClient, source: str, path: str) -> None:
     """Move `source` to `path`, replacing the file there in one step where the server has OpenSSH's
-    posix-rename extension; elsewhere the old file is removed first (plain SFTP rename will not overwrite)."""
+    posix-rename extension. Elsewhere (plain SFTP rename will not overwrite) the old file is first moved
+    aside, and moved back if the new one cannot take its place: some file is always at `path`."""
     try:
         await _call(sftp.posix_rename(source, path), path)
+        return
     except Unsupported:
-        with suppress(NoSuchFile):
-            await _call(sftp.remove(path), path)
+        pass
+    aside = posixpath.join(posixpath.dirname(path), _temporary_name())
+    try:
+        await _call(sftp.rename(path, aside), path)
+    except NoSuchFile:
+        aside = ""  # removed in the meantime: nothing to keep
+    try:
         await _call(sftp.rename(source, path), path)
+    except BaseException:
+        if aside:
+            with suppress(FileError):
+                await _call(sftp.rename(aside, path), path)
+        raise
+    if aside:
+        await _remove_quietly(sftp, aside)
 
 
 @asynccontextmanager

@@ -338,6 +338,31 @@ def test_a_server_without_posix_rename_still_gets_the_file_replaced(password_vm,
     assert [path.name for path in workdir.iterdir()] == ["notes.txt"]
 
 
+def test_without_posix_rename_a_failed_replace_puts_the_original_back(password_vm, workdir, monkeypatch):
+    async def unsupported(self, oldpath, newpath):
+        raise asyncssh.SFTPOpUnsupported("POSIX rename not supported")
+
+    real_rename = asyncssh.SFTPClient.rename
+
+    async def refuse_the_new_file(self, oldpath, newpath, *args, **kwargs):
+        moving_the_upload_in = (workdir / Path(str(oldpath)).name).read_bytes() == b"new"
+        if moving_the_upload_in and str(newpath).endswith("/notes.txt"):
+            raise asyncssh.SFTPPermissionDenied("not allowed")
+        return await real_rename(self, oldpath, newpath, *args, **kwargs)
+
+    monkeypatch.setattr(asyncssh.SFTPClient, "posix_rename", unsupported)
+    monkeypatch.setattr(asyncssh.SFTPClient, "rename", refuse_the_new_file)
+    (workdir / "notes.txt").write_bytes(b"old")
+
+    with pytest.raises(sftp.FileError):
+        async_to_sync(sftp.upload)(
+            target_for(password_vm), remote(workdir), "notes.txt", io.BytesIO(b"new"), overwrite=True
+        )
+
+    assert (workdir / "notes.txt").read_bytes() == b"old"
+    assert [path.name for path in workdir.iterdir()] == ["notes.txt"]
+
+
 def test_a_download_over_the_size_limit_is_refused(owner_client, password_vm, workdir, settings):
     settings.SFTP_MAX_FILE_SIZE = 1000
     (workdir / "big.bin").write_bytes(b"x" * 1001)
