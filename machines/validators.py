@@ -3,7 +3,7 @@ import re
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -101,7 +101,7 @@ def validate_ssh_private_key(value: str) -> None:
         raise ValidationError(message, code="ssh_key_invalid") from None
     if not _logs_in_over_ssh(key):
         raise ValidationError(
-            _("This kind of key cannot log in over SSH: use an Ed25519, ECDSA (P-256, P-384, P-521) or RSA key."),
+            _("This kind of key cannot log in over SSH: use an Ed25519, Ed448, ECDSA (P-256/384/521) or RSA key."),
             code="ssh_key_unusable",
         )
 
@@ -110,4 +110,5 @@ def _logs_in_over_ssh(key) -> bool:
     """Whether SSH has a signature algorithm for the key (X25519 or Brainpool keys load, but cannot log in)."""
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return isinstance(key.curve, ec.SECP256R1 | ec.SECP384R1 | ec.SECP521R1)
-    return isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey | dsa.DSAPrivateKey)
+    # DSA is left out too: OpenSSH servers have refused it by default since 2015.
+    return isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey)

@@ -173,3 +173,21 @@ def test_an_unexpected_error_becomes_a_connect_error_without_its_arguments(passw
     assert PASSWORD not in error.message
     assert error.__cause__ is None and error.__suppress_context__  # no chained frames for a debug page
     assert "Unexpected error connecting to 127.0.0.1" in caplog.text
+
+
+def test_no_certificate_authority_or_local_file_is_trusted(password_target, monkeypatch):
+    """What asyncssh is told: only the stored key vouches for the server; nothing from ~/.ssh of this process."""
+    seen = {}
+    real_connect = asyncssh.connect
+
+    async def spying_connect(*args, **kwargs):
+        seen.update(kwargs)
+        return await real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(asyncssh, "connect", spying_connect)
+    run_command(password_target, "whoami")
+
+    assert seen["x509_trusted_certs"] is None and seen["x509_trusted_cert_paths"] == []
+    assert seen["config"] is None and seen["agent_path"] is None
+    assert [len(keys) for keys in seen["known_hosts"]] == [1, 0, 0]
+    assert not [algorithm for algorithm in seen["server_host_key_algs"] if "cert" in algorithm]

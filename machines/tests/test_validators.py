@@ -1,7 +1,7 @@
 import asyncssh
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, x25519
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, x25519
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
@@ -185,8 +185,12 @@ def test_every_key_type_accepted_is_one_the_ssh_client_can_log_in_with(make_key)
 
 @pytest.mark.parametrize(
     "make_key",
-    [x25519.X25519PrivateKey.generate, lambda: ec.generate_private_key(ec.BrainpoolP256R1())],
-    ids=["x25519", "brainpool"],
+    [
+        x25519.X25519PrivateKey.generate,
+        lambda: ec.generate_private_key(ec.BrainpoolP256R1()),
+        lambda: dsa.generate_private_key(2048),
+    ],
+    ids=["x25519", "brainpool", "dsa"],
 )
 def test_a_key_that_cannot_log_in_over_ssh_is_refused(make_key):
     with pytest.raises(ValidationError) as refused:
