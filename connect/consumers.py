@@ -1,13 +1,16 @@
 """The browser terminal: a WebSocket from static/js/terminal.js joined to an SSH shell on a VM.
 
-The messages and the output flow control are described in connect.terminal_protocol. Every accepted session has
-one VM_TERMINAL audit row, written when it is accepted (outcome "open", so that live sessions and those of a killed
-process show) and completed when it ends: times, byte counts, how it ended and the host key, never what was typed
-or shown.
+The messages and the output flow control are described in connect.terminal_protocol. The consumer drives the SSH
+channel itself (Shell), so what the server holds of a session's output stays bounded however fast the shell writes
+and whatever the browser does: at most UNACKED_OUTPUT_LIMIT + OUTPUT_WINDOW sent or queued for the browser, and
+OUTPUT_WINDOW in the channel.
+
+Every accepted session has one VM_TERMINAL audit row, written when it is accepted (outcome "open", so that live
+sessions and those of a killed process show) and completed when it ends: times, byte counts, how it ended and the
+host key, never what was typed or shown.
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 from importlib import import_module
@@ -38,7 +41,9 @@ logger = logging.getLogger(__name__)
 
 ACCESS_CHECK_INTERVAL = 60.0  # seconds between checks that the user may still use the VM
 MAX_FRAME = 64 * 1024  # the largest frame taken from the browser; terminal.js sends a paste in smaller pieces
-UNACKED_OUTPUT_LIMIT = 1024 * 1024  # output bytes the browser may have left to write before the shell's output waits
+UNACKED_OUTPUT_LIMIT = 1024 * 1024  # output bytes the browser may have left to show before the shell's output waits
+OUTPUT_WINDOW = 256 * 1024  # the SSH channel's receive window: the output the VM may send ahead of the browser
+OUTPUT_AFTER_EXIT = 5.0  # seconds without output, once the shell has ended, before the session ends anyway
 INPUT_BUFFER_LIMIT = 1024 * 1024  # input bytes waiting for the VM to read them before the session is ended
 SLOT_TTL = 5 * 60.0  # seconds an open terminal counts for TERMINAL_SESSIONS_PER_USER after its last access check
 
@@ -88,6 +93,77 @@ def access_lost(session_key: str, user_pk: int, vm_pk: int) -> str:
     return ""
 
 
+class Shell(asyncssh.SSHClientSession):
+    """The shell's SSH channel, read only as fast as the browser shows its output.
+
+    The output is queued for the consumer in `frames` as it arrives: bytes of output, the id of a mark to send right
+    after them, EXITED once the shell has ended and CLOSED once the channel has. While more than the window's limit
+    is not shown, the channel stops reading: asyncssh keeps what arrives, and sends no window adjust, so it holds at
+    most the SSH window and the program on the VM waits.
+    """
+
+    EXITED = object()
+    CLOSED = object()
+
+    def __init__(self, window: OutputWindow):
+        self.window = window
+        self.channel: asyncssh.SSHClientChannel | None = None
+        self.frames: asyncio.Queue = asyncio.Queue()
+        self.exited = False
+        self.exit_status: int | None = None
+        self.exit_signal: str | None = None
+        self.error: Exception | None = None  # why the SSH connection was lost, if it was
+        self._pause_due = False
+
+    def connection_made(self, channel: asyncssh.SSHClientChannel) -> None:
+        self.channel = channel
+
+    def data_received(self, data: bytes, datatype) -> None:
+        self.frames.put_nowait(data)
+        mark = self.window.sent(len(data))
+        if mark:
+            self.frames.put_nowait(mark)
+        if not self.window.is_open and not self._pause_due:
+            # Paused at once, a resumed channel would pass on one packet and pause again, yet asyncssh reopens the
+            # whole SSH window for that one packet while still holding the rest: each acknowledgement would let in
+            # another window. Paused once the current callback is done, it first passes on all it holds.
+            self._pause_due = True
+            asyncio.get_running_loop().call_soon(self._pause)
+
+    def _pause(self) -> None:
+        self._pause_due = False
+        if not self.window.is_open:
+            self.channel.pause_reading()
+
+    def acknowledged(self, mark) -> None:
+        if self.window.acknowledged(mark) and self.window.is_open:
+            self.channel.resume_reading()
+
+    # asyncssh reports the exit at once, even while the channel still holds output; the end of the output, and the
+    # channel closing, only once all of it was passed on.
+
+    def exit_status_received(self, status: int) -> None:
+        self.exit_status = status
+        self._exited()
+
+    def exit_signal_received(self, signal: str, core_dumped: bool, msg: str, lang: str) -> None:
+        self.exit_signal = signal
+        self._exited()
+
+    def eof_received(self) -> bool:
+        self._exited()
+        return False  # asyncssh then ends the input too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.error = exc
+        self.frames.put_nowait(self.CLOSED)
+
+    def _exited(self) -> None:
+        if not self.exited:
+            self.exited = True
+            self.frames.put_nowait(self.EXITED)
+
+
 class TerminalConsumer(AsyncWebsocketConsumer):
     session_task: asyncio.Task | None = None  # from the accept to the end: run_session
 
@@ -103,10 +179,9 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         self.request = scope_request(self.scope)
         self.session_key = self.scope["session"].session_key
         self.connection: asyncssh.SSHClientConnection | None = None
-        self.process: asyncssh.SSHClientProcess | None = None
+        self.shell: Shell | None = None
         self.trust_answer: asyncio.Future | None = None
         self.ending: asyncio.Future[str] = loop.create_future()  # a handler ends the session with an outcome
-        self.output_window = OutputWindow(UNACKED_OUTPUT_LIMIT)
         self.slot = TerminalSlot(self.user.pk, SLOT_TTL)
         self.fingerprint = ""
         self.bytes_in = self.bytes_out = 0
@@ -158,16 +233,16 @@ class TerminalConsumer(AsyncWebsocketConsumer):
             await self.control(parse_control(text_data))
 
     async def keystrokes(self, data: bytes) -> None:
-        if self.process is None or self.ending.done():
+        if self.shell is None or self.ending.done():
             return  # no shell (yet, or any more): nothing to type into
-        self.last_input = asyncio.get_running_loop().time()
         try:
-            self.process.stdin.write(data)
+            self.shell.channel.write(data)
         except OSError:
-            return  # the shell has just ended; the session is closing
+            return  # the channel is closing: typing into it keeps nothing open (see watch)
+        self.last_input = asyncio.get_running_loop().time()
         self.bytes_in += len(data)
-        # Not awaiting drain(): the frames would only pile up in the server's unbounded receive queue instead.
-        if self.process.stdin.channel.get_write_buffer_size() > INPUT_BUFFER_LIMIT:
+        # Not waiting for the VM to read it: the frames would only pile up in the server's unbounded receive queue.
+        if self.shell.channel.get_write_buffer_size() > INPUT_BUFFER_LIMIT:
             message = _(
                 "The input arrives faster than the VM reads it, so the session was closed rather than keep piling it "
                 "up. Paste less at once, or copy large files with the Files page."
@@ -179,7 +254,8 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         if kind == "resize":
             self.resize(message)
         elif kind == "ack":
-            self.output_window.acknowledged(message.get("bytes"))
+            if self.shell is not None:
+                self.shell.acknowledged(message.get("id"))
         elif kind == "trust":
             if self.trust_answer is not None and not self.trust_answer.done():
                 self.last_input = asyncio.get_running_loop().time()
@@ -189,9 +265,8 @@ class TerminalConsumer(AsyncWebsocketConsumer):
 
     def resize(self, message: dict) -> None:
         self.cols, self.rows = bounded(message.get("cols"), COLUMNS), bounded(message.get("rows"), ROWS)
-        if self.process is not None:
-            with contextlib.suppress(OSError):  # the shell has just ended
-                self.process.change_terminal_size(self.cols, self.rows)
+        if self.shell is not None:
+            self.shell.channel.change_terminal_size(self.cols, self.rows)
 
     async def send_json(self, **message) -> None:
         await self.send(text_data=json.dumps(message))
@@ -253,33 +328,51 @@ class TerminalConsumer(AsyncWebsocketConsumer):
             await self.send_json(type="error", kind=str(error.kind), message=error.message)
             return str(error.kind)
         try:
-            self.process = await self.connection.create_process(
-                term_type="xterm-256color", term_size=(self.cols, self.rows), encoding=None, stderr=asyncssh.STDOUT
+            _channel, self.shell = await self.connection.create_session(
+                lambda: Shell(OutputWindow(UNACKED_OUTPUT_LIMIT)),
+                term_type="xterm-256color",
+                term_size=(self.cols, self.rows),
+                encoding=None,
+                window=OUTPUT_WINDOW,
             )
-            await self.send_json(type="connected")
-            while True:
-                # While the browser has too much left to write, the output stays unread: asyncssh stops reading,
-                # the SSH window fills and the program on the VM waits, instead of daphne's memory growing.
-                await self.output_window.wait_open()
-                data = await self.process.stdout.read(MAX_FRAME)
-                if not data:
-                    break
-                self.bytes_out += len(data)
-                self.output_window.sent(len(data))
-                await self.send(bytes_data=data)
-            await self.process.wait()
         except (asyncssh.Error, OSError) as error:
-            message = _("The SSH session ended unexpectedly: %(reason)s") % {"reason": error}
-            await self.send_json(type="closed", message=message)
-            return "connection lost"
+            return await self.ssh_lost(error)
+        await self.send_json(type="connected")
+        await self.relay_output()
+        if self.shell.error is not None:
+            return await self.ssh_lost(self.shell.error)
         return await self.shell_ended()
 
+    async def relay_output(self) -> None:
+        """Send the shell's output to the browser until the channel closes; or, once the shell has ended, until no
+        output came for OUTPUT_AFTER_EXIT seconds: a browser that stopped taking it does not keep the session open
+        (the rest, at most a window, is dropped)."""
+        while True:
+            try:
+                async with asyncio.timeout(OUTPUT_AFTER_EXIT if self.shell.exited else None):
+                    frame = await self.shell.frames.get()
+            except TimeoutError:
+                return
+            if frame is Shell.CLOSED:
+                return
+            if isinstance(frame, bytes):
+                self.bytes_out += len(frame)
+                await self.send(bytes_data=frame)
+            elif isinstance(frame, str):
+                await self.send_json(type="mark", id=frame)
+            # Shell.EXITED: wait for more output, now for OUTPUT_AFTER_EXIT seconds at most
+
+    async def ssh_lost(self, error: Exception) -> str:
+        message = _("The SSH session ended unexpectedly: %(reason)s") % {"reason": error}
+        await self.send_json(type="closed", message=message)
+        return "connection lost"
+
     async def shell_ended(self) -> str:
-        status, signal = self.process.exit_status, self.process.exit_signal
+        status, signal = self.shell.exit_status, self.shell.exit_signal
         if signal:
-            message = _("The shell was ended by signal %(name)s.") % {"name": signal[0]}
+            message = _("The shell was ended by signal %(name)s.") % {"name": signal}
             await self.send_json(type="closed", message=message)
-            return f"signal {signal[0]}"
+            return f"signal {signal}"
         if status is None:
             await self.send_json(type="closed", message=_("The VM closed the connection."))
             return "connection lost"
@@ -333,7 +426,12 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         return connection
 
     async def watch(self) -> str:
-        """Ends the session (returns why) after TERMINAL_IDLE_TIMEOUT minutes without input or once access is lost."""
+        """Ends the session (returns why) after TERMINAL_IDLE_TIMEOUT minutes without input, once access is lost, or
+        once this terminal lost its slot.
+
+        The idle timeout also bounds the one end the shell's channel does not report at once: a VM that closes the
+        channel without an exit status while it holds output the browser does not take (asyncssh reports that close
+        only after passing all the output on). Typing into a closed channel is not input."""
         loop = asyncio.get_running_loop()
         idle_limit = settings.TERMINAL_IDLE_TIMEOUT * 60
         next_check = loop.time() + ACCESS_CHECK_INTERVAL
@@ -345,7 +443,13 @@ class TerminalConsumer(AsyncWebsocketConsumer):
                 await self.send_json(type="closed", message=message)
                 return "idle timeout"
             if loop.time() >= next_check:
-                await sync_to_async(self.slot.refresh)()
+                if not await sync_to_async(self.slot.refresh)():
+                    message = _(
+                        "This terminal was closed: its place among your %(count)d allowed terminals had lapsed, and "
+                        "another terminal took it."
+                    ) % {"count": settings.TERMINAL_SESSIONS_PER_USER}
+                    await self.send_json(type="closed", message=message)
+                    return "too_many_terminals"
                 reason = await database_sync_to_async(access_lost)(self.session_key, self.user.pk, self.vm.pk)
                 if reason:
                     await self.send_json(type="closed", message=reason)

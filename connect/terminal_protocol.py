@@ -1,20 +1,27 @@
 """The terminal WebSocket's protocol, apart from the consumer (connect.consumers) that speaks it.
 
 Binary frames carry the terminal's bytes both ways; text frames carry JSON control messages.
-Browser to server: {"type": "resize", "cols", "rows"}, {"type": "trust", "fingerprint"}, {"type": "ack", "bytes"}.
+Browser to server: {"type": "resize", "cols", "rows"}, {"type": "trust", "fingerprint"}, {"type": "ack", "id"}.
 Server to browser: {"type": "status", "message"}, {"type": "host_key", "fingerprint", "algorithm", "message"},
-{"type": "connected"}, {"type": "error", "kind", "message"}, {"type": "closed", "message", "exit_status"?}.
+{"type": "connected"}, {"type": "mark", "id"}, {"type": "error", "kind", "message"},
+{"type": "closed", "message", "exit_status"?}.
 
-Flow control, as xterm.js recommends: the browser acknowledges the output bytes it has written ("ack"), and the
-server stops reading the shell's output while too much is unacknowledged (OutputWindow).
+Output flow control, as xterm.js recommends, with proof: after every MARK_EVERY bytes of output the server sends a
+mark, an unguessable id, right after the output. The browser echoes it ("ack") once it has drawn the output before
+it, which it can only do after reading that output from the socket. Each mark stands for all the output sent before
+it; only the oldest mark not yet echoed counts, so an unknown, repeated or out-of-order id changes nothing. While
+more than a limit of output is not covered by an echoed mark, the server stops reading the shell's output
+(OutputWindow): the SSH window fills and the program on the VM waits, instead of the server's memory growing.
 """
 
-import asyncio
 import json
+import secrets
+from collections import deque
 from urllib.parse import parse_qs
 
 COLUMNS = (10, 500, 80)  # lowest, highest, default
 ROWS = (2, 200, 24)
+MARK_EVERY = 64 * 1024  # output bytes between two marks
 
 
 def bounded(value, limits: tuple[int, int, int]) -> int:
@@ -45,27 +52,40 @@ def parse_control(text: str) -> dict:
 
 
 class OutputWindow:
-    """Output bytes sent to the browser that it has not yet said it wrote; open while they are at most `limit`."""
+    """The output sent to the browser that no echoed mark covers yet; open while it is at most `limit` bytes."""
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, mark_every: int = MARK_EVERY):
+        if not 0 < mark_every <= limit:
+            # The output after the last mark is never covered: more than `limit` of it would shut the window for good.
+            raise ValueError("marks must come at most `limit` bytes apart")
         self.limit = limit
-        self.unacknowledged = 0
-        self._open = asyncio.Event()
-        self._open.set()
+        self.mark_every = mark_every
+        self.sent_bytes = 0
+        self.shown_bytes = 0  # the output before the last echoed mark
+        self._marks: deque[tuple[str, int]] = deque()  # not yet echoed, oldest first: (id, output bytes before it)
 
-    def sent(self, size: int) -> None:
-        self.unacknowledged += size
-        if self.unacknowledged > self.limit:
-            self._open.clear()
+    @property
+    def unacknowledged(self) -> int:
+        return self.sent_bytes - self.shown_bytes
 
-    def acknowledged(self, size) -> None:
-        """The browser wrote `size` more bytes. Anything but a count of bytes sent and not yet acknowledged is
-        ignored: an acknowledgement cannot open the window for output that was never sent."""
-        if type(size) is not int or not 0 < size <= self.unacknowledged:
-            return
-        self.unacknowledged -= size
-        if self.unacknowledged <= self.limit:
-            self._open.set()
+    @property
+    def is_open(self) -> bool:
+        return self.unacknowledged <= self.limit
 
-    async def wait_open(self) -> None:
-        await self._open.wait()
+    def sent(self, size: int) -> str | None:
+        """Count `size` more bytes of output sent; returns the id of a mark to send right after them, if one is due."""
+        self.sent_bytes += size
+        last_mark = self._marks[-1][1] if self._marks else self.shown_bytes
+        if self.sent_bytes - last_mark < self.mark_every:
+            return None
+        mark = secrets.token_urlsafe(16)
+        self._marks.append((mark, self.sent_bytes))
+        return mark
+
+    def acknowledged(self, mark) -> bool:
+        """The browser echoed `mark`. True if it is the oldest mark not yet echoed, whose output then counts as
+        shown; anything else is ignored."""
+        if not self._marks or mark != self._marks[0][0]:
+            return False
+        _mark, self.shown_bytes = self._marks.popleft()
+        return True

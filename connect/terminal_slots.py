@@ -28,10 +28,14 @@ class TerminalSlot:
                 return True
         return False
 
-    def refresh(self) -> None:
-        """Keep the slot for another `ttl` seconds (taking it again if it expired and is still free)."""
-        if self.key and not cache.touch(self.key, timeout=self.ttl):
-            cache.add(self.key, self.token, timeout=self.ttl)
+    def refresh(self) -> bool:
+        """Keep the slot for another `ttl` seconds, or take it again if it expired and is still free; False if it
+        expired and another terminal took it (this one no longer counts, so it must end)."""
+        if not self.key:
+            return False
+        if cache.get(self.key) == self.token and cache.touch(self.key, timeout=self.ttl):
+            return True
+        return cache.add(self.key, self.token, timeout=self.ttl)
 
     def release(self) -> None:
         if self.key and cache.get(self.key) == self.token:

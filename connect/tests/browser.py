@@ -25,6 +25,7 @@ class Browser:
             self.socket.scope["client"] = client  # the peer address the ASGI server reports
         self.output = b""
         self.controls: list[dict] = []
+        self.marks: list[tuple[str, int]] = []  # (id, output bytes received before it) of each flow-control mark
         self.close_code: int | None = None
 
     async def open(self) -> bool:
@@ -39,6 +40,8 @@ class Browser:
             self.output += message["bytes"]
         else:
             self.controls.append(json.loads(message["text"]))
+            if self.controls[-1]["type"] == "mark":
+                self.marks.append((self.controls[-1]["id"], len(self.output)))
 
     async def output_shows(self, text: str) -> str:
         while text.encode() not in self.output:

@@ -2,8 +2,11 @@
 
 Users: `alice` logs in with a password, `bob` with an Ed25519 key. Their shell is a tiny line shell that
 echoes what is typed (as a terminal in cooked mode would) and knows `whoami`, `size`, `term`, `echo`,
-`exit [N]`, `flood N` (writes N bytes of dots as fast as the client takes them) and `deaf` (stops reading its
-input); SFTP serves a temporary directory as `/`. Every password or key the server was offered is recorded.
+`exit [N]`, `flood N` (writes N bytes of dots as fast as the client takes them), `dump N` (writes N bytes of dots
+at once: what the client does not take waits in the server), `deaf` (stops reading its input), `hangup` (closes the
+channel, once its output is sent, without an exit status), `kill` (ends as if by SIGKILL) and `drop` (drops the
+whole connection at once); SFTP serves a temporary directory as `/`. Every password or key the server was offered
+is recorded.
 """
 
 import asyncio
@@ -21,6 +24,10 @@ PASSWORD_USER = "alice"
 PASSWORD = "alice-ssh-password"
 KEY_USER = "bob"
 PROMPT = b"$ "
+FLOOD_CHUNK = 4096
+# The most a flood writes beyond what the SSH window lets through: asyncssh takes writes until it buffers more than
+# its 64 KiB high-water mark, and the flood writes FLOOD_CHUNK bytes at a time.
+FLOOD_AHEAD = 64 * 1024 + FLOOD_CHUNK
 
 
 @dataclass
@@ -106,8 +113,19 @@ class SSHTestServer:
                     if line == b"deaf":
                         await process.channel.wait_closed()  # reads nothing more: the input piles up
                         return
+                    if line == b"hangup":
+                        process.close()
+                        return
+                    if line == b"kill":
+                        process.exit_with_signal("KILL")
+                        return
+                    if line == b"drop":
+                        process.get_extra_info("connection").abort()
+                        return
                     if line.startswith(b"flood ") and not await self._flood(process, int(line.split()[1])):
                         return  # the client went away mid-flood
+                    if line.startswith(b"dump "):
+                        process.stdout.write(b"." * int(line.split()[1]))
                     status = self._run(process, username, line.decode())
                     if status is not None:
                         process.exit(status)
@@ -122,7 +140,7 @@ class SSHTestServer:
         """Write `size` dots, waiting whenever the SSH window is full, as a program writing to a terminal does;
         False if the client went away first."""
         self.flooded = 0
-        chunk = b"." * 4096
+        chunk = b"." * FLOOD_CHUNK
         try:
             while self.flooded < size:
                 process.stdout.write(chunk)
@@ -141,6 +159,7 @@ class SSHTestServer:
         outputs = {
             "": "",
             "flood": "",
+            "dump": "",
             "whoami": username,
             "size": "{}x{}".format(*process.get_terminal_size()[:2]),
             "term": process.get_terminal_type() or "",

@@ -76,8 +76,8 @@ class FakeTerminal {
     this.writing.push(callback);
   }
 
-  finishWriting() {
-    for (const callback of this.writing.splice(0)) if (callback) callback();
+  finishWriting(count = Infinity) { // the oldest `count` writes, or all of them
+    for (const callback of this.writing.splice(0, count)) if (callback) callback();
   }
 
   loadAddon() {}
@@ -93,9 +93,19 @@ class FakeTerminal {
 }
 
 const opened = [];
+const documentListeners = {};
+function click(action) { // a click on the button with data-terminal=action
+  const button = { dataset: { terminal: action }, textContent: "" };
+  const event = { target: { closest: () => button } };
+  for (const listener of documentListeners.click || []) listener(event);
+}
+
 const context = {
   window: { location: { protocol: "http:", host: "127.0.0.1" }, addEventListener() {}, open: (...args) => { opened.push(args); return null; } },
-  document: { getElementById: (id) => elements[id] || null, addEventListener() {} },
+  document: {
+    getElementById: (id) => elements[id] || null,
+    addEventListener: (type, listener) => (documentListeners[type] ||= []).push(listener),
+  },
   WebSocket: FakeWebSocket,
   Terminal: FakeTerminal,
   FitAddon: { FitAddon: class { fit() {} } },
@@ -110,5 +120,5 @@ const context = {
 vm.createContext(context);
 vm.runInContext(fs.readFileSync(process.argv[2], "utf8"), context);
 
-const scenario = new Function("sockets", "terminals", "elements", "opened", fs.readFileSync(0, "utf8"));
-process.stdout.write(JSON.stringify(scenario(sockets, terminals, elements, opened)));
+const scenario = new Function("sockets", "terminals", "elements", "opened", "click", fs.readFileSync(0, "utf8"));
+process.stdout.write(JSON.stringify(scenario(sockets, terminals, elements, opened, click)));

@@ -7,6 +7,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.urls import reverse
 
 from accounts.roles import Role
@@ -17,7 +18,7 @@ from connect.services import too_many_connections_message
 from connect.ssh import public_key_line
 from connect.terminal_slots import TerminalSlot
 from connect.tests.browser import Browser, socket_path
-from connect.tests.sshserver import KEY_USER, PASSWORD_USER
+from connect.tests.sshserver import FLOOD_AHEAD, KEY_USER, PASSWORD_USER
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
 
@@ -414,6 +415,20 @@ async def test_the_shell_exiting_sends_its_status_and_closes_the_socket(open_ter
     assert event.details["outcome"] == "exit 3"
 
 
+async def test_a_shell_ended_by_a_signal_says_which(open_terminal, password_vm):
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+
+    await browser.type("kill\r")
+
+    closed = await browser.control("closed")
+    assert closed["message"] == "The shell was ended by signal KILL."
+    assert await browser.closed() == 1000
+    await browser.leave()
+    [event] = await terminal_events(password_vm)
+    assert event.details["outcome"] == "signal KILL"
+
+
 async def test_an_oversized_frame_is_refused_and_the_session_goes_on(open_terminal, password_vm):
     browser = await open_terminal(password_vm)
     await browser.output_shows("$ ")
@@ -497,11 +512,14 @@ async def test_no_input_for_the_idle_timeout_closes_the_terminal(open_terminal, 
 
 # Flow control
 
+FOREVER = 10**12  # bytes: a flood that does not end during a test
+MIB = 1024 * 1024
 
-@pytest.fixture
-def small_output_window(monkeypatch):
-    monkeypatch.setattr(consumers, "UNACKED_OUTPUT_LIMIT", 64 * 1024)
-    return consumers.UNACKED_OUTPUT_LIMIT
+
+def most_the_vm_may_be_ahead() -> int:
+    """What the server may hold of the output, plus what the test server's flood writes ahead of the SSH window,
+    plus 128 KiB of slack for a busy machine (without flow control the VM gets megabytes ahead)."""
+    return consumers.UNACKED_OUTPUT_LIMIT + 2 * consumers.OUTPUT_WINDOW + FLOOD_AHEAD + 128 * 1024
 
 
 async def settled(read, quiet: float = 0.3):
@@ -514,39 +532,148 @@ async def settled(read, quiet: float = 0.3):
         value = read()
 
 
-async def test_output_waits_while_the_browser_has_not_written_it(
-    open_terminal, password_vm, ssh_server, small_output_window
+async def show_honestly(browser, ssh_server, seconds: float, rate: int) -> int:
+    """Read for `seconds` as a browser that draws `rate` bytes a second and echoes each mark once the output before
+    it is drawn; returns the most the VM's flood was ahead of what the browser had received."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    ahead = 0
+    while loop.time() < end:
+        shown, marks = len(browser.output), len(browser.marks)
+        await browser.receive()
+        ahead = max(ahead, ssh_server.flooded - len(browser.output))
+        await asyncio.sleep((len(browser.output) - shown) / rate)
+        if len(browser.marks) > marks:
+            await browser.send(type="ack", id=browser.marks[-1][0])
+    return ahead
+
+
+async def test_a_browser_slower_than_the_shell_gets_the_output_while_the_vm_waits_for_it(
+    open_terminal, password_vm, ssh_server
 ):
-    flood = 16 * 1024 * 1024
     browser = await open_terminal(password_vm)
     await browser.output_shows("$ ")
+    await browser.type(f"flood {FOREVER}\r")
 
-    await browser.type(f"flood {flood}\r")
-    await asyncio.sleep(0.5)
-    await browser.drain()
+    ahead = await show_honestly(browser, ssh_server, seconds=2, rate=4 * MIB)
 
-    assert len(browser.output) <= small_output_window + consumers.MAX_FRAME
-    assert await settled(lambda: ssh_server.flooded) < flood  # the program on the VM waits
-    shown = len(browser.output)
-    await browser.send(type="ack", bytes=shown)  # the browser caught up: the output goes on
-    await browser.receive()
-    assert len(browser.output) > shown
+    assert len(browser.output) > 2 * consumers.UNACKED_OUTPUT_LIMIT  # the output kept coming...
+    assert ahead < most_the_vm_may_be_ahead()  # ... no faster than the browser drew it
     await browser.leave()
 
 
-async def test_an_ack_for_more_than_was_sent_is_ignored(open_terminal, password_vm, small_output_window):
+async def test_a_browser_that_reads_nothing_holds_the_vm_back(open_terminal, password_vm, ssh_server):
     browser = await open_terminal(password_vm)
     await browser.output_shows("$ ")
-    await browser.type(f"flood {16 * 1024 * 1024}\r")
-    await asyncio.sleep(0.3)
-    await browser.drain()
 
-    await browser.send(type="ack", bytes=len(browser.output) + 1)
+    await browser.type(f"flood {FOREVER}\r")
+
+    assert await settled(lambda: ssh_server.flooded) < most_the_vm_may_be_ahead()
+    await browser.drain()
+    assert len(browser.output) <= consumers.UNACKED_OUTPUT_LIMIT + consumers.OUTPUT_WINDOW
+    await browser.leave()
+
+
+async def test_acks_without_reading_the_output_do_not_let_it_through(open_terminal, password_vm, ssh_server):
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+    await browser.type(f"flood {FOREVER}\r")
+
+    for _round in range(10):  # never reads the socket, so never sees a mark
+        for ack in [{"bytes": 64 * 1024}, {"id": "0"}, {"id": "1"}, {"id": None}]:
+            await browser.send(type="ack", **ack)
+        await asyncio.sleep(0.1)
+
+    assert await settled(lambda: ssh_server.flooded) < most_the_vm_may_be_ahead()
+    await browser.leave()
+
+
+async def test_acks_with_unknown_repeated_or_out_of_order_ids_do_not_open_the_window(open_terminal, password_vm):
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+    await browser.type(f"flood {FOREVER}\r")
+    await browser.drain()
+    first, _before = browser.marks[0]
+    await browser.send(type="ack", id=first)
+    await browser.drain()
+    # Echoing the marks before `opening` still leaves more than the limit unshown; echoing `opening` opens the window.
+    sent, marks = len(browser.output), browser.marks[1:]
+    opening = next(n for n, (_mark, before) in enumerate(marks) if sent - before <= consumers.UNACKED_OUTPUT_LIMIT)
+    for mark, _before in marks[:opening]:
+        await browser.send(type="ack", id=mark)
+    assert opening < len(marks) - 1
+
+    for ack in [{"id": first}, {"id": marks[-1][0]}, {"id": "guessed"}, {"id": 7}, {"bytes": sent}, {}]:
+        await browser.send(type="ack", **ack)
 
     assert await browser.socket.receive_nothing(timeout=0.5)
-    await browser.send(type="ack", bytes=len(browser.output))
+    await browser.send(type="ack", id=marks[opening][0])
     await browser.receive()
+    assert len(browser.output) > sent
     await browser.leave()
+
+
+async def test_a_shell_that_exits_while_its_output_waits_still_ends_the_session(
+    open_terminal, password_vm, monkeypatch
+):
+    monkeypatch.setattr(consumers, "OUTPUT_AFTER_EXIT", 0.5)
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+    loop = asyncio.get_running_loop()
+    typed = loop.time()
+
+    await browser.type(f"dump {4 * MIB}\rexit 7\r")  # and the browser never echoes a mark
+
+    closed = await browser.control("closed")
+    assert loop.time() - typed < 3
+    assert closed["exit_status"] == 7
+    assert await browser.closed() == 1000
+    assert len(browser.output) < 2 * MIB  # what the browser did not take was dropped
+    await browser.leave()
+    [event] = await terminal_events(password_vm)
+    assert event.details["outcome"] == "exit 7"
+
+
+async def test_a_connection_lost_while_the_output_waits_ends_the_session_at_once(open_terminal, password_vm):
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+    loop = asyncio.get_running_loop()
+    typed = loop.time()
+
+    await browser.type(f"dump {4 * MIB}\rdrop\r")  # and the browser never echoes a mark
+
+    closed = await browser.control("closed")
+    assert loop.time() - typed < 1
+    assert closed["message"].startswith("The SSH session ended unexpectedly")
+    assert await browser.closed() == 1000
+    await browser.leave()
+    [event] = await terminal_events(password_vm)
+    assert event.details["outcome"] == "connection lost"
+
+
+async def test_a_channel_closed_without_exit_status_while_its_output_waits_ends_at_the_idle_timeout(
+    open_terminal, password_vm, settings
+):
+    settings.TERMINAL_IDLE_TIMEOUT = 1.5 / 60  # minutes
+    # More than the browser may leave unshown, and less than the SSH window then lets through: the VM sends it all
+    # and closes the channel, while the consumer still holds the end of it.
+    flood = consumers.UNACKED_OUTPUT_LIMIT + 96 * 1024
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+    loop = asyncio.get_running_loop()
+    typed = loop.time()
+    await browser.type(f"flood {flood}\rhangup\r")
+    await asyncio.sleep(1)
+
+    await browser.type("typed into the closed channel\r")  # is no input that keeps the session open
+
+    closed = await browser.control("closed")
+    assert "without input" in closed["message"]
+    assert loop.time() - typed < 2.2  # 1.5 s after the last input that reached the VM, not 2.5 s
+    await browser.leave()
+    [event] = await terminal_events(password_vm)
+    assert event.details["outcome"] == "idle timeout"
+    assert event.details["bytes_in"] == len(f"flood {flood}\rhangup\r")
 
 
 async def test_input_faster_than_the_vm_reads_it_ends_the_session(
@@ -662,6 +789,27 @@ async def test_the_terminals_of_a_killed_process_stop_counting_after_a_while(ope
     allowed = await open_terminal(password_vm)
     await allowed.output_shows("$ ")
     await allowed.leave()
+
+
+async def test_a_terminal_whose_lapsed_slot_another_terminal_took_is_closed(
+    open_terminal, password_vm, settings, quick_access_checks
+):
+    settings.TERMINAL_SESSIONS_PER_USER = 1
+    browser = await open_terminal(password_vm)
+    await browser.output_shows("$ ")
+
+    # As if the slot had lapsed and another tab had taken it meanwhile.
+    slot = f"terminal-session:{password_vm.owner.pk}:0"
+    await sync_to_async(cache.set)(slot, "another terminal")
+
+    closed = await browser.control("closed")
+    assert "another terminal took it" in closed["message"]
+    assert await browser.closed() == 1000
+    await browser.leave()
+    assert await sync_to_async(cache.get)(slot) == "another terminal"
+    await sync_to_async(cache.delete)(slot)
+    [event] = await terminal_events(password_vm)
+    assert event.details["outcome"] == "too_many_terminals"
 
 
 # Access lost during a session

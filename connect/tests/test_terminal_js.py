@@ -9,13 +9,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from connect import consumers
-
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js runs the terminal's JavaScript")
 
 HARNESS = Path(__file__).with_name("terminal_harness.js")
 TERMINAL_JS = Path(settings.BASE_DIR) / "static" / "js" / "terminal.js"
-KIB = 1024
 
 
 def run(scenario: str):
@@ -27,22 +24,52 @@ def run(scenario: str):
     return json.loads(completed.stdout)
 
 
-def test_output_is_acknowledged_once_xterm_has_written_about_64_kib():
+def test_a_mark_is_echoed_once_the_output_before_it_is_written():
     acks = run("""
         const [socket] = sockets, [term] = terminals;
         const acks = () => socket.controls().filter((message) => message.type === "ack");
         socket.receive(new ArrayBuffer(40 * 1024));
-        socket.receive(new ArrayBuffer(40 * 1024));
-        const beforeWritten = acks().length;
+        socket.receive(JSON.stringify({ type: "mark", id: "first" }));
+        socket.receive(new ArrayBuffer(30 * 1024));
+        socket.receive(new ArrayBuffer(30 * 1024));
+        socket.receive(JSON.stringify({ type: "mark", id: "second" }));
+        const received = acks().length;
+        term.finishWriting(2);  // the output before the first mark, and part of the output before the second
+        const partlyWritten = acks().length;
         term.finishWriting();
-        const afterWritten = acks().length;
-        socket.receive(new ArrayBuffer(10 * 1024));
-        term.finishWriting();
-        return [beforeWritten, afterWritten, acks()];
+        return [received, partlyWritten, acks()];
     """)
 
-    assert acks == [0, 1, [{"type": "ack", "bytes": 80 * KIB}]]
-    assert 80 * KIB < consumers.UNACKED_OUTPUT_LIMIT  # the server never waits for an ack the browser holds back
+    assert acks == [0, 1, [{"type": "ack", "id": "first"}, {"type": "ack", "id": "second"}]]
+
+
+def test_a_mark_after_output_already_written_is_echoed_at_once():
+    acks = run("""
+        const [socket] = sockets, [term] = terminals;
+        socket.receive(new ArrayBuffer(64 * 1024));
+        term.finishWriting();
+        socket.receive(JSON.stringify({ type: "mark", id: "m1" }));
+        return socket.controls();
+    """)
+
+    assert acks == [{"type": "ack", "id": "m1"}]
+
+
+def test_marks_of_a_socket_left_by_reconnect_are_not_echoed():
+    sent = run("""
+        const [term] = terminals;
+        sockets[0].receive(new ArrayBuffer(64 * 1024));
+        sockets[0].receive(JSON.stringify({ type: "mark", id: "old" }));
+        click("reconnect");
+        term.finishWriting();
+        sockets[0].receive(JSON.stringify({ type: "mark", id: "late" }));
+        sockets[1].receive(new ArrayBuffer(1024));
+        sockets[1].receive(JSON.stringify({ type: "mark", id: "new" }));
+        term.finishWriting();
+        return [sockets.length, sockets[0].controls(), sockets[1].controls()];
+    """)
+
+    assert sent == [2, [], [{"type": "ack", "id": "new"}]]
 
 
 def test_connected_sends_the_size_the_terminal_has_then():

@@ -13,8 +13,6 @@
   }
 
   const CHUNK = 16 * 1024; // bytes per frame: a long paste goes in pieces, well below the server's 64 KiB limit
-  // Output flow control (connect/terminal_protocol.py): the server waits once about 1 MiB is left unwritten here.
-  const ACK_EVERY = 64 * 1024;
   const encoder = new TextEncoder();
   const hostKeyChanged = document.getElementById("terminal-host-key-changed");
   const hostKey = {
@@ -38,7 +36,9 @@
   let socket = null;
   let offeredFingerprint = "";
   let finalWord = false; // an error or closed message explains the end better than the close event
-  let written = 0; // output bytes written to the terminal and not yet acknowledged
+  // Output flow control (connect/terminal_protocol.py): the server sends a mark after every 64 KiB of output and
+  // stops once about 1 MiB is sent but not shown. Each mark is echoed once the output before it has been written.
+  let marksAfterWriting = null; // the marks that follow the output xterm is still writing, or null once it is done
 
   function setStatus(text, tone) {
     status.textContent = text;
@@ -58,14 +58,19 @@
   }
 
   function showOutput(ws, bytes) {
+    const marks = [];
+    marksAfterWriting = marks;
     term.write(bytes, () => {
-      if (ws !== socket) return; // written after a reconnect: the old socket's count no longer matters
-      written += bytes.length;
-      if (written >= ACK_EVERY) {
-        sendControl({ type: "ack", bytes: written });
-        written = 0;
-      }
+      if (marksAfterWriting === marks) marksAfterWriting = null;
+      if (ws !== socket) return; // written after a reconnect: the old socket's marks no longer matter
+      for (const id of marks) sendControl({ type: "ack", id });
     });
+  }
+
+  // xterm writes in order: once the latest output is written, so is all the output before the mark.
+  function echoMark(id) {
+    if (marksAfterWriting) marksAfterWriting.push(id);
+    else sendControl({ type: "ack", id });
   }
 
   function showHostKey(message) {
@@ -99,6 +104,9 @@
         showHostKey(message);
         setStatus("First connection to this VM: check the host key below, then trust it or cancel.", "warning");
         break;
+      case "mark":
+        echoMark(message.id);
+        break;
       case "connected":
         hideHostKey();
         setStatus("Connected.");
@@ -128,7 +136,7 @@
     ws.binaryType = "arraybuffer";
     socket = ws;
     finalWord = false;
-    written = 0;
+    marksAfterWriting = null;
     hostKeyChanged.hidden = true;
     setStatus("Connecting…");
     ws.addEventListener("message", (event) => {
