@@ -122,13 +122,7 @@ def vm_file_download(*, vm: VirtualMachine, actor, path: str, request=None) -> s
     """The file, spooled, and an audit row with its path and size (never its content)."""
     require_connectable(vm, actor)
     result = async_to_sync(sftp.download)(target_for(vm), path)
-    audit_record(
-        action=Action.VM_FILE_DOWNLOAD,
-        actor=actor,
-        target=vm,
-        request=request,
-        details={"path": result.path, "size": result.size},
-    )
+    _record_transfer(Action.VM_FILE_DOWNLOAD, vm, actor, result, request)
     return result
 
 
@@ -138,11 +132,10 @@ def vm_file_upload(
     """Upload `source` as directory/name, and an audit row with its path and size (never its content)."""
     require_connectable(vm, actor)
     result = async_to_sync(sftp.upload)(target_for(vm), directory, name, source, overwrite=overwrite)
-    audit_record(
-        action=Action.VM_FILE_UPLOAD,
-        actor=actor,
-        target=vm,
-        request=request,
-        details={"path": result.path, "size": result.size},
-    )
+    _record_transfer(Action.VM_FILE_UPLOAD, vm, actor, result, request)
     return result
+
+
+def _record_transfer(action: Action, vm: VirtualMachine, actor, result, request) -> None:
+    details = {"path": result.path, "size": result.size}  # never the content
+    audit_record(action=action, actor=actor, target=vm, request=request, details=details)
