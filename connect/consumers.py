@@ -31,7 +31,13 @@ from django.utils.translation import gettext as _
 from audit.models import Action, AuditEvent
 from audit.services import audit_complete, audit_record
 from connect import ssh
-from connect.services import HostKeyConflict, allow_connection, too_many_connections_message, vm_host_key_trust
+from connect.services import (
+    HostKeyConflict,
+    allow_connection,
+    may_connect,
+    too_many_connections_message,
+    vm_host_key_trust,
+)
 from connect.targets import target_for
 from connect.terminal_protocol import COLUMNS, ROWS, OutputWindow, bounded, parse_control, terminal_size
 from connect.terminal_slots import TerminalSlot
@@ -88,7 +94,7 @@ def access_lost(session_key: str, user_pk: int, vm_pk: int) -> str:
         return _("Your session ended (you logged out, or it expired): log in again to reconnect.")
     if not VirtualMachine.objects.filter(pk=vm_pk).exists():
         return _("The VM was deleted.")
-    if not VirtualMachine.objects.visible_to(user).filter(pk=vm_pk).exists():
+    if not may_connect(vm_pk, user):
         return _("You no longer have access to this VM.")
     return ""
 

@@ -35,6 +35,11 @@ def may_connect(vm_or_pk, user) -> bool:
     return VirtualMachine.objects.visible_to(user).filter(pk=pk).exists()
 
 
+def may_reset_host_key(vm: VirtualMachine, user) -> bool:
+    """Whether `user` may reset the VM's stored host key in the portal: those who may edit it (owner, admins)."""
+    return VirtualMachine.objects.editable_by(user).filter(pk=vm.pk).exists()
+
+
 def require_connectable(vm: VirtualMachine, user) -> None:
     if not may_connect(vm, user):
         raise PermissionDenied(_("You cannot connect to this VM."))
@@ -94,11 +99,8 @@ def vm_host_key_reset(*, vm: VirtualMachine, actor, request=None, via_admin: boo
     In the portal for the VMs `actor` may edit (the owner; admins for any VM they see); in the Django admin
     (`via_admin`) admins may reset any VM, as they see every VM there to clean up (PRODUCT.md §3).
     """
-    if via_admin:
-        allowed = VirtualMachine.objects.all() if actor.role_at_least(Role.ADMIN) else VirtualMachine.objects.none()
-    else:
-        allowed = VirtualMachine.objects.editable_by(actor)
-    if not allowed.filter(pk=vm.pk).exists():
+    allowed = actor.role_at_least(Role.ADMIN) if via_admin else may_reset_host_key(vm, actor)
+    if not allowed:
         raise PermissionDenied(_("You cannot change this VM."))
     old = VirtualMachine.objects.select_for_update().values_list("host_key_fingerprint", flat=True).get(pk=vm.pk)
     if not old:

@@ -126,7 +126,7 @@ def _run_test(request, vm: VirtualMachine):
             }
         elif error.kind == FailureKind.HOST_KEY_CHANGED:
             context["host_key_changed"] = True
-            context["can_reset_host_key"] = VirtualMachine.objects.editable_by(request.user).filter(pk=vm.pk).exists()
+            context["can_reset_host_key"] = services.may_reset_host_key(vm, request.user)
         details = {"result": str(error.kind), "step": str(error.step)}
         if error.offered_key is not None:
             details["offered_fingerprint"] = error.offered_fingerprint

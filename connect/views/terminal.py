@@ -4,8 +4,8 @@ from django.conf import settings
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from connect import services
 from connect.routing import terminal_socket_path
-from machines.models import VirtualMachine
 from machines.views.common import get_vm
 
 
@@ -27,7 +27,7 @@ def terminal(request, pk):
         "vm": vm,
         "socket_path": terminal_socket_path(vm.pk),
         # For a changed host key: who may edit the VM may reset its key (connect.services.vm_host_key_reset).
-        "can_reset_host_key": VirtualMachine.objects.editable_by(request.user).filter(pk=vm.pk).exists(),
+        "can_reset_host_key": services.may_reset_host_key(vm, request.user),
     }
     response = render(request, "connect/terminal.html", context)
     # vmlab.middleware.ContentSecurityPolicyMiddleware keeps a policy that a view set.
