@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/vmlab
 
-.PHONY: run test lint check test-sqlite test-postgres bench clean
+.PHONY: run serve-prod test lint check test-sqlite test-postgres bench clean
 
 $(VENV)/.runtime: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "VM Lab needs Python 3.11 or newer (set PYTHON=...)")'
@@ -27,6 +27,10 @@ run: $(VENV)/.runtime .env
 	@# daphne's runserver: HTTP and the terminal's WebSockets, reloading on code changes.
 	$(PY) manage.py runserver 127.0.0.1:8000
 
+# The production set-up on this machine: PostgreSQL, Redis, DEBUG=False, collectstatic, gunicorn + uvicorn workers.
+serve-prod: $(VENV)/.runtime .env
+	PY=$(PY) bash scripts/serve_prod.sh
+
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -46,9 +50,10 @@ test-postgres: $(VENV)/.dev .env
 
 test: lint check test-sqlite test-postgres
 
-# Measurements on loopback; each script prints its figures, its ratio last.
+# Measurements on loopback (PostgreSQL and Redis as for serve-prod): each script prints its figures, its ratio
+# last, and bench/RESULTS.md gets them all with the date. BENCH="dashboard load" runs only those.
 bench: $(VENV)/.dev
-	$(PY) bench/terminal_echo.py
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

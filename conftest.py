@@ -20,6 +20,11 @@ def _test_settings(settings):
     settings.FIELD_ENCRYPTION_KEYS = (TEST_ENCRYPTION_KEY,)
     # The test client speaks plain HTTP, whatever DEBUG the environment gives.
     settings.SECURE_SSL_REDIRECT = False
+    # Static files resolve to their plain names, with no collectstatic manifest needed.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     # Rate-limit counters live in the cache: each test starts with none (SQLite may reuse user ids).
     cache.clear()
 

@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from STATIC_ROOT (collectstatic), with far-future caching of hashed names.
+    "vmlab.streaming.WhiteNoiseMiddleware",
     # Early, so that responses cut short by the middlewares below carry the policy too.
     "vmlab.middleware.ContentSecurityPolicyMiddleware",
     "vmlab.middleware.RequestBodyLimitMiddleware",
@@ -107,7 +109,9 @@ DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'd
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Local memory (one process) by default: room for the rate-limit counters of many users.
+# Rate limits and terminal counts live in the cache. Local memory (one process) by default, with room for the
+# counters of many users; with several worker processes set CACHE_URL to Redis (redis://host:6379/0) so that
+# every worker counts the same attempts. Sessions and lockout counters are in the database.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://?max_entries=100000")}
 
 AUTH_USER_MODEL = "accounts.User"
@@ -140,8 +144,13 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # collectstatic writes content-hashed copies (and gzip ones) that whitenoise serves with a one-year max-age.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # Revealing a secret: at most this many attempts per user per minute.
 REVEAL_RATE_LIMIT = env.int("REVEAL_RATE_LIMIT", default=5)

@@ -23,6 +23,7 @@ from connect import services, sftp
 from connect.ssh import ConnectError, FailureKind
 from machines.views.common import get_vm
 from vmlab.middleware import request_body_limit
+from vmlab.streaming import stream_under_asgi
 
 # Room for the multipart framing and the form's other fields around a file of SFTP_MAX_FILE_SIZE bytes.
 MULTIPART_ALLOWANCE = 64 * 1024
@@ -111,7 +112,7 @@ def file_download(request, pk):
         result.file, as_attachment=True, filename=download_name(result.name), content_type="application/octet-stream"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return stream_under_asgi(request, response)
 
 
 def may_upload_large_files(request, pk) -> bool:

@@ -1,4 +1,10 @@
+import multiprocessing
+import os
 import time
+import uuid
+
+import pytest
+import redis
 
 from vmlab.ratelimit import allow
 
@@ -35,3 +41,52 @@ def test_attempts_are_allowed_again_once_the_window_has_passed(monkeypatch):
     now[0] += 61
 
     assert allow("reveal:1", limit=5)
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The cache production uses with several workers (CACHE_URL=redis://...), under a key prefix of its own."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.ConnectionError as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis at {REDIS_URL} is not answering: {error}")
+        pytest.skip(f"Redis at {REDIS_URL} is not answering (set TEST_REDIS_URL)")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+
+
+def attempts_in_processes(processes, attempts_each):
+    """How many of processes x attempts_each simultaneous attempts, one key, each process its own worker, pass."""
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(processes)
+
+    def worker(results):
+        start.wait()
+        results.put(sum(allow("reveal:7", limit=5) for _ in range(attempts_each)))
+
+    results = context.Queue()
+    workers = [context.Process(target=worker, args=(results,)) for _ in range(processes)]
+    for process in workers:
+        process.start()
+    allowed = sum(results.get(timeout=30) for _ in workers)
+    for process in workers:
+        process.join(timeout=30)
+    return allowed
+
+
+def test_with_redis_the_limit_holds_across_worker_processes(redis_cache):
+    assert attempts_in_processes(processes=4, attempts_each=5) == 5
+
+
+def test_with_the_local_memory_cache_each_process_would_count_alone():
+    """Why several workers need CACHE_URL (and why deploy/gunicorn.conf.py refuses to start them without)."""
+    assert attempts_in_processes(processes=4, attempts_each=5) == 20

@@ -1,0 +1,28 @@
+# VM Lab's production image: gunicorn with uvicorn workers (pages and the terminal's WebSockets) on port 8000,
+# static files collected at build time and served by whitenoise. Configuration comes from the environment
+# (README.md, "Configuration"); compose.yaml runs it with PostgreSQL and Redis.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN useradd --system --create-home --home-dir /home/vmlab vmlab
+WORKDIR /app
+
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+# collectstatic only needs settings that load: a throwaway key pair made here and never stored in the image.
+RUN DEBUG=false \
+    SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    FIELD_ENCRYPTION_KEYS="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+    python manage.py collectstatic --no-input --verbosity 0
+
+USER vmlab
+ENV BIND=0.0.0.0:8000
+EXPOSE 8000
+# Migrations first (they are safe to repeat), then the server as PID 1 so that it receives SIGTERM.
+CMD ["sh", "-c", "python manage.py migrate --no-input && exec gunicorn --config deploy/gunicorn.conf.py vmlab.asgi:application"]
