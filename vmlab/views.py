@@ -45,7 +45,7 @@ def _section(request, key, title, queryset, *, kind, empty):
 
 
 def _vm_section(request, key, title, queryset, empty):
-    return _section(request, key, title, queryset.for_list(), kind="vms", empty=empty)
+    return _section(request, key, title, queryset.for_table(), kind="vms", empty=empty)
 
 
 def dashboard_sections(request) -> list[Section]:

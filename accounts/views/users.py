@@ -59,7 +59,7 @@ def user_detail(request, pk):
     user = _visible_user(request, pk)
     actions = services.user_actions_for(request.user, user)
     # Only what the viewer may open (visible_to), like everywhere else; the rest is counted, not shown.
-    vms = VirtualMachine.objects.visible_to(request.user).for_list()
+    vms = VirtualMachine.objects.visible_to(request.user).for_table()
     owned = paginate(request, vms.owned_by(user), per_page=VMS_PER_PAGE, param="owned_page", anchor="owned")
     assigned = paginate(
         request, vms.assigned_to_user(user), per_page=VMS_PER_PAGE, param="assigned_page", anchor="assigned"

@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.template.loader import render_to_string
 
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
@@ -149,3 +150,19 @@ def test_deleting_the_owner_deletes_their_vms_and_deleting_the_assignee_unassign
 
     assert owned_elsewhere.assigned_to is None
     assert not VirtualMachine.objects.filter(pk=vm.pk).exists()
+
+
+def test_a_vm_table_draws_every_row_from_the_list_query_alone(django_assert_num_queries):
+    """TABLE_FIELDS must hold whatever machines/includes/vm_table.html shows, or each row costs a query."""
+    owner = UserFactory(username="tableowner")
+    VirtualMachineFactory.create_batch(
+        3, owner=owner, assigned_to=UserFactory(username="tableassignee"), password="vm-secret-1"
+    )
+    vms = list(VirtualMachine.objects.for_table())
+
+    with django_assert_num_queries(0):
+        html = render_to_string("machines/includes/vm_table.html", {"vms": vms})
+
+    assert html.count("tableowner") == 3
+    assert html.count("tableassignee") == 3
+    assert html.count('class="badge badge-ok">password') == 3
