@@ -1,9 +1,9 @@
 """Echo round trip through the browser terminal, on loopback: `make bench` (or .venv/bin/python bench/terminal_echo.py).
 
-A real stack: daphne serving vmlab.asgi on 127.0.0.1, a logged-in session cookie, the terminal WebSocket, and the
-tests' asyncssh server (connect/tests/sshserver.py, whose shell echoes each byte as a terminal in cooked mode does).
-One keystroke at a time is sent and timed until its echo comes back, KEYSTROKES times. The baseline is the same
-echo over a direct asyncssh session to the same server, without the portal in between.
+A real stack: the production server (gunicorn, one uvicorn worker) on 127.0.0.1, a logged-in session cookie, the
+terminal WebSocket, and the tests' asyncssh server (connect/tests/sshserver.py, whose shell echoes each byte as a
+terminal in cooked mode does). One keystroke at a time is sent and timed until its echo comes back, KEYSTROKES
+times. The baseline is the same echo over a direct asyncssh session to the same server, without the portal.
 """
 
 import asyncio
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def configure(workdir: Path) -> dict:
-    """A throwaway database and keys, shared by this process and the daphne it starts."""
+    """A throwaway database, static files and keys, shared by this process and the server it starts."""
     from cryptography.fernet import Fernet
 
     env = {
@@ -37,6 +37,8 @@ def configure(workdir: Path) -> dict:
         "SESSION_COOKIE_SECURE": "false",
         "CSRF_COOKIE_SECURE": "false",
         "LOG_LEVEL": "WARNING",
+        "STATIC_ROOT": str(workdir / "static"),
+        "WEB_CONCURRENCY": "1",
     }
     os.environ.update(env)
     return {**os.environ, **env}
@@ -71,12 +73,13 @@ def prepare(ssh_server) -> tuple[int, str]:
     return vm.pk, client.cookies["sessionid"].value
 
 
-def start_daphne(env: dict, port: int) -> subprocess.Popen:
-    daphne = Path(sys.executable).with_name("daphne")
+def start_server(env: dict, port: int) -> subprocess.Popen:
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(  # noqa: S603
-        [str(daphne), "-b", "127.0.0.1", "-p", str(port), "vmlab.asgi:application"],
+        [str(gunicorn), "--config", "deploy/gunicorn.conf.py", "vmlab.asgi:application"],
         cwd=ROOT,
-        env=env,
+        env={**env, "BIND": f"127.0.0.1:{port}"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -88,7 +91,7 @@ def start_daphne(env: dict, port: int) -> subprocess.Popen:
         except OSError:
             time.sleep(0.2)
     process.kill()
-    raise SystemExit(f"daphne did not start: {process.stderr.read().decode()[-2000:]}")
+    raise SystemExit(f"The server did not start: {process.stderr.read().decode()[-2000:]}")
 
 
 def free_port() -> int:
@@ -188,17 +191,17 @@ def main() -> None:
         ).start()
         vm_id, cookie = prepare(ssh_server)
         port = free_port()
-        daphne = start_daphne(env, port)
+        server = start_server(env, port)
         try:
             portal = asyncio.run(through_the_portal(port, vm_id, cookie))
             baseline = asyncio.run(direct(ssh_server))
         finally:
-            daphne.terminate()
-            daphne.wait(timeout=10)
+            server.terminate()
+            server.wait(timeout=30)
             ssh_server.stop()
     print(f"Terminal echo round trip, {KEYSTROKES} keystrokes one at a time, loopback:")
     print("  " + describe("direct asyncssh session (baseline)", baseline))
-    print("  " + describe("browser WebSocket -> daphne -> portal -> SSH", portal))
+    print("  " + describe("browser WebSocket -> gunicorn/uvicorn -> portal -> SSH", portal))
     ratio = statistics.median(portal) / statistics.median(baseline)
     print(f"terminal echo median {statistics.median(portal):.2f} ms; ratio to direct SSH: {ratio:.1f}x")
 

@@ -1,0 +1,340 @@
+"""Load on the production server, on loopback: `make bench` (or .venv/bin/python bench/load.py).
+
+scripts/serve_prod.sh serves a scratch PostgreSQL database as `make serve-prod` does: DEBUG=False, gunicorn with
+uvicorn workers (WEB_CONCURRENCY, two by default here), whitenoise, Redis as the shared cache. 50 users each own
+20 VMs with passwords and 100 bookmarks. 50 clients log in through the login form, then each fetches its own
+dashboard over its own keep-alive connection, one request after another, for 30 seconds after a warm-up.
+
+Then the counters the workers share. The kernel hands each new connection to one of the worker processes; which
+one took it is read from /proc. A user's reveal attempts and another user's wrong passwords are sent in turn over
+connections held by different workers: REVEAL_RATE_LIMIT reveals a minute and AXES_FAILURE_LIMIT failures must
+count for the user as a whole, as they would not if each worker kept its own counters.
+"""
+
+import asyncio
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+from scratch import ROOT, bench_environment, drop_database, goal, setup_django
+
+CLIENTS = 50
+USERS_VMS = 20
+USERS_BOOKMARKS = 100
+WARM_UP = 3.0
+DURATION = float(os.environ.get("LOAD_SECONDS", 30))
+PASSWORD = "load-test-password-7"  # noqa: S105 (a scratch database's users)
+WORKERS = int(os.environ.get("WEB_CONCURRENCY", max(2, os.cpu_count() or 1)))
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name):
+        return next((value for key, value in self.headers if key == name), None)
+
+    @property
+    def text(self):
+        return self.body.decode()
+
+
+@dataclass(eq=False)
+class Connection:
+    """One keep-alive HTTP/1.1 connection with its own cookies, like one browser tab."""
+
+    port: int
+    cookies: dict = field(default_factory=dict)
+
+    async def open(self):
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.client_port = self.writer.get_extra_info("sockname")[1]
+        return self
+
+    async def request(self, method, path, form=None) -> Response:
+        body = urlencode(form).encode() if form is not None else b""
+        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}", f"Content-Length: {len(body)}"]
+        if form is not None:
+            lines.append("Content-Type: application/x-www-form-urlencoded")
+        if self.cookies:
+            lines.append("Cookie: " + "; ".join(f"{name}={value}" for name, value in self.cookies.items()))
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")[:-2]
+        headers = [(key.lower(), value.strip()) for key, value in (line.split(":", 1) for line in header_lines)]
+        response = Response(int(status_line.split()[1]), headers, b"")
+        response.body = await self._body(response)
+        for name, value in headers:
+            if name == "set-cookie":
+                cookie_name, cookie_value = value.split(";", 1)[0].split("=", 1)
+                self.cookies[cookie_name] = cookie_value
+        return response
+
+    async def _body(self, response):
+        if response.header("transfer-encoding") == "chunked":
+            chunks = []
+            while size := int((await self.reader.readuntil(b"\r\n")).strip(), 16):
+                chunks.append(await self.reader.readexactly(size + 2))
+            await self.reader.readuntil(b"\r\n")
+            return b"".join(chunk[:-2] for chunk in chunks)
+        return await self.reader.readexactly(int(response.header("content-length") or 0))
+
+    async def form_token(self, path):
+        page = await self.request("GET", path)
+        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+
+    async def log_in(self, username, password) -> Response:
+        token = await self.form_token("/accounts/login/")
+        return await self.request(
+            "POST", "/accounts/login/", {"csrfmiddlewaretoken": token, "username": username, "password": password}
+        )
+
+    def close(self):
+        self.writer.close()
+
+
+def create_users():
+    """50 sidekicks with VMs and bookmarks, a user whose reveals are counted and one who mistypes a password."""
+    from django.contrib.auth.hashers import make_password
+
+    from accounts.models import User
+    from accounts.roles import Role
+    from bookmarks.models import Bookmark
+    from machines.models import VirtualMachine
+
+    password_hash = make_password(PASSWORD)
+    names = [f"load{number:02}" for number in range(CLIENTS)] + ["revealer", "guesser"]
+    users = User.objects.bulk_create(
+        User(username=name, email=f"{name}@lab.example", role=Role.SIDEKICK, password=password_hash) for name in names
+    )
+    vms = []
+    for user in users:
+        for number in range(USERS_VMS if user.username.startswith("load") else 1):
+            vm = VirtualMachine(owner=user, name=f"{user.username}-vm{number}", host=f"vm{number}.lab.example")
+            vm.username = "lab"
+            vm.password = f"vm-password-{number}"
+            vms.append(vm)
+    VirtualMachine.objects.bulk_create(vms)
+    Bookmark.objects.bulk_create(
+        Bookmark(owner=user, name=f"Page {number}", link=f"https://docs.lab.example/{user.username}/{number}")
+        for user in users[:CLIENTS]
+        for number in range(USERS_BOOKMARKS)
+    )
+    return VirtualMachine.objects.get(owner__username="revealer").pk
+
+
+def start_server(env, port, log) -> subprocess.Popen:
+    server_env = {**env, "PROD_DATABASE_URL": env["DATABASE_URL"], "CACHE_URL": REDIS_URL, "BIND": f"127.0.0.1:{port}"}
+    server_env["WEB_CONCURRENCY"] = str(WORKERS)
+    server_env["PY"] = sys.executable
+    server = subprocess.Popen(  # noqa: S603
+        ["/bin/bash", str(ROOT / "scripts" / "serve_prod.sh")], cwd=ROOT, env=server_env, stdout=log, stderr=log
+    )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"The production server stopped (status {server.returncode}); see {log.name}.")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return server
+        except OSError:
+            time.sleep(0.3)
+    server.terminate()
+    raise SystemExit(f"The production server did not answer within 90 s; see {log.name}.")
+
+
+def worker_pids(master_pid, *, expected=0):
+    """The worker processes of gunicorn's master, once `expected` of them have started (up to 30 s)."""
+    deadline = time.monotonic() + 30
+    while True:
+        children = [int(pid) for pid in Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()]
+        if len(children) >= expected or time.monotonic() > deadline:
+            return children
+        time.sleep(0.2)
+
+
+def worker_of(connections, port, master_pid):
+    """{client port: worker pid} for open connections, from the sockets each worker process holds."""
+    inode_of_client_port = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            columns = line.split()
+            local_port = int(columns[1].rsplit(":", 1)[1], 16)
+            remote_port = int(columns[2].rsplit(":", 1)[1], 16)
+            if local_port == port:
+                inode_of_client_port[remote_port] = columns[9]
+    owner_of_inode = {}
+    for pid in worker_pids(master_pid):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                owner_of_inode[target[8:-1]] = pid
+    return {c.client_port: owner_of_inode.get(inode_of_client_port.get(c.client_port)) for c in connections}
+
+
+async def connections_on_every_worker(port, master_pid, cookies, path, *, wanted=2):
+    """Open connections (with `cookies`, each having fetched `path`) until two are held by each of two workers."""
+    by_worker = {}
+    for _ in range(60):
+        connection = await Connection(port, dict(cookies)).open()
+        connection.token = await connection.form_token(path)
+        pid = worker_of([connection], port, master_pid)[connection.client_port]
+        by_worker.setdefault(pid, []).append(connection)
+        full = [pid for pid, held in by_worker.items() if len(held) >= 2]
+        if len(full) >= wanted:
+            return {pid: by_worker[pid][:2] for pid in full[:wanted]}
+    raise SystemExit(f"The kernel gave 60 connections to {len(by_worker)} worker(s) only: cannot test sharing.")
+
+
+async def dashboard_load(port, usernames):
+    clients = [await Connection(port).open() for _ in usernames]
+    logins = await asyncio.gather(*(c.log_in(name, PASSWORD) for c, name in zip(clients, usernames, strict=True)))
+    failed = [name for name, response in zip(usernames, logins, strict=True) if response.status != 302]
+    if failed:
+        raise SystemExit(f"Login failed for {failed}")
+
+    latencies, errors, statuses = [], 0, {}
+    start = time.monotonic()
+    measure_from, stop_at = start + WARM_UP, start + WARM_UP + DURATION
+
+    async def fetch_dashboards(client, username):
+        nonlocal errors
+        while (now := time.monotonic()) < stop_at:
+            try:
+                response = await client.request("GET", "/")
+                ok = response.status == 200 and f"{username}-vm" in response.text
+            except (OSError, asyncio.IncompleteReadError):
+                ok, response = False, None
+                client.close()
+                await client.open()
+            if now >= measure_from:
+                latencies.append(time.monotonic() - now)
+                statuses[response.status if response else "connection error"] = (
+                    statuses.get(response.status if response else "connection error", 0) + 1
+                )
+                errors += not ok
+
+    cpu_before = time.process_time()
+    await asyncio.gather(*(fetch_dashboards(c, name) for c, name in zip(clients, usernames, strict=True)))
+    client_cpu = time.process_time() - cpu_before
+    for client in clients:
+        client.close()
+    return latencies, errors, statuses, client_cpu
+
+
+async def reveal_limit_holds(port, master_pid, vm_pk, limit):
+    login = await Connection(port).open()
+    await login.log_in("revealer", PASSWORD)
+    path = f"/machines/{vm_pk}/reveal/"
+    workers = await connections_on_every_worker(port, master_pid, login.cookies, path)
+    turns = [connection for pair in zip(*workers.values(), strict=True) for connection in pair]
+    outcomes = {pid: [] for pid in workers}
+    for attempt in range(2 * limit + 2):
+        connection = turns[attempt % len(turns)]
+        response = await connection.request(
+            "POST",
+            path,
+            {"csrfmiddlewaretoken": connection.token, "secret": "password", "account_password": PASSWORD},
+        )
+        pid = next(pid for pid, held in workers.items() if connection in held)
+        outcomes[pid].append("revealed" if "vm-password-0" in response.text else str(response.status))
+    return outcomes
+
+
+async def lockout_holds(port, master_pid, failure_limit):
+    workers = await connections_on_every_worker(port, master_pid, {}, "/accounts/login/")
+    turns = [connection for pair in zip(*workers.values(), strict=True) for connection in pair]
+    failures_by_worker = {pid: 0 for pid in workers}
+    for attempt in range(failure_limit):
+        connection = turns[attempt % len(turns)]
+        token = await connection.form_token("/accounts/login/")
+        await connection.request(
+            "POST", "/accounts/login/", {"csrfmiddlewaretoken": token, "username": "guesser", "password": "wrong"}
+        )
+        failures_by_worker[next(pid for pid, held in workers.items() if connection in held)] += 1
+    last = turns[failure_limit % len(turns)]
+    right_password = await last.log_in("guesser", PASSWORD)
+    last_pid = next(pid for pid, held in workers.items() if last in held)
+    return failures_by_worker, last_pid, right_password.status
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main():
+    workdir = Path(tempfile.mkdtemp(prefix="vmlab-load-"))
+    env = bench_environment(workdir, database="vmlab_bench_load")
+    server = None
+    try:
+        setup_django()
+        import redis
+        from django.conf import settings
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        vm_pk = create_users()
+        port = free_port()
+        log = open(workdir / "server.log", "w")  # noqa: SIM115 (open while the server runs)
+        server = start_server(env, port, log)
+        workers = worker_pids(server.pid, expected=WORKERS)
+        print(f"production server: gunicorn + {len(workers)} uvicorn workers, PostgreSQL, Redis, DEBUG=False")
+
+        usernames = [f"load{number:02}" for number in range(CLIENTS)]
+        latencies, errors, statuses, client_cpu = asyncio.run(dashboard_load(port, usernames))
+        reveals = asyncio.run(reveal_limit_holds(port, server.pid, vm_pk, settings.REVEAL_RATE_LIMIT))
+        failures, last_pid, last_status = asyncio.run(lockout_holds(port, server.pid, settings.AXES_FAILURE_LIMIT))
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=60)
+        drop_database(env)
+
+    revealed = sum(outcome.count("revealed") for outcome in reveals.values())
+    attempts = sum(len(outcome) for outcome in reveals.values())
+    for pid, outcome in reveals.items():
+        print(f"  reveal attempts on worker {pid}: {', '.join(outcome)}")
+    print(f"  wrong passwords per worker: {failures}; then the right one on worker {last_pid}: HTTP {last_status}")
+    reveal_holds = revealed == settings.REVEAL_RATE_LIMIT
+    lockout_ok = last_status == 429
+    print(
+        f"reveal rate limit across {len(reveals)} workers: {revealed} of {attempts} attempts revealed "
+        f"(limit {settings.REVEAL_RATE_LIMIT} a minute): {'holds' if reveal_holds else 'BROKEN'}"
+    )
+    print(
+        f"lockout across {len(failures)} workers: {sum(failures.values())} wrong passwords, then the right one "
+        f"{'refused (locked out): holds' if lockout_ok else f'answered {last_status}: BROKEN'}"
+    )
+    print(f"client CPU: {client_cpu:.1f} s of {DURATION + WARM_UP:.0f} s (the client shares the machine's cores)")
+    print(f"responses: {statuses}")
+    rps = len(latencies) / DURATION
+    print(
+        f"dashboard under load: {CLIENTS} logged-in clients for {DURATION:.0f} s: {rps:.0f} requests/s, "
+        f"p50 {statistics.median(latencies) * 1000:.1f} ms, p95 {percentile(latencies, 0.95) * 1000:.1f} ms, "
+        f"errors {errors} (goal 0) {goal(errors == 0)}"
+    )
+    return 0 if reveal_holds and lockout_ok and errors == 0 else 1
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

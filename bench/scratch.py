@@ -1,0 +1,139 @@
+"""What the benchmarks share: a throwaway database with fresh keys, Django set up on it, and small timing helpers.
+
+`bench_environment()` creates the database (PostgreSQL at $BENCH_POSTGRES_URL, else SQLite in the work
+directory) and returns the environment that this process and any server or child process it starts use;
+`drop_database()` removes it again.
+"""
+
+import os
+import secrets
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+# The host every Client request names: the only one ALLOWED_HOSTS lets through.
+HOST = "127.0.0.1"
+
+
+def _maintenance_connection():
+    import psycopg2
+
+    connection = psycopg2.connect(os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL), connect_timeout=5)
+    connection.autocommit = True  # CREATE and DROP DATABASE cannot run inside a transaction
+    return connection
+
+
+def _drop_if_exists(cursor, database: str) -> None:
+    from psycopg2 import sql
+
+    cursor.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+        [database],
+    )
+    cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
+
+
+def bench_environment(workdir: Path, *, database: str) -> dict[str, str]:
+    """A fresh database named `database` and fresh keys; os.environ is updated, the whole environment returned."""
+    import psycopg2
+    from cryptography.fernet import Fernet
+    from psycopg2 import sql
+
+    try:
+        connection = _maintenance_connection()
+    except psycopg2.OperationalError as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"PostgreSQL unreachable ({reason}): falling back to SQLite at {workdir / 'bench.sqlite3'}")
+        database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    else:
+        with connection.cursor() as cursor:
+            _drop_if_exists(cursor, database)
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        connection.close()
+        server = urlsplit(os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+        database_url = urlunsplit((server.scheme, server.netloc, f"/{database}", server.query, ""))
+    env = {
+        "DJANGO_SETTINGS_MODULE": "vmlab.settings",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": HOST,
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    return {**os.environ, **env}
+
+
+def drop_database(env: dict) -> None:
+    """Drop the PostgreSQL database of `env` (closing this process's connections first); nothing for SQLite."""
+    url = urlsplit(env["DATABASE_URL"])
+    if not url.scheme.startswith("postgres"):
+        return
+    from django.apps import apps
+
+    if apps.ready:
+        from django.db import connections
+
+        connections.close_all()
+    connection = _maintenance_connection()
+    with connection.cursor() as cursor:
+        _drop_if_exists(cursor, url.path.lstrip("/"))
+    connection.close()
+
+
+def setup_django() -> None:
+    """django.setup() on the environment of bench_environment(), migrated, with static files served unhashed."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    import django.test.signals  # its receivers reset the storages below when told
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.core.signals import setting_changed
+
+    # In-process pages need {% static %} to resolve without collectstatic; static files are not measured.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    setting_changed.send(sender=type(settings), setting="STORAGES", value=settings.STORAGES, enter=True)
+    # whitenoise warns that STATIC_ROOT does not exist on a clone where collectstatic never ran: expected here.
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def logged_in_client(user):
+    """A django.test.Client with a database session for `user`, speaking to the allowed host."""
+    from django.test import Client
+
+    client = Client(SERVER_NAME=HOST)
+    client.force_login(user, backend="accounts.backends.LoginBackend")
+    return client
+
+
+def time_call(function: Callable[[], object]) -> float:
+    """Seconds one call of `function` takes."""
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def median_ms(timings: list[float]) -> float:
+    """The median of timings in seconds, in milliseconds."""
+    return statistics.median(timings) * 1000
+
+
+def goal(met: bool) -> str:
+    return "goal met" if met else "goal MISSED"
