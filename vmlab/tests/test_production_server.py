@@ -47,6 +47,10 @@ def server_environment(tmp_path, port, **extra):
         "CSRF_COOKIE_SECURE": "false",
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "1",
+        # Whatever the developer's .env says: these decide what the tests below expect.
+        "CACHE_URL": "locmemcache://",
+        "TRUSTED_PROXY_COUNT": "0",
+        "SECURE_PROXY_SSL": "false",
         **extra,
     }
 
@@ -77,18 +81,28 @@ def server(tmp_path_factory):
         f"u = User(username='ada', role='sidekick'); u.set_password('{PASSWORD}'); u.save(); "
         f"VirtualMachine.objects.create(owner=u, name='box', host='127.0.0.1', port={closed_port}, username='ada')",
     )
-    process = gunicorn(env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "server.log"
+    with log.open("w") as output:
+        process = gunicorn(env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        wait_until_listening(process, port, log)
+        yield {"port": port, "database": tmp_path / "production.sqlite3", "log": log}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def wait_until_listening(process, port, log):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn stopped with status {process.returncode}:\n{log.read_text()[-3000:]}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
+            return
         except OSError:
-            assert process.poll() is None, "gunicorn stopped"
             time.sleep(0.2)
-    yield {"port": port, "database": tmp_path / "production.sqlite3"}
-    process.terminate()
-    process.wait(timeout=30)
+    pytest.fail(f"gunicorn did not answer within 30 s:\n{log.read_text()[-3000:]}")
 
 
 def get(port, path, headers=None):
@@ -146,8 +160,18 @@ def test_static_files_are_served_by_whitenoise_under_hashed_names_cached_for_a_y
 def test_a_missing_page_gets_the_friendly_404_not_a_debug_page(server):
     response, body = get(server["port"], "/no-such-page/")
 
-    assert response.status in (302, 404)  # anonymous visitors are sent to the login page first
+    assert response.status == 404
+    assert b"Page not found" in body
     assert b"Traceback" not in body
+
+
+def test_the_access_log_keeps_password_reset_tokens_out(server):
+    get(server["port"], "/accounts/reset/MQ/cz8kq1-0123456789abcdef0123456789abcdef/")
+    get(server["port"], "/accounts/reset/MQ/set-password/")
+
+    log = wait_for_log_line(server["log"], "/accounts/reset/MQ/set-password/")
+    assert "/accounts/reset/MQ/[token]/" in log
+    assert "0123456789abcdef" not in log
 
 
 def test_forwarded_headers_are_not_trusted_by_the_server_itself(server):
@@ -194,11 +218,32 @@ def test_the_terminal_websocket_refuses_a_visitor_without_a_session(server):
     assert refused.value.response.status_code == 403
 
 
-def test_several_workers_with_the_local_memory_cache_refuse_to_start(tmp_path):
-    env = server_environment(tmp_path, free_port(), WEB_CONCURRENCY="2")
+def wait_for_log_line(log, text):
+    deadline = time.monotonic() + 10
+    while text not in (content := log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return content
 
+
+def refusal(env):
+    """What gunicorn printed when it refused to start (it must stop by itself)."""
     process = gunicorn(env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output, _ = process.communicate(timeout=30)
-
+    try:
+        output, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("gunicorn started instead of refusing to")
     assert process.returncode != 0
-    assert "set CACHE_URL to a shared cache" in output
+    return output
+
+
+def test_several_workers_with_the_local_memory_cache_refuse_to_start(tmp_path):
+    output = refusal(server_environment(tmp_path, free_port(), WEB_CONCURRENCY="2"))
+
+    assert "2 workers with the LocMemCache would each count rate limits on their own" in output
+
+
+def test_a_dummy_cache_refuses_to_start_even_with_one_worker(tmp_path):
+    output = refusal(server_environment(tmp_path, free_port(), CACHE_URL="dummycache://"))
+
+    assert "would switch every rate limit off" in output
