@@ -16,6 +16,11 @@ export SESSION_COOKIE_SECURE=${SESSION_COOKIE_SECURE:-false}
 export CSRF_COOKIE_SECURE=${CSRF_COOKIE_SECURE:-false}
 
 "$py" scripts/create_database.py "$DATABASE_URL"
+case "$CACHE_URL" in
+  redis*)
+    "$py" -c 'import sys, redis; redis.Redis.from_url(sys.argv[1], socket_connect_timeout=3).ping()' "$CACHE_URL" \
+      2>/dev/null || { echo "Redis at $CACHE_URL is not answering: start it, or set CACHE_URL." >&2; exit 1; } ;;
+esac
 "$py" manage.py migrate --no-input
 "$py" manage.py collectstatic --no-input --verbosity 0
 "$py" manage.py seed_users
