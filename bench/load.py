@@ -12,6 +12,7 @@ count for the user as a whole, as they would not if each worker kept its own cou
 """
 
 import asyncio
+import contextlib
 import os
 import re
 import socket
@@ -144,14 +145,19 @@ def start_server(env, port, log) -> subprocess.Popen:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"The production server stopped (status {server.returncode}); see {log.name}.")
+            raise SystemExit(f"The production server stopped (status {server.returncode}):\n{tail(log)}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             return server
         except OSError:
             time.sleep(0.3)
     server.terminate()
-    raise SystemExit(f"The production server did not answer within 90 s; see {log.name}.")
+    raise SystemExit(f"The production server did not answer within 90 s:\n{tail(log)}")
+
+
+def tail(log):
+    log.flush()
+    return Path(log.name).read_text()[-3000:]
 
 
 def worker_pids(master_pid, *, expected=0):
@@ -220,7 +226,8 @@ async def dashboard_load(port, usernames):
             except (OSError, asyncio.IncompleteReadError):
                 ok, response = False, None
                 client.close()
-                await client.open()
+                with contextlib.suppress(OSError):
+                    await client.open()
             if now >= measure_from:
                 latencies.append(time.monotonic() - now)
                 statuses[response.status if response else "connection error"] = (
@@ -278,7 +285,11 @@ def percentile(values, fraction):
 
 
 def main():
-    workdir = Path(tempfile.mkdtemp(prefix="vmlab-load-"))
+    with tempfile.TemporaryDirectory(prefix="vmlab-load-") as workdir:
+        return measure(Path(workdir))
+
+
+def measure(workdir):
     env = bench_environment(workdir, database="vmlab_bench_load")
     server = None
     try:

@@ -69,6 +69,9 @@ def bench_environment(workdir: Path, *, database: str) -> dict[str, str]:
         "SESSION_COOKIE_SECURE": "false",
         "CSRF_COOKIE_SECURE": "false",
         "LOG_LEVEL": "WARNING",
+        # Whatever a developer's .env says: one process, and the client's address is the connection's.
+        "CACHE_URL": "locmemcache://",
+        "TRUSTED_PROXY_COUNT": "0",
     }
     os.environ.update(env)
     return {**os.environ, **env}
