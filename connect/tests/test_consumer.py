@@ -668,11 +668,15 @@ async def test_a_channel_closed_without_exit_status_while_its_output_waits_ends_
     await browser.type("typed into the closed channel\r")  # is no input that keeps the session open
 
     closed = await browser.control("closed")
-    assert "without input" in closed["message"]
-    assert loop.time() - typed < 2.2  # 1.5 s after the last input that reached the VM, not 2.5 s
+    assert loop.time() - typed < 2.2  # 1.5 s after the last input that reached the VM at the latest, not 2.5 s
     await browser.leave()
     [event] = await terminal_events(password_vm)
-    assert event.details["outcome"] == "idle timeout"
+    # Usually the consumer still holds the end of the output, and the idle timeout ends the session. On a busy machine
+    # asyncssh may already hold all of it and the close when the window shuts: it passes them on, ending it sooner.
+    assert (closed["message"], event.details["outcome"]) in {
+        ("Closed after 0.025 minutes without input.", "idle timeout"),
+        ("The VM closed the connection.", "connection lost"),
+    }
     assert event.details["bytes_in"] == len(f"flood {flood}\rhangup\r")
 
 
