@@ -12,6 +12,7 @@ count for the user as a whole, as they would not if each worker kept its own cou
 """
 
 import asyncio
+import collections
 import contextlib
 import os
 import re
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
-from scratch import ROOT, bench_environment, drop_database, goal, setup_django
+from scratch import ROOT, bench_environment, drop_database, free_port, goal, setup_django
 
 CLIENTS = 50
 USERS_VMS = 20
@@ -170,8 +171,8 @@ def worker_pids(master_pid, *, expected=0):
         time.sleep(0.2)
 
 
-def worker_of(connections, port, master_pid):
-    """{client port: worker pid} for open connections, from the sockets each worker process holds."""
+def worker_of(connection, port, master_pid):
+    """The worker process that holds an open connection, from the sockets each worker process holds."""
     inode_of_client_port = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
@@ -189,20 +190,21 @@ def worker_of(connections, port, master_pid):
                 continue
             if target.startswith("socket:["):
                 owner_of_inode[target[8:-1]] = pid
-    return {c.client_port: owner_of_inode.get(inode_of_client_port.get(c.client_port)) for c in connections}
+    return owner_of_inode.get(inode_of_client_port.get(connection.client_port))
 
 
 async def connections_on_every_worker(port, master_pid, cookies, path, *, wanted=2):
-    """Open connections (with `cookies`, each having fetched `path`) until two are held by each of two workers."""
+    """Connections (with `cookies`, each having fetched `path`, each knowing its `worker`) in turns: two held by
+    each of `wanted` workers, the workers alternating."""
     by_worker = {}
     for _ in range(60):
         connection = await Connection(port, dict(cookies)).open()
         connection.token = await connection.form_token(path)
-        pid = worker_of([connection], port, master_pid)[connection.client_port]
-        by_worker.setdefault(pid, []).append(connection)
-        full = [pid for pid, held in by_worker.items() if len(held) >= 2]
+        connection.worker = worker_of(connection, port, master_pid)
+        by_worker.setdefault(connection.worker, []).append(connection)
+        full = [held[:2] for held in by_worker.values() if len(held) >= 2]
         if len(full) >= wanted:
-            return {pid: by_worker[pid][:2] for pid in full[:wanted]}
+            return [connection for pair in zip(*full[:wanted], strict=True) for connection in pair]
     raise SystemExit(f"The kernel gave 60 connections to {len(by_worker)} worker(s) only: cannot test sharing.")
 
 
@@ -213,7 +215,7 @@ async def dashboard_load(port, usernames):
     if failed:
         raise SystemExit(f"Login failed for {failed}")
 
-    latencies, errors, statuses = [], 0, {}
+    latencies, errors, statuses = [], 0, collections.Counter()
     start = time.monotonic()
     measure_from, stop_at = start + WARM_UP, start + WARM_UP + DURATION
 
@@ -230,9 +232,7 @@ async def dashboard_load(port, usernames):
                     await client.open()
             if now >= measure_from:
                 latencies.append(time.monotonic() - now)
-                statuses[response.status if response else "connection error"] = (
-                    statuses.get(response.status if response else "connection error", 0) + 1
-                )
+                statuses[response.status if response else "connection error"] += 1
                 errors += not ok
 
     cpu_before = time.process_time()
@@ -247,9 +247,8 @@ async def reveal_limit_holds(port, master_pid, vm_pk, limit):
     login = await Connection(port).open()
     await login.log_in("revealer", PASSWORD)
     path = f"/machines/{vm_pk}/reveal/"
-    workers = await connections_on_every_worker(port, master_pid, login.cookies, path)
-    turns = [connection for pair in zip(*workers.values(), strict=True) for connection in pair]
-    outcomes = {pid: [] for pid in workers}
+    turns = await connections_on_every_worker(port, master_pid, login.cookies, path)
+    outcomes = {connection.worker: [] for connection in turns}
     for attempt in range(2 * limit + 2):
         connection = turns[attempt % len(turns)]
         response = await connection.request(
@@ -257,26 +256,23 @@ async def reveal_limit_holds(port, master_pid, vm_pk, limit):
             path,
             {"csrfmiddlewaretoken": connection.token, "secret": "password", "account_password": PASSWORD},
         )
-        pid = next(pid for pid, held in workers.items() if connection in held)
-        outcomes[pid].append("revealed" if "vm-password-0" in response.text else str(response.status))
+        outcomes[connection.worker].append("revealed" if "vm-password-0" in response.text else str(response.status))
     return outcomes
 
 
 async def lockout_holds(port, master_pid, failure_limit):
-    workers = await connections_on_every_worker(port, master_pid, {}, "/accounts/login/")
-    turns = [connection for pair in zip(*workers.values(), strict=True) for connection in pair]
-    failures_by_worker = {pid: 0 for pid in workers}
+    turns = await connections_on_every_worker(port, master_pid, {}, "/accounts/login/")
+    failures_by_worker = {connection.worker: 0 for connection in turns}
     for attempt in range(failure_limit):
         connection = turns[attempt % len(turns)]
         token = await connection.form_token("/accounts/login/")
         await connection.request(
             "POST", "/accounts/login/", {"csrfmiddlewaretoken": token, "username": "guesser", "password": "wrong"}
         )
-        failures_by_worker[next(pid for pid, held in workers.items() if connection in held)] += 1
+        failures_by_worker[connection.worker] += 1
     last = turns[failure_limit % len(turns)]
     right_password = await last.log_in("guesser", PASSWORD)
-    last_pid = next(pid for pid, held in workers.items() if last in held)
-    return failures_by_worker, last_pid, right_password.status
+    return failures_by_worker, last.worker, right_password.status
 
 
 def percentile(values, fraction):
@@ -331,7 +327,7 @@ def measure(workdir):
         f"{'refused (locked out): holds' if lockout_ok else f'answered {last_status}: BROKEN'}"
     )
     print(f"client CPU: {client_cpu:.1f} s of {DURATION + WARM_UP:.0f} s (the client shares the machine's cores)")
-    print(f"responses: {statuses}")
+    print(f"responses: {dict(statuses)}")
     rps = len(latencies) / DURATION
     print(
         f"dashboard under load: {CLIENTS} logged-in clients for {DURATION:.0f} s: {rps:.0f} requests/s, "
@@ -339,12 +335,6 @@ def measure(workdir):
         f"errors {errors} (goal 0) {goal(errors == 0)}"
     )
     return 0 if reveal_holds and lockout_ok and errors == 0 else 1
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 if __name__ == "__main__":

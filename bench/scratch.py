@@ -7,6 +7,7 @@ directory) and returns the environment that this process and any server or child
 
 import os
 import secrets
+import socket
 import statistics
 import sys
 import time
@@ -136,6 +137,13 @@ def time_call(function: Callable[[], object]) -> float:
 def median_ms(timings: list[float]) -> float:
     """The median of timings in seconds, in milliseconds."""
     return statistics.median(timings) * 1000
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now, for a server a benchmark starts."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
 
 
 def goal(met: bool) -> str:

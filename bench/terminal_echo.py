@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from urllib.request import urlopen
 
+import scratch
+
 KEYSTROKES = 200
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,14 +94,6 @@ def start_server(env: dict, port: int) -> subprocess.Popen:
             time.sleep(0.2)
     process.kill()
     raise SystemExit(f"The server did not start: {process.stderr.read().decode()[-2000:]}")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def read_until(receive, expected: bytes) -> None:
@@ -190,7 +184,7 @@ def main() -> None:
             client_key=asyncssh.generate_private_key("ssh-ed25519"),
         ).start()
         vm_id, cookie = prepare(ssh_server)
-        port = free_port()
+        port = scratch.free_port()
         server = start_server(env, port)
         try:
             portal = asyncio.run(through_the_portal(port, vm_id, cookie))
