@@ -4,9 +4,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from django.core.cache import cache
 
-from accounts.roles import Role
+from access.roles import Role
 from accounts.tests.factories import UserFactory
-from vmlab import crypto
+from vmlab.core import crypto
 from vmlab.tests.leakscan import every_logger, responses  # noqa: F401 (fixtures for the leak tests)
 
 TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
@@ -43,7 +43,7 @@ def admin_client(client, admin):
 
 @pytest.fixture
 def decrypt_calls(monkeypatch):
-    """Every call to vmlab.crypto.decrypt, which machines.fields reaches through the module attribute."""
+    """Every call to vmlab.core.crypto.decrypt, which machines.fields reaches through the module attribute."""
     calls = []
     real_decrypt = crypto.decrypt
 

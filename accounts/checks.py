@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.checks import Error, register
 
-from accounts.roles import SHARING_DISABLED, Role
+from access.roles import SHARING_DISABLED, Role
 
 
 @register()

@@ -5,10 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from accounts.roles import Role
-from vmlab.search import QUERY_MAX_LENGTH
-
-PERSONAL_FIELDS = ("username", "email", "first_name", "last_name")
+from accounts.services import PERSONAL_FIELDS
 
 
 class ForgetUsernameOnFailureMixin:
@@ -101,37 +98,3 @@ class ProfileForm(UniquePersonalFieldsMixin, forms.ModelForm):
             message = _("Your current password is not correct.")
             self.add_error("current_password", ValidationError(message, code="password_incorrect"))
         return cleaned
-
-
-class RoleForm(forms.Form):
-    """Choose one of the roles the acting user may give."""
-
-    role = forms.ChoiceField(label=_("Role"))
-
-    def __init__(self, *args, roles: list[str], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(role, Role(role).label) for role in roles]
-
-
-class UserFilterForm(forms.Form):
-    STATE_ACTIVE, STATE_DISABLED, STATE_ALL = "active", "disabled", "all"
-
-    q = forms.CharField(label=_("Search"), required=False, max_length=QUERY_MAX_LENGTH)
-    role = forms.ChoiceField(label=_("Role"), required=False, choices=[("", _("All roles")), *Role.choices])
-    state = forms.ChoiceField(
-        label=_("State"),
-        required=False,
-        choices=[(STATE_ALL, _("All")), (STATE_ACTIVE, _("Active")), (STATE_DISABLED, _("Disabled"))],
-    )
-
-    def filter(self, queryset):
-        """`queryset` narrowed by the valid filters; invalid values are ignored rather than shown as errors."""
-        self.is_valid()
-        data = self.cleaned_data
-        if data.get("role"):
-            queryset = queryset.with_role(data["role"])
-        if data.get("state") == self.STATE_ACTIVE:
-            queryset = queryset.active()
-        elif data.get("state") == self.STATE_DISABLED:
-            queryset = queryset.disabled()
-        return queryset

@@ -11,9 +11,10 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from audit.context import for_request
 from audit.models import Action
 from audit.services import audit_record
-from vmlab.client_ip import lockout_ip
+from vmlab.core.client_ip import lockout_ip
 
 
 def username_for_lockout(request, credentials=None) -> str:
@@ -79,7 +80,13 @@ def refuse_wrong_password(request, form, field: str):
     a failed login. Returns the lockout page if that locked the account, else None."""
     if not form.has_error(field, code="password_incorrect"):
         return None
-    audit_record(action=Action.LOGIN_FAILED, target=request.user, request=request, details={"path": request.path})
+    audit_record(
+        action=Action.LOGIN_FAILED,
+        actor=request.user,
+        target=request.user,
+        context=for_request(request),
+        details={"path": request.path},
+    )
     return lockout_response(request) if count_failed_password_check(request, request.user) else None
 
 

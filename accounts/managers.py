@@ -1,8 +1,9 @@
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 
-from accounts.roles import Role
-from vmlab.search import search_filter
+from access import rights
+from access.roles import Role
+from vmlab.core.search import search_filter
 
 SEARCH_FIELDS = ("username", "email", "first_name", "last_name")
 
@@ -23,28 +24,48 @@ class UserQuerySet(models.QuerySet):
     def disabled(self):
         return self.filter(is_active=False)
 
+    def with_right(self, right: rights.Right):
+        """The users who hold `right` (access.rights)."""
+        return self.filter(right.holders())
+
     def with_username(self, username):
         """The account `username` names when logging in: usernames are unique whatever their case."""
         return self.filter(username__iexact=username)
 
+    # Which users `actor` may see and change on the user pages (PRODUCT.md §3), one verb per kind of change.
+
     def visible_to(self, actor):
-        """Users `actor` may see in the portal's user pages: everyone for an active manager or admin."""
-        if not actor.is_authenticated or not actor.can_manage_users:
+        """Everyone, for an active manager or admin."""
+        return self.all() if rights.MANAGE_USERS.granted_to(actor) else self.none()
+
+    def approvable_by(self, actor):
+        """Newcomers waiting for approval; the roles they may get are access.rights.grantable_roles(actor)."""
+        return self.visible_to(actor).awaiting_approval()
+
+    def deniable_by(self, actor):
+        """Newcomers waiting for approval, for an active admin: denying deletes the account."""
+        return self.awaiting_approval() if rights.REMOVE_USERS.granted_to(actor) else self.none()
+
+    def role_changeable_by(self, actor):
+        """Other users whose role `actor` may grant (so never a newcomer: approval is for them)."""
+        return self.filter(role__in=rights.grantable_roles(actor)).exclude(pk=actor.pk)
+
+    def disablable_by(self, actor):
+        """Other users `actor` may disable, and enable again: for managers anyone but admins, for admins anyone."""
+        if not rights.MANAGE_USERS.granted_to(actor):
             return self.none()
-        return self.all()
+        others = self.exclude(pk=actor.pk)
+        return others if rights.ADMINISTER.granted_to(actor) else others.exclude(role=Role.ADMIN)
 
     def deletable_by(self, actor):
-        """Users `actor` may delete: disabled accounts other than their own, for an active admin."""
-        if not actor.is_authenticated or not actor.can_remove_users:
+        """Disabled accounts other than their own, for an active admin."""
+        if not rights.REMOVE_USERS.granted_to(actor):
             return self.none()
-        return self.filter(is_active=False).exclude(pk=actor.pk)
+        return self.disabled().exclude(pk=actor.pk)
 
     def search(self, query: str):
         """Every word of `query` in the username, e-mail, first or last name."""
         return self.filter(search_filter(query, SEARCH_FIELDS))
-
-    def with_vm_count(self):
-        return self.annotate(vm_count=models.Count("owned_vms"))
 
 
 class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):

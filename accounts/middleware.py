@@ -1,6 +1,6 @@
 from django.shortcuts import redirect
 
-from accounts.roles import Role
+from access.roles import Role
 
 
 def new_user_allowed(view_func):

@@ -1,12 +1,12 @@
-from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from access.roles import Role
 from accounts.managers import UserManager
-from accounts.roles import SHARING_DISABLED, Role
 
 __all__ = ["Role", "User"]
 
@@ -65,11 +65,17 @@ class User(AbstractUser):
         super().save(*args, **kwargs)
 
     def _get_session_auth_hash(self, secret=None):
-        # Django ties a session to the password hash, so changing the password ends the other
-        # sessions; the generation does the same for disabling, even if the user is enabled again.
+        # Django ties a session to the password hash, so changing the password ends the other sessions; the
+        # generation does the same for disabling, even if the user is enabled again. Django has no public hook
+        # for this: get_session_auth_hash() and get_session_auth_fallback_hash() (SECRET_KEY_FALLBACKS) both
+        # call this method, and overriding it is the only way to cover both.
         key_salt = "accounts.User.get_session_auth_hash"
         value = f"{self.password}:{self.session_generation}"
         return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
+
+    def get_absolute_url(self):
+        """The person's page among the user pages (people app), for managers and admins."""
+        return reverse("people:user_detail", args=[self.pk])
 
     @property
     def disabled(self) -> bool:
@@ -81,40 +87,3 @@ class User(AbstractUser):
 
     def role_at_least(self, role) -> bool:
         return Role.rank(self.role) >= Role.rank(role)
-
-    @property
-    def can_own_vms(self) -> bool:
-        return self.is_active and self.role_at_least(Role.SIDEKICK)
-
-    @property
-    def can_keep_bookmarks(self) -> bool:
-        return self.is_active and self.role_at_least(Role.SIDEKICK)
-
-    @property
-    def can_be_assigned_vms(self) -> bool:
-        """Managers assign VMs to regular and sidekick users (PRODUCT.md §3)."""
-        return self.is_active and self.role in (Role.REGULAR, Role.SIDEKICK)
-
-    @property
-    def can_assign_vms(self) -> bool:
-        return self.is_active and self.role_at_least(Role.MANAGER)
-
-    @property
-    def can_manage_users(self) -> bool:
-        """The user list, user pages and waiting list are for active managers and admins."""
-        return self.is_active and self.role_at_least(Role.MANAGER)
-
-    @property
-    def can_remove_users(self) -> bool:
-        """Denying newcomers and deleting disabled users is for active admins."""
-        return self.is_active and self.role_at_least(Role.ADMIN)
-
-    @property
-    def can_view_audit(self) -> bool:
-        """The audit trail (portal page) is for active admins; the Django admin shows it to them too."""
-        return self.is_active and self.role_at_least(Role.ADMIN)
-
-    @property
-    def can_see_others_shared_vms(self) -> bool:
-        minimum = settings.VM_SHARING_MINIMUM_ROLE
-        return self.is_active and minimum != SHARING_DISABLED and self.role_at_least(minimum)

@@ -9,8 +9,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower
 
+from access.roles import Role
 from accounts.models import User
-from accounts.roles import Role
 
 REQUIRED_KEYS = {"username", "email", "role"}
 OPTIONAL_KEYS = {"first_name", "last_name"}

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import Action, AuditEvent
-from vmlab.search import QUERY_MAX_LENGTH, search_filter
+from vmlab.core.search import QUERY_MAX_LENGTH, search_filter
 
 SEARCH_FIELDS = ("actor_label", "target_label", "ip")
 # Far-off dates would overflow when turned into the bounds of a day in another time zone.

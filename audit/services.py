@@ -2,11 +2,12 @@
 
 from django.db import models
 
+from audit.context import AuditContext
 from audit.models import Action, AuditEvent
-from vmlab.client_ip import client_ip
 
 # Keys whose values would be secrets; refused so that a careless caller cannot leak one into the trail.
 _FORBIDDEN_DETAIL_KEYS = frozenset({"password", "ssh_key", "secret", "token", "new_password", "new_ssh_key"})
+NO_CONTEXT = AuditContext()
 
 
 def audit_record(
@@ -14,15 +15,18 @@ def audit_record(
     action: Action,
     actor=None,
     target: models.Model | None = None,
-    request=None,
+    context: AuditContext | None = None,
     details: dict | None = None,
     operator: str = "",
 ) -> AuditEvent:
-    """One row of the trail. `operator` names who ran a command, where there is no user account."""
+    """One row of the trail. `operator` names who ran a command, where there is no user account.
+
+    A change made in the Django admin (context.via) says so in its details.
+    """
+    context = context or NO_CONTEXT
     details = _checked(details or {})
-    user = getattr(request, "user", None)
-    if actor is None and user is not None and user.is_authenticated:
-        actor = user
+    if context.via:
+        details = {**details, "via": context.via}
     return AuditEvent.objects.create(
         action=action,
         actor=actor if actor is not None and actor.pk else None,
@@ -30,8 +34,8 @@ def audit_record(
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None and target.pk is not None else "",
         target_label=str(target)[:255] if target is not None else "",
-        ip=client_ip(request),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:255] if request is not None else "",
+        ip=context.ip,
+        user_agent=context.user_agent,
         details=details,
     )
 

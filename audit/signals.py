@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from audit.context import for_request
 from audit.models import Action
 from audit.services import audit_record
 
@@ -30,20 +31,23 @@ def _failure_details(account, request):
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def record_login(sender, request, user, **kwargs):
-    audit_record(action=Action.LOGIN, actor=user, target=user, request=request, details={"path": request.path})
+    audit_record(
+        action=Action.LOGIN, actor=user, target=user, context=for_request(request), details={"path": request.path}
+    )
 
 
 @receiver(user_logged_out, dispatch_uid="audit_logout")
 def record_logout(sender, request, user, **kwargs):
     if user is not None:
-        audit_record(action=Action.LOGOUT, actor=user, target=user, request=request)
+        audit_record(action=Action.LOGOUT, actor=user, target=user, context=for_request(request))
 
 
 @receiver(user_login_failed, dispatch_uid="audit_login_failed")
 def record_login_failure(sender, credentials, request=None, **kwargs):
     account = _account(credentials.get("username"))
+    context = for_request(request) if request is not None else None
     audit_record(
-        action=Action.LOGIN_FAILED, target=account, request=request, details=_failure_details(account, request)
+        action=Action.LOGIN_FAILED, target=account, context=context, details=_failure_details(account, request)
     )
 
 
@@ -56,4 +60,4 @@ def record_lockout(sender, request, username, **kwargs):
     account = _account(username)
     details = _failure_details(account, request)
     details.pop("locked_out", None)  # the action says so
-    audit_record(action=Action.LOCKOUT, target=account, request=request, details=details)
+    audit_record(action=Action.LOCKOUT, target=account, context=for_request(request), details=details)

@@ -2,25 +2,18 @@
 
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from accounts.models import User
+from access import rights
+from access.checks import requires
 from audit.forms import AuditFilterForm, target_type_label
 from audit.models import AuditEvent
-from machines.models import VirtualMachine
-from vmlab.access import page_for
-from vmlab.pagination import paginate
+from vmlab.core.pagination import paginate
 
 PER_PAGE = 50
-
-# Target types that have a portal page: (model, URL name of its page).
-TARGET_PAGES = {
-    "accounts.user": (User, "accounts:user_detail"),
-    "machines.virtualmachine": (VirtualMachine, "machines:detail"),
-}
 
 
 @dataclass(frozen=True)
@@ -36,14 +29,26 @@ class EventRow:
         return self.event.actor_id is None and bool(self.event.actor_label)
 
 
-def _openable_targets(viewer, events) -> set[tuple[str, str]]:
-    """(type, id) of the targets on this page that still exist and `viewer` may open: one query per type."""
-    openable = set()
-    for target_type, (model, _url_name) in TARGET_PAGES.items():
+def _page_model(target_type: str):
+    """The model of a target type if its objects have a portal page (get_absolute_url) and a visible_to verb."""
+    try:
+        model = apps.get_model(target_type)
+    except (LookupError, ValueError):
+        return None
+    has_page = hasattr(model, "get_absolute_url") and hasattr(model._default_manager, "visible_to")
+    return model if has_page else None
+
+
+def _openable_targets(viewer, events) -> dict[tuple[str, str], str]:
+    """{(type, id): URL} of the targets on this page that still exist and `viewer` may open: one query per type."""
+    openable = {}
+    for target_type in {event.target_type for event in events if event.target_type}:
+        model = _page_model(target_type)
         ids = {event.target_id for event in events if event.target_type == target_type and event.target_id.isdigit()}
-        if ids:
-            found = model.objects.visible_to(viewer).filter(pk__in=ids).order_by().values_list("pk", flat=True)
-            openable.update((target_type, str(pk)) for pk in found)
+        if model is None or not ids:
+            continue
+        for target in model._default_manager.visible_to(viewer).filter(pk__in=ids).order_by().only("pk"):
+            openable[(target_type, str(target.pk))] = target.get_absolute_url()
     return openable
 
 
@@ -62,15 +67,14 @@ def _rows(viewer, events) -> list[EventRow]:
     openable = _openable_targets(viewer, events)
     rows = []
     for event in events:
-        key = (event.target_type, event.target_id)
-        url = reverse(TARGET_PAGES[event.target_type][1], args=[event.target_id]) if key in openable else None
+        url = openable.get((event.target_type, event.target_id))
         details = sorted((str(name), _shown(value)) for name, value in (event.details or {}).items())
         rows.append(EventRow(event, target_type_label(event.target_type), url, details))
     return rows
 
 
 @require_GET
-@page_for("can_view_audit")
+@requires(rights.VIEW_AUDIT)
 def event_list(request):
     filters = AuditFilterForm(request.GET)
     page_obj, rows = None, []

@@ -29,8 +29,8 @@ GOAL_RATIO = 2.0
 
 
 def make_users():
+    from access.roles import Role
     from accounts.models import User
-    from accounts.roles import Role
 
     def user(username, role):
         person = User(username=username, email=f"{username}@bench.example", role=role)
@@ -126,7 +126,7 @@ def time_view_halves(manager) -> tuple[list[float], list[float], list[float]]:
     from django.test import RequestFactory
     from django.test.utils import CaptureQueriesContext
 
-    from vmlab.views import dashboard_sections
+    from dashboard.views import dashboard_sections
 
     request = RequestFactory(SERVER_NAME=scratch.HOST).get("/")
     request.user = manager

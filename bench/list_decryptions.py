@@ -4,7 +4,7 @@ PRODUCT.md and README ("Secrets never reach a page by GET") say that lists load 
 reading them decrypts nothing. With 200 VMs that all have a password and an SSH key (some the admin's, some
 other users' shared or assigned ones), bookmarks, users waiting for approval and audit events in the database,
 an admin GETs every list page of the portal and of the Django admin. Counted per page: every call of
-vmlab.crypto.decrypt, and every Fernet decryption whichever way it is asked for (Fernet.decrypt,
+vmlab.core.crypto.decrypt, and every Fernet decryption whichever way it is asked for (Fernet.decrypt,
 decrypt_at_time, and MultiFernet.decrypt or rotate, which skip Fernet.decrypt and call each key's
 Fernet._decrypt_data: that is the function wrapped). The goal (and the baseline of a correct portal) is 0 for
 every page. A reveal (POST with the admin's password) must
@@ -35,7 +35,7 @@ class DecryptionCounter:
     def install(self) -> None:
         from cryptography.fernet import Fernet
 
-        from vmlab import crypto
+        from vmlab.core import crypto
 
         for owner, name in ((Fernet, "_decrypt_data"), (crypto, "decrypt")):
             label = f"{owner.__name__}.{name}"
@@ -53,8 +53,8 @@ class DecryptionCounter:
         return sum(self.counts.values())
 
     def describe(self) -> str:
-        fernet, vmlab = self.counts["Fernet._decrypt_data"], self.counts["vmlab.crypto.decrypt"]
-        return f"Fernet key decryptions {fernet}, vmlab.crypto.decrypt {vmlab}"
+        fernet, vmlab = self.counts["Fernet._decrypt_data"], self.counts["vmlab.core.crypto.decrypt"]
+        return f"Fernet key decryptions {fernet}, vmlab.core.crypto.decrypt {vmlab}"
 
 
 def ssh_private_key() -> str:
@@ -70,8 +70,8 @@ def ssh_private_key() -> str:
 
 def make_data():
     """The admin, other users, VMs with both secrets, bookmarks and audit events; returns (admin, one VM of theirs)."""
+    from access.roles import Role
     from accounts.models import User
-    from accounts.roles import Role
     from audit.models import Action
     from audit.services import audit_record
     from bookmarks.models import Bookmark
@@ -123,9 +123,9 @@ def list_pages(admin) -> dict[str, str]:
     return {
         "dashboard": reverse("dashboard"),
         "bookmark list": reverse("bookmarks:list"),
-        "user list": reverse("accounts:user_list"),
-        "user detail (their VMs)": reverse("accounts:user_detail", args=[admin.pk]),
-        "waiting list": reverse("accounts:waiting_list"),
+        "user list": reverse("people:user_list"),
+        "user detail (their VMs)": reverse("people:user_detail", args=[admin.pk]),
+        "waiting list": reverse("people:waiting_list"),
         "audit trail": reverse("audit:event_list"),
         "admin: VMs": reverse("admin:machines_virtualmachine_changelist"),
         "admin: users": reverse("admin:accounts_user_changelist"),
@@ -192,7 +192,7 @@ def main() -> None:
     for name, url, total, detail in others:
         print(f"  {name:<26} {url:<42} {total:>3}  ({detail})")
     # Both wrapped functions must have seen the reveal, or a zero above could come from a dead wrapper.
-    works = reveal_counts["Fernet._decrypt_data"] > 0 and reveal_counts["vmlab.crypto.decrypt"] > 0
+    works = reveal_counts["Fernet._decrypt_data"] > 0 and reveal_counts["vmlab.core.crypto.decrypt"] > 0
     print(
         f"Counter check: one reveal (POST) counted {reveal_detail}: "
         + ("the counter works" if works else "the counter is BROKEN, the zeros above mean nothing")

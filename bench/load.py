@@ -110,8 +110,8 @@ def create_users():
     """50 sidekicks with VMs and bookmarks, a user whose reveals are counted and one who mistypes a password."""
     from django.contrib.auth.hashers import make_password
 
+    from access.roles import Role
     from accounts.models import User
-    from accounts.roles import Role
     from bookmarks.models import Bookmark
     from machines.models import VirtualMachine
 

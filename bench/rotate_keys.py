@@ -150,8 +150,8 @@ def main() -> None:
             scratch.setup_django()
             from django.core.management import call_command
 
+            from access.roles import Role
             from accounts.models import User
-            from accounts.roles import Role
 
             owner = User(username="bench-owner", email="bench-owner@bench.example", role=Role.SIDEKICK)
             owner.set_unusable_password()

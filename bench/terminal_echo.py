@@ -55,7 +55,7 @@ def prepare(ssh_server) -> tuple[int, str]:
     call_command("migrate", verbosity=0)
     from django.test import Client
 
-    from accounts.roles import Role
+    from access.roles import Role
     from accounts.tests.factories import UserFactory
     from connect.tests.sshserver import PASSWORD, PASSWORD_USER
     from machines.tests.factories import VirtualMachineFactory

@@ -3,8 +3,9 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from bookmarks import netscape
-from bookmarks.models import Bookmark, WebLinkFormField, normalize_tags
+from bookmarks import netscape, services
+from bookmarks.links import WebLinkFormField, normalize_tags
+from bookmarks.models import Bookmark
 
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
 
@@ -35,11 +36,11 @@ class BookmarkAdminForm(forms.ModelForm):
 
     def clean_owner(self):
         owner = self.cleaned_data["owner"]
-        if "owner" in self.changed_data and not owner.can_keep_bookmarks:
-            raise ValidationError(
-                _("%(user)s cannot keep bookmarks: owners are active sidekicks, managers or admins."),
-                params={"user": owner},
-            )
+        if "owner" in self.changed_data:
+            try:
+                services.check_owner(owner)
+            except ValidationError as error:
+                raise ValidationError(error.error_dict["owner"]) from None
         return owner
 
 

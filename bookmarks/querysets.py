@@ -2,8 +2,10 @@ from collections import Counter
 
 from django.db.models import Q
 
-from vmlab.querysets import OwnedQuerySet
-from vmlab.search import search_filter
+from access import rights
+from bookmarks.links import normalize_link
+from vmlab.core.querysets import OwnedQuerySet
+from vmlab.core.search import search_filter
 
 SEARCH_FIELDS = ("name", "link", "tags", "description")
 
@@ -11,9 +13,13 @@ SEARCH_FIELDS = ("name", "link", "tags", "description")
 class BookmarkQuerySet(OwnedQuerySet):
     def visible_to(self, user):
         """Bookmarks are private: a user sees their own, once their role may keep bookmarks."""
-        if not user.is_authenticated or not user.can_keep_bookmarks:
+        if not rights.KEEP_BOOKMARKS.granted_to(user):
             return self.none()
         return self.owned_by(user)
+
+    def administrable_by(self, user):
+        """Bookmarks `user` may change in the Django admin: everyone's, for an admin."""
+        return self.all() if rights.ADMINISTER.granted_to(user) else self.none()
 
     def search(self, query: str):
         """Every word of `query` in the name, link, tags or description."""
@@ -30,8 +36,6 @@ class BookmarkQuerySet(OwnedQuerySet):
 
     def same_link_as(self, link: str):
         """Bookmarks whose link is `link` once normalised: the duplicates a user is warned about."""
-        from bookmarks.models import normalize_link  # the model module imports this one
-
         return self.filter(normalized_link=normalize_link(link))
 
     def tag_counts(self) -> tuple[int, list[tuple[str, int]]]:

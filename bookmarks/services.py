@@ -1,40 +1,59 @@
-"""Every change to bookmarks. Bookmarks are private: only their owner changes them, if their role keeps bookmarks."""
+"""Every change to bookmarks. Bookmarks are private: only their owner changes them, if their role keeps bookmarks;
+in the Django admin (`context.via` "admin") admins may fix anyone's."""
 
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from access import rights
+from access.checks import require, require_right
 from accounts.models import User
-from bookmarks.models import (
-    DESCRIPTION_MAX_LENGTH,
-    LINK_MAX_LENGTH,
-    NAME_MAX_LENGTH,
-    TAGS_MAX_LENGTH,
-    Bookmark,
-    normalize_link,
-    normalize_tags,
-    validate_web_link,
-)
+from audit.context import AuditContext
+from bookmarks.links import LINK_MAX_LENGTH, normalize_link, normalize_tags, validate_web_link
+from bookmarks.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, TAGS_MAX_LENGTH, Bookmark
 from bookmarks.netscape import Entry
 
 IMPORT_BATCH_SIZE = 500
+CANNOT_CHANGE = gettext_lazy("You cannot change this bookmark.")
+
+
+def _changeable(context: AuditContext | None):
+    if context is not None and context.is_admin:
+        return Bookmark.objects.administrable_by
+    return Bookmark.objects.visible_to
+
+
+def check_owner(owner: User) -> None:
+    """ValidationError on `owner` unless their role keeps bookmarks (the admin's form calls it too)."""
+    if not rights.KEEP_BOOKMARKS.granted_to(owner):
+        message = _("%(user)s cannot keep bookmarks: owners are active sidekicks, managers or admins.")
+        raise ValidationError({"owner": ValidationError(message, params={"user": owner})})
 
 
 def _require_keeper(user: User) -> None:
-    if not user.can_keep_bookmarks:
-        raise PermissionDenied(_("Your role cannot keep bookmarks."))
-
-
-def _require_own(bookmark: Bookmark, actor: User) -> None:
-    if bookmark.pk is None or not Bookmark.objects.visible_to(actor).filter(pk=bookmark.pk).exists():
-        raise PermissionDenied(_("You cannot change this bookmark."))
+    require_right(rights.KEEP_BOOKMARKS, user, _("Your role cannot keep bookmarks."))
 
 
 @transaction.atomic
-def bookmark_create(*, owner: User, name: str, link: str, tags: str = "", description: str = "") -> Bookmark:
-    _require_keeper(owner)
+def bookmark_create(
+    *,
+    owner: User,
+    name: str,
+    link: str,
+    tags: str = "",
+    description: str = "",
+    actor: User | None = None,
+    context: AuditContext | None = None,
+) -> Bookmark:
+    """A new bookmark of `owner`'s, added by themselves or (`actor`) by an admin in the Django admin."""
+    if actor is not None and actor != owner:
+        require_right(rights.ADMINISTER, actor, _("Only admins add bookmarks for someone else."))
+        check_owner(owner)
+    else:
+        _require_keeper(owner)
     bookmark = Bookmark(owner=owner, name=name, link=link, tags=normalize_tags(tags), description=description)
     bookmark.full_clean(exclude=["owner", "normalized_link"])
     bookmark.save()
@@ -43,9 +62,21 @@ def bookmark_create(*, owner: User, name: str, link: str, tags: str = "", descri
 
 @transaction.atomic
 def bookmark_update(
-    *, bookmark: Bookmark, actor: User, name: str, link: str, tags: str = "", description: str = ""
+    *,
+    bookmark: Bookmark,
+    actor: User,
+    name: str,
+    link: str,
+    tags: str = "",
+    description: str = "",
+    owner: User | None = None,
+    context: AuditContext | None = None,
 ) -> Bookmark:
-    _require_own(bookmark, actor)
+    require(_changeable(context), actor, bookmark, CANNOT_CHANGE)
+    if owner is not None and owner.pk != bookmark.owner_id:
+        require_right(rights.ADMINISTER, actor, _("Only admins give a bookmark to someone else."))
+        check_owner(owner)
+        bookmark.owner = owner
     bookmark.name, bookmark.link, bookmark.tags, bookmark.description = name, link, normalize_tags(tags), description
     bookmark.full_clean(exclude=["owner", "normalized_link"])
     bookmark.save()
@@ -53,8 +84,8 @@ def bookmark_update(
 
 
 @transaction.atomic
-def bookmark_delete(*, bookmark: Bookmark, actor: User) -> None:
-    _require_own(bookmark, actor)
+def bookmark_delete(*, bookmark: Bookmark, actor: User, context: AuditContext | None = None) -> None:
+    require(_changeable(context), actor, bookmark, CANNOT_CHANGE)
     bookmark.delete()
 
 

@@ -6,13 +6,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from access import rights
+from access.checks import requires
 from bookmarks import netscape, services
 from bookmarks.forms import BookmarkForm, BookmarkImportForm
 from bookmarks.models import Bookmark
-from vmlab.access import page_for
-from vmlab.pagination import paginate
-from vmlab.redirects import safe_next
-from vmlab.search import QUERY_MAX_LENGTH
+from vmlab.core.pagination import paginate
+from vmlab.core.redirects import safe_next
+from vmlab.core.search import QUERY_MAX_LENGTH
 
 BOOKMARK_FIELDS = ("name", "link", "tags", "description")
 
@@ -27,7 +28,7 @@ def _next_url(request):
 
 
 @require_GET
-@page_for("can_keep_bookmarks")
+@requires(rights.KEEP_BOOKMARKS)
 def bookmark_list(request):
     bookmarks = Bookmark.objects.visible_to(request.user)
     total, tags = bookmarks.tag_counts()
@@ -47,7 +48,7 @@ def _bookmark_data(form):
 
 
 @require_http_methods(["GET", "POST"])
-@page_for("can_keep_bookmarks")
+@requires(rights.KEEP_BOOKMARKS)
 def bookmark_create(request):
     form = BookmarkForm(request.POST if request.method == "POST" else None, owner=request.user)
     if form.is_valid():
@@ -89,7 +90,7 @@ def bookmark_delete(request, pk):
 
 
 @require_http_methods(["GET", "POST"])
-@page_for("can_keep_bookmarks")
+@requires(rights.KEEP_BOOKMARKS)
 def bookmark_import(request):
     form = BookmarkImportForm(*((request.POST, request.FILES) if request.method == "POST" else ()))
     if form.is_valid():
@@ -104,7 +105,7 @@ def bookmark_import(request):
 
 
 @require_GET
-@page_for("can_keep_bookmarks")
+@requires(rights.KEEP_BOOKMARKS)
 def bookmark_export(request):
     bookmarks = Bookmark.objects.visible_to(request.user).order_by("created_at", "pk")
     response = HttpResponse(netscape.render(bookmarks), content_type="text/html; charset=utf-8")

@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 from importlib import import_module
-from types import SimpleNamespace
 
 import asyncssh
 from asgiref.sync import sync_to_async
@@ -28,11 +27,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.context import for_scope
 from audit.models import Action, AuditEvent
 from audit.services import audit_complete, audit_record
 from connect import ssh
 from connect.services import (
-    HostKeyConflict,
     allow_connection,
     may_connect,
     too_many_connections_message,
@@ -42,6 +41,7 @@ from connect.targets import target_for
 from connect.terminal_protocol import COLUMNS, ROWS, OutputWindow, bounded, parse_control, terminal_size
 from connect.terminal_slots import TerminalSlot
 from machines.models import VirtualMachine
+from machines.services import HostKeyConflict
 
 logger = logging.getLogger(__name__)
 
@@ -61,21 +61,6 @@ class Refused(Exception):
         super().__init__(message)
         self.kind = kind
         self.message = message
-
-
-def scope_request(scope) -> SimpleNamespace:
-    """What audit_record reads from a request, from the WebSocket's scope: vmlab.client_ip applies the proxy rule."""
-    headers: dict[str, str] = {}
-    for name, value in scope.get("headers", []):
-        key, text = name.decode("latin1").lower(), value.decode("latin1")
-        headers[key] = f"{headers[key]},{text}" if key in headers else text  # as Django joins repeated headers
-    client = scope.get("client") or [""]
-    meta = {
-        "REMOTE_ADDR": client[0] or "",
-        "HTTP_X_FORWARDED_FOR": headers.get("x-forwarded-for", ""),
-        "HTTP_USER_AGENT": headers.get("user-agent", ""),
-    }
-    return SimpleNamespace(META=meta, user=scope["user"])
 
 
 def visible_vm(user, pk: int) -> VirtualMachine | None:
@@ -182,7 +167,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
             return
         loop = asyncio.get_running_loop()
         self.cols, self.rows = terminal_size(self.scope["query_string"])
-        self.request = scope_request(self.scope)
+        self.audit_context = for_scope(self.scope)
         self.session_key = self.scope["session"].session_key
         self.connection: asyncssh.SSHClientConnection | None = None
         self.shell: Shell | None = None
@@ -408,7 +393,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         # the login below then checks the server against the stored key like any later connection.
         try:
             await database_sync_to_async(vm_host_key_trust)(
-                vm=self.vm, actor=self.user, key=offered, offered_by=target, request=self.request
+                vm=self.vm, actor=self.user, key=offered, offered_by=target, context=self.audit_context
             )
         except HostKeyConflict as conflict:
             raise Refused("host_key_conflict", str(conflict)) from None
@@ -466,7 +451,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
     def audit_open(self) -> AuditEvent:
         details = {"started_at": self.started.isoformat(), "outcome": "open"}
         return audit_record(
-            action=Action.VM_TERMINAL, actor=self.user, target=self.vm, request=self.request, details=details
+            action=Action.VM_TERMINAL, actor=self.user, target=self.vm, context=self.audit_context, details=details
         )
 
     def audit_close(self, outcome: str) -> None:

@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 
 from connect.ssh import ConnectError, FailureKind, Step, Target
 from machines.models import VirtualMachine
-from vmlab.crypto import DecryptionError
+from vmlab.core.crypto import DecryptionError
 
 
 def target_for(vm: VirtualMachine) -> Target:

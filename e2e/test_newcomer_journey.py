@@ -3,8 +3,8 @@
 import pytest
 from selenium.webdriver.common.by import By
 
+from access.roles import Role
 from accounts.models import User
-from accounts.roles import Role
 from accounts.tests.factories import DEFAULT_PASSWORD
 from audit.models import Action, AuditEvent
 from bookmarks.models import Bookmark

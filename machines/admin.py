@@ -1,51 +1,14 @@
-import functools
-
 from django.contrib import admin, messages
-from django.db.models import F
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
-from audit.models import Action
-from audit.services import audit_record
-from connect.services import vm_host_key_reset
+from accounts.admin_filters import OwnerRoleFilter
+from audit.context import for_admin_request
+from machines import services
 from machines.admin_forms import VirtualMachineAdminForm
 from machines.models import VirtualMachine
-from machines.services import HOST_KEY_ADDRESS_FIELDS, METADATA_FIELDS
+from machines.services import METADATA_FIELDS, PEOPLE_FIELDS
 from machines.versioning import VERSION_FIELD
-from vmlab.admin import OwnerRoleFilter
-
-
-def record_admin_save(request, vm, form, change, *, host_key_cleared=False):
-    """The audit rows machines.services writes for the same change in the portal (names, never values)."""
-    record = functools.partial(audit_record, actor=request.user, target=vm, request=request)
-    assignee = vm.assigned_to.username if vm.assigned_to else None
-    if not change:
-        secrets = {"password_set": bool(form.cleaned_data.get("new_password"))}
-        secrets["ssh_key_set"] = bool(form.cleaned_data.get("new_ssh_key"))
-        details = {"assigned_to": assignee, "shared": vm.shared, **secrets, "via": "admin"}
-        record(action=Action.VM_CREATE, details=details)
-        return
-    changed = set(form.changed_data)
-    if "shared" in changed:
-        record(action=Action.VM_SHARE, details={"shared": vm.shared, "via": "admin"})
-    if "assigned_to" in changed:
-        record(action=Action.VM_ASSIGN, details={"assigned_to": assignee, "via": "admin"})
-    edited = sorted(changed & {*METADATA_FIELDS, "owner"} - {"shared"})
-    if edited:
-        details = {"fields": edited, "via": "admin"}
-        if host_key_cleared:
-            details["host_key_cleared"] = True
-        record(action=Action.VM_UPDATE, details=details)
-    for field, new_name, remove_name in form.SECRETS:
-        if form.cleaned_data.get(new_name):
-            record(action=Action.SECRET_SET, details={"field": field, "via": "admin"})
-        elif form.cleaned_data.get(remove_name):
-            record(action=Action.SECRET_REMOVE, details={"field": field, "via": "admin"})
-
-
-def record_admin_delete(request, vm):
-    details = {"host": vm.host, "via": "admin"}
-    audit_record(action=Action.VM_DELETE, actor=request.user, target=vm, request=request, details=details)
 
 
 @admin.register(VirtualMachine)
@@ -96,40 +59,38 @@ class VirtualMachineAdmin(admin.ModelAdmin):
         return self.get_queryset(request).select_for_update().get(pk=vm.pk)
 
     def save_model(self, request, obj, form, change):
-        changed = change and bool(set(form.changed_data) - {VERSION_FIELD})
-        host_key_cleared = False
-        if change and HOST_KEY_ADDRESS_FIELDS & set(form.changed_data):
-            # As machines.services.vm_update does: the key was trusted for the old address.
-            host_key_cleared = bool(obj.host_key)
-            obj.host_key = obj.host_key_fingerprint = ""
-        if changed:
-            obj.version = F("version") + 1  # open forms of this VM are now stale
-        super().save_model(request, obj, form, change)
-        if changed:
-            obj.refresh_from_db(fields=["version"])
-        record_admin_save(request, obj, form, change, host_key_cleared=host_key_cleared)
+        # Every write goes through machines.services, as the portal's do; the audit rows say "via": "admin".
+        values = {name: form.cleaned_data[name] for name in (*METADATA_FIELDS, *PEOPLE_FIELDS)}
+        secrets = form.secret_changes()
+        context = for_admin_request(request)
+        if change:
+            version = form.cleaned_data[VERSION_FIELD]
+            services.vm_update(
+                vm=obj, actor=request.user, expected_version=version, context=context, **values, **secrets
+            )
+            return
+        created = services.vm_create(actor=request.user, context=context, **values, **secrets)
+        # The admin goes on with the form's instance (history, redirect): give it the new VM's identity.
+        obj.pk, obj._state.adding = created.pk, False
 
     def delete_model(self, request, obj):
-        record_admin_delete(request, obj)
-        super().delete_model(request, obj)
+        services.vm_delete(vm=obj, actor=request.user, context=for_admin_request(request))
 
     def delete_queryset(self, request, queryset):
         for vm in queryset:
-            record_admin_delete(request, vm)
-        super().delete_queryset(request, queryset)
+            self.delete_model(request, vm)
 
     @method_decorator(sensitive_post_parameters("new_password", "new_ssh_key"))
     def changeform_view(self, *args, **kwargs):
         return super().changeform_view(*args, **kwargs)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).without_secrets()
+        return VirtualMachine.objects.administrable_by(request.user).without_secrets()
 
     @admin.action(description="Reset host key")
     def reset_host_keys(self, request, queryset):
-        reset = [
-            vm.name for vm in queryset if vm_host_key_reset(vm=vm, actor=request.user, request=request, via_admin=True)
-        ]
+        context = for_admin_request(request)
+        reset = [vm.name for vm in queryset if services.vm_host_key_reset(vm=vm, actor=request.user, context=context)]
         if reset:
             names = ", ".join(reset)
             self.message_user(request, f"Host key reset, to be confirmed on the next connection: {names}.")

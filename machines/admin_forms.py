@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from machines import services
 from machines.forms import NOT_BOTH, WriteOnlyTextarea
 from machines.models import VirtualMachine
 from machines.validators import normalize_ssh_key
@@ -60,14 +61,6 @@ class WriteOnlySecretsForm(forms.ModelForm):
                     self.add_error(new_name, error)
         return cleaned
 
-    def _post_clean(self):
-        super()._post_clean()
-        for field_name, new_name, remove_name in self.SECRETS:
-            if self.cleaned_data.get(new_name):
-                setattr(self.instance, field_name, self.cleaned_data[new_name])
-            elif self.cleaned_data.get(remove_name):
-                setattr(self.instance, field_name, None)
-
 
 class VirtualMachineAdminForm(VersionCheckedForm, WriteOnlySecretsForm):
     """The admin may fix anything, but a new owner or assignee must fit PRODUCT.md §3.
@@ -78,18 +71,30 @@ class VirtualMachineAdminForm(VersionCheckedForm, WriteOnlySecretsForm):
 
     def clean_owner(self):
         owner = self.cleaned_data["owner"]
-        if "owner" in self.changed_data and not owner.can_own_vms:
-            raise ValidationError(
-                _("%(user)s cannot own VMs: owners are active sidekicks, managers or admins."),
-                params={"user": owner},
-            )
+        if "owner" in self.changed_data:
+            _on_field(services.check_owner, owner)
         return owner
 
     def clean_assigned_to(self):
         assignee = self.cleaned_data["assigned_to"]
-        if assignee and "assigned_to" in self.changed_data and not assignee.can_be_assigned_vms:
-            raise ValidationError(
-                _("VMs are assigned to active regular or sidekick users; %(user)s is not one."),
-                params={"user": assignee},
-            )
+        if "assigned_to" in self.changed_data:
+            _on_field(services.check_assignee, assignee)
         return assignee
+
+    def secret_changes(self) -> dict:
+        """What to do with each secret, as machines.services.vm_update takes it: a new value, or None to remove."""
+        changes = {}
+        for field_name, new_name, remove_name in self.SECRETS:
+            if self.cleaned_data.get(new_name):
+                changes[field_name] = self.cleaned_data[new_name]
+            elif self.cleaned_data.get(remove_name):
+                changes[field_name] = None
+        return changes
+
+
+def _on_field(check, value) -> None:
+    """Run a service's check, its ValidationError({field: ...}) reported on that field."""
+    try:
+        check(value)
+    except ValidationError as error:
+        raise ValidationError(next(iter(error.error_dict.values()))) from None

@@ -1,4 +1,4 @@
-"""EncryptedTextField: a text column that only ever holds Fernet tokens (see vmlab.crypto)."""
+"""EncryptedTextField: a text column that only ever holds Fernet tokens (see vmlab.core.crypto)."""
 
 from django.core.exceptions import FieldDoesNotExist, FieldError, ImproperlyConfigured
 from django.db import models
@@ -7,7 +7,7 @@ from django.db.models.functions import Cast
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import pre_save
 
-from vmlab import crypto
+from vmlab.core import crypto
 
 
 class Ciphertext:

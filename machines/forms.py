@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from access import rights
 from machines.models import VirtualMachine
 from machines.querysets import assignable_users
 from machines.services import METADATA_FIELDS
@@ -108,7 +109,7 @@ class VirtualMachineCreateForm(NewPasswordMixin, SshKeyInputForm, forms.ModelFor
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        if user.can_assign_vms:
+        if rights.ASSIGN_VMS.granted_to(user):
             self.fields["assigned_to"].queryset = assignable_users()
             self.fields["assigned_to"].empty_label = _("Nobody")
             self.fields["assigned_to"].help_text = _("An active regular or sidekick user. You stay the owner.")

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from machines.fields import EncryptedTextField
@@ -68,8 +69,13 @@ class VirtualMachine(models.Model):
         base_manager_name = "objects"
         ordering = ["name", "pk"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(port__gte=1, port__lte=65535), name="machines_vm_port_range"),
+            models.CheckConstraint(
+                condition=models.Q(port__gte=PORT_MIN, port__lte=PORT_MAX), name="machines_vm_port_range"
+            ),
         ]
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("machines:detail", args=[self.pk])

@@ -2,10 +2,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.roles import Role
+from access import rights
 from machines.fields import EncryptedFieldsQuerySet
-from vmlab.querysets import OwnedQuerySet, user_filter
-from vmlab.search import search_filter
+from vmlab.core.querysets import OwnedQuerySet, user_filter
+from vmlab.core.search import search_filter
 
 SECRET_FIELDS = ("password", "ssh_key")
 SEARCH_FIELDS = ("name", "host", "username", "owner__username", "assigned_to__username")
@@ -38,30 +38,34 @@ class VirtualMachineQuerySet(OwnedQuerySet, EncryptedFieldsQuerySet):
         Own VMs and VMs assigned to the user; other users' shared VMs too when the user's role
         reaches VM_SHARING_MINIMUM_ROLE. Nothing for anonymous, inactive or unapproved users.
         """
-        if not user.is_authenticated or not user.is_active or user.role == Role.NEW_USER:
+        if not rights.USE_PORTAL.granted_to(user):
             return self.none()
         rule = Q(owner=user) | Q(assigned_to=user)
-        if user.can_see_others_shared_vms:
+        if rights.SEE_OTHERS_SHARED_VMS.granted_to(user):
             rule |= Q(shared=True)
         return self.filter(rule)
 
     def editable_by(self, user):
         """VMs `user` may edit, delete, share and set secrets on: their own; an admin also any VM visible to them."""
-        if not user.is_authenticated or not user.can_own_vms:
+        if not rights.OWN_VMS.granted_to(user):
             return self.none()
-        if user.role_at_least(Role.ADMIN):
+        if rights.ADMINISTER.granted_to(user):
             return self.visible_to(user)
         return self.filter(owner=user)
 
     def assignable_by(self, user):
         """VMs `user` may assign to someone: managers and admins, among the VMs they may edit."""
-        if not user.is_authenticated or not user.can_assign_vms:
+        if not rights.ASSIGN_VMS.granted_to(user):
             return self.none()
         return self.editable_by(user)
 
+    def administrable_by(self, user):
+        """VMs `user` may change in the Django admin: every VM for an admin, to clean up (PRODUCT.md §3)."""
+        return self.all() if rights.ADMINISTER.granted_to(user) else self.none()
+
     def others_shared_for(self, user):
         """The dashboard's "Other users' VMs": others' shared VMs, for roles that may see them."""
-        if not user.is_authenticated or not user.can_see_others_shared_vms:
+        if not rights.SEE_OTHERS_SHARED_VMS.granted_to(user):
             return self.none()
         return self.visible_to(user).filter(shared=True).exclude(owner=user)
 
@@ -83,4 +87,4 @@ class VirtualMachineQuerySet(OwnedQuerySet, EncryptedFieldsQuerySet):
 
 def assignable_users():
     """The users a VM may be assigned to: active regular and sidekick users (PRODUCT.md §3)."""
-    return get_user_model().objects.active().filter(role__in=(Role.REGULAR, Role.SIDEKICK)).order_by("username")
+    return get_user_model().objects.with_right(rights.BE_ASSIGNED_VMS).order_by("username")

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from audit.models import Action
 from audit.services import audit_record
 from machines.fields import EncryptedTextField
-from vmlab import crypto
+from vmlab.core import crypto
 
 
 @dataclass

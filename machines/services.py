@@ -1,57 +1,69 @@
 """Every change to a VM, and every reveal of its secrets, with the rules of PRODUCT.md §3 checked again here.
 
-Views check the same rules through the queryset (404 for what a user may not touch); services check them
-once more so that no caller can skip them. Each records an audit event that names what changed, never a value.
+Views fetch VMs through the queryset verbs (404 for what a user may not touch); the services check the same verbs
+once more (access.checks.require), so that no caller can skip them: the portal, the Django admin (`context.via`
+"admin", where admins may change any VM), commands and the terminal alike. Each change is one UPDATE that moves the
+VM's version on (_write), and records audit events that name what changed, never a value.
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
+from access import rights
+from access.checks import require, require_right
 from accounts.models import User
+from audit.context import AuditContext
 from audit.models import Action
 from audit.services import audit_record
 from machines.models import VirtualMachine
+from machines.querysets import SECRET_FIELDS
 from machines.versioning import StaleVersion
 
 METADATA_FIELDS = ("name", "host", "port", "username", "shared")
+PEOPLE_FIELDS = ("owner", "assigned_to")
 # Where the server is: changing either makes the stored SSH host key meaningless.
 HOST_KEY_ADDRESS_FIELDS = frozenset({"host", "port"})
+HOST_KEY_FORGOTTEN = {"host_key": "", "host_key_fingerprint": ""}
 SECRET_LABELS = {"password": gettext_lazy("password"), "ssh_key": gettext_lazy("SSH key")}
+CANNOT_CHANGE = gettext_lazy("You cannot change this VM.")
 
 
 class WrongAccountPassword(PermissionDenied):
     """The password typed to confirm a reveal is not the actor's own."""
 
 
-def _require_in(queryset, vm: VirtualMachine, message: str) -> None:
-    if vm.pk is None or not queryset.filter(pk=vm.pk).exists():
-        raise PermissionDenied(message)
+class HostKeyConflict(Exception):
+    """The VM got another host key, or another address, while this key waited for confirmation."""
 
 
-def _require_editable(vm: VirtualMachine, actor: User) -> None:
-    _require_in(VirtualMachine.objects.editable_by(actor), vm, _("You cannot change this VM."))
+def _changeable(context: AuditContext | None):
+    """The verb for changing a VM: the portal's editable_by, or in the Django admin administrable_by."""
+    if context is not None and context.is_admin:
+        return VirtualMachine.objects.administrable_by
+    return VirtualMachine.objects.editable_by
 
 
-def _check_assignee(assignee: User | None) -> None:
-    if assignee is not None and not assignee.can_be_assigned_vms:
+def _assignable(context: AuditContext | None):
+    if context is not None and context.is_admin:
+        return VirtualMachine.objects.administrable_by
+    return VirtualMachine.objects.assignable_by
+
+
+def check_owner(owner: User) -> None:
+    """ValidationError on `owner` unless they may own VMs (forms call it too, to say so on the field)."""
+    if not rights.OWN_VMS.granted_to(owner):
+        message = _("%(user)s cannot own VMs: owners are active sidekicks, managers or admins.")
+        raise ValidationError({"owner": ValidationError(message, params={"user": owner})})
+
+
+def check_assignee(assignee: User | None) -> None:
+    """ValidationError on `assigned_to` unless VMs may be assigned to `assignee` (forms call it too)."""
+    if assignee is not None and not rights.BE_ASSIGNED_VMS.granted_to(assignee):
         message = _("VMs are assigned to active regular or sidekick users; %(user)s is not one.")
         raise ValidationError({"assigned_to": ValidationError(message, params={"user": assignee})})
-
-
-def _save_change(vm: VirtualMachine, *fields: str) -> None:
-    """Save `fields` and move the version on, so that a form opened before this change is now stale."""
-    vm.version = F("version") + 1
-    vm.save(update_fields=[*fields, "version", "updated_at"])
-    vm.refresh_from_db(fields=["version"])
-
-
-def _stale(vm: VirtualMachine) -> StaleVersion:
-    return StaleVersion(current=VirtualMachine.objects.without_secrets().get(pk=vm.pk))
 
 
 def _validate_secret(field: str, value: str) -> None:
@@ -59,6 +71,26 @@ def _validate_secret(field: str, value: str) -> None:
         VirtualMachine._meta.get_field(field).run_validators(value)
     except ValidationError as error:
         raise ValidationError({field: error.error_list}) from None
+
+
+def _stale(vm: VirtualMachine) -> StaleVersion:
+    return StaleVersion(current=VirtualMachine.objects.without_secrets().get(pk=vm.pk))
+
+
+def _write(vm: VirtualMachine, values: dict, *, version: int | None) -> None:
+    """The one UPDATE of a change people make: moves the version on, so that a form opened before it is now stale.
+
+    With `version`, only if the VM is still at it: a change committed since the caller read it makes it match no row,
+    and StaleVersion is raised.
+    """
+    rows = VirtualMachine.objects.filter(pk=vm.pk)
+    if not (rows.filter(version=version) if version is not None else rows).update_as_change(**values):
+        if version is not None and rows.exists():
+            raise _stale(vm)
+        raise VirtualMachine.DoesNotExist("The VM was deleted.")
+    for name, value in values.items():
+        setattr(vm, name, value)
+    vm.refresh_from_db(fields=["version", "updated_at"])
 
 
 @sensitive_variables("password", "ssh_key")
@@ -74,14 +106,18 @@ def vm_create(
     password: str = "",
     ssh_key: str = "",
     assigned_to: User | None = None,
-    request: HttpRequest | None = None,
+    owner: User | None = None,
+    context: AuditContext | None = None,
 ) -> VirtualMachine:
-    """A new VM owned by `actor`; managers and admins may assign it to someone at once."""
-    if not actor.can_own_vms:
-        raise PermissionDenied(_("Your role cannot create VMs."))
-    if assigned_to is not None and not actor.can_assign_vms:
-        raise PermissionDenied(_("Your role cannot assign VMs."))
-    _check_assignee(assigned_to)
+    """A new VM owned by `actor` (admins may give another `owner`); managers and admins may assign it at once."""
+    require_right(rights.OWN_VMS, actor, _("Your role cannot create VMs."))
+    owner = owner or actor
+    if owner != actor:
+        require_right(rights.ADMINISTER, actor, _("Only admins create VMs for someone else."))
+        check_owner(owner)
+    if assigned_to is not None:
+        require_right(rights.ASSIGN_VMS, actor, _("Your role cannot assign VMs."))
+    check_assignee(assigned_to)
     vm = VirtualMachine(
         name=name,
         host=host,
@@ -90,171 +126,229 @@ def vm_create(
         shared=shared,
         password=password or None,
         ssh_key=ssh_key or None,
-        owner=actor,
+        owner=owner,
         assigned_to=assigned_to,
     )
     vm.full_clean()
     vm.save()
-    audit_record(
-        action=Action.VM_CREATE,
-        actor=actor,
-        target=vm,
-        request=request,
-        details={
-            "assigned_to": assigned_to.username if assigned_to else None,
-            "shared": shared,
-            "password_set": bool(password),
-            "ssh_key_set": bool(ssh_key),
-        },
-    )
+    details = {
+        "assigned_to": assigned_to.username if assigned_to else None,
+        "shared": shared,
+        "password_set": bool(password),
+        "ssh_key_set": bool(ssh_key),
+    }
+    audit_record(action=Action.VM_CREATE, actor=actor, target=vm, context=context, details=details)
     return vm
 
 
+@sensitive_variables("changes")
 @transaction.atomic
 def vm_update(
     *,
     vm: VirtualMachine,
     actor: User,
     expected_version: int | None = None,
-    request: HttpRequest | None = None,
+    context: AuditContext | None = None,
     **changes,
 ) -> list[str]:
-    """Change the connection details (METADATA_FIELDS only); returns the names of the fields that changed.
+    """Change the VM; returns the names of the fields that changed.
 
-    Only if the VM is still at `expected_version` (by default the version `vm` was read at): otherwise
-    someone changed it since, nothing is written or recorded, and StaleVersion is raised. A new host or
-    port also forgets the stored SSH host key, in the same write.
+    `changes` may name METADATA_FIELDS, `owner` (admins), `assigned_to` (who may assign) and the secrets
+    (`password`, `ssh_key`: text sets a new value, None removes it). Only if the VM is still at `expected_version`
+    (by default the version `vm` was read at): otherwise someone changed it since, nothing is written or recorded,
+    and StaleVersion is raised. A new host or port also forgets the stored SSH host key, in the same write.
     """
-    _require_editable(vm, actor)
-    unknown = set(changes) - set(METADATA_FIELDS)
+    return _change(vm, actor, context, vm.version if expected_version is None else expected_version, changes)
+
+
+def _change(vm: VirtualMachine, actor: User, context: AuditContext | None, version: int | None, changes: dict):
+    unknown = set(changes) - {*METADATA_FIELDS, *PEOPLE_FIELDS, *SECRET_FIELDS}
     if unknown:
-        raise ValueError(f"vm_update changes metadata only, not {sorted(unknown)}; secrets have their own services.")
-    expected_version = vm.version if expected_version is None else expected_version
+        raise ValueError(f"A VM has no fields {sorted(unknown)} to change.")
+    require(_changeable(context), actor, vm, CANNOT_CHANGE)
+    plain = [name for name in changes if name not in SECRET_FIELDS]
     # Compare with the row, not the instance: a ModelForm has already copied the new values onto it.
-    stored = VirtualMachine.objects.filter(pk=vm.pk).values("version", "host_key", *changes).get()
-    if stored["version"] != expected_version:
+    stored = VirtualMachine.objects.filter(pk=vm.pk).values("version", "host_key", *plain).get()
+    if version is not None and stored["version"] != version:
         raise _stale(vm)
-    changed = sorted(name for name, value in changes.items() if stored[name] != value)
-    for name, value in changes.items():
+    # values() gives a foreign key's id under the field's name.
+    compared = {name: getattr(changes[name], "pk", None) if name in PEOPLE_FIELDS else changes[name] for name in plain}
+    changed = sorted(name for name in plain if compared[name] != stored[name])
+    if "owner" in changed:
+        require(VirtualMachine.objects.administrable_by, actor, vm, _("Only admins give a VM to another owner."))
+        check_owner(changes["owner"])
+    if "assigned_to" in changed:
+        require(_assignable(context), actor, vm, _("You cannot assign this VM."))
+        check_assignee(changes["assigned_to"])
+    secrets = {name: changes[name] for name in SECRET_FIELDS if name in changes}
+    for name, value in secrets.items():
+        if value is not None:
+            _validate_secret(name, value)
+    values = {name: changes[name] for name in changed} | secrets
+    if not values:
+        return []
+    for name, value in values.items():
         setattr(vm, name, value)
-    # Secrets are left out: validating them would decrypt them, and they do not change here.
-    vm.full_clean(exclude=["password", "ssh_key"])
-    if changed:
-        details = {"fields": changed}
-        written = changed
-        if HOST_KEY_ADDRESS_FIELDS & set(changed):
-            # The key was trusted for the old address: a user confirms the new server's key on the next connection.
-            vm.host_key = vm.host_key_fingerprint = ""
-            written = [*changed, "host_key", "host_key_fingerprint"]
-            if stored["host_key"]:
-                details["host_key_cleared"] = True
-        _write_if_still_at(vm, expected_version, written)
-        audit_record(action=Action.VM_UPDATE, actor=actor, target=vm, request=request, details=details)
-    return changed
+    # Secrets are checked above instead: validating them here would decrypt the stored ones.
+    vm.full_clean(exclude=list(SECRET_FIELDS))
+    host_key_cleared = bool(HOST_KEY_ADDRESS_FIELDS & set(changed)) and bool(stored["host_key"])
+    if HOST_KEY_ADDRESS_FIELDS & set(changed):
+        # The key was trusted for the old address: a user confirms the new server's key on the next connection.
+        values |= HOST_KEY_FORGOTTEN
+    _write(vm, values, version=version)
+    _record_change(vm, actor, context, changed, secrets, host_key_cleared=host_key_cleared)
+    return [*changed, *sorted(secrets)]
 
 
-def _write_if_still_at(vm: VirtualMachine, version: int, fields: list[str]) -> None:
-    """One UPDATE conditional on the version: a change committed since the check above makes it match no row."""
-    values = {name: getattr(vm, name) for name in fields}
-    if not VirtualMachine.objects.filter(pk=vm.pk, version=version).update_as_change(**values):
-        raise _stale(vm)
-    vm.refresh_from_db(fields=["version", "updated_at"])
+def _record_change(vm, actor, context, changed: list[str], secrets: dict, *, host_key_cleared: bool) -> None:
+    """One row per kind of change, as the portal's pages make them: edited fields, sharing, assignment, secrets."""
+
+    def record(action, **details):
+        audit_record(action=action, actor=actor, target=vm, context=context, details=details)
+
+    edited = [name for name in changed if name not in ("shared", "assigned_to")]
+    if edited:
+        record(Action.VM_UPDATE, fields=edited, **({"host_key_cleared": True} if host_key_cleared else {}))
+    if "shared" in changed:
+        record(Action.VM_SHARE, shared=vm.shared)
+    if "assigned_to" in changed:
+        record(Action.VM_ASSIGN, assigned_to=vm.assigned_to.username if vm.assigned_to else None)
+    for name, value in sorted(secrets.items()):
+        record(Action.SECRET_REMOVE if value is None else Action.SECRET_SET, field=name)
 
 
 @transaction.atomic
-def vm_delete(*, vm: VirtualMachine, actor: User, request: HttpRequest | None = None) -> None:
-    _require_editable(vm, actor)
+def vm_delete(*, vm: VirtualMachine, actor: User, context: AuditContext | None = None) -> None:
+    require(_changeable(context), actor, vm, CANNOT_CHANGE)
     # Recorded first, while the VM still has its primary key; the row keeps the name after deletion.
-    audit_record(action=Action.VM_DELETE, actor=actor, target=vm, request=request, details={"host": vm.host})
+    audit_record(action=Action.VM_DELETE, actor=actor, target=vm, context=context, details={"host": vm.host})
     vm.delete()
-
-
-def _set_secret(vm: VirtualMachine, actor: User, field: str, value: str, request) -> None:
-    _require_editable(vm, actor)
-    _validate_secret(field, value)
-    setattr(vm, field, value)
-    _save_change(vm, field)
-    audit_record(action=Action.SECRET_SET, actor=actor, target=vm, request=request, details={"field": field})
-
-
-def _remove_secret(vm: VirtualMachine, actor: User, field: str, request) -> None:
-    _require_editable(vm, actor)
-    setattr(vm, field, None)
-    _save_change(vm, field)
-    audit_record(action=Action.SECRET_REMOVE, actor=actor, target=vm, request=request, details={"field": field})
 
 
 @sensitive_variables("password")
 @transaction.atomic
-def vm_set_password(*, vm: VirtualMachine, actor: User, password: str, request: HttpRequest | None = None) -> None:
+def vm_set_password(*, vm: VirtualMachine, actor: User, password: str, context: AuditContext | None = None) -> None:
     if not password:
         raise ValidationError({"password": _("Enter a password, or remove it instead.")})
-    _set_secret(vm, actor, "password", password, request)
+    _change(vm, actor, context, None, {"password": password})
 
 
 @transaction.atomic
-def vm_remove_password(*, vm: VirtualMachine, actor: User, request: HttpRequest | None = None) -> None:
-    _remove_secret(vm, actor, "password", request)
+def vm_remove_password(*, vm: VirtualMachine, actor: User, context: AuditContext | None = None) -> None:
+    _change(vm, actor, context, None, {"password": None})
 
 
 @sensitive_variables("ssh_key")
 @transaction.atomic
-def vm_set_ssh_key(*, vm: VirtualMachine, actor: User, ssh_key: str, request: HttpRequest | None = None) -> None:
+def vm_set_ssh_key(*, vm: VirtualMachine, actor: User, ssh_key: str, context: AuditContext | None = None) -> None:
     if not ssh_key.strip():
         raise ValidationError({"ssh_key": _("Paste or upload a private key, or remove it instead.")})
-    _set_secret(vm, actor, "ssh_key", ssh_key, request)
+    _change(vm, actor, context, None, {"ssh_key": ssh_key})
 
 
 @transaction.atomic
-def vm_remove_ssh_key(*, vm: VirtualMachine, actor: User, request: HttpRequest | None = None) -> None:
-    _remove_secret(vm, actor, "ssh_key", request)
+def vm_remove_ssh_key(*, vm: VirtualMachine, actor: User, context: AuditContext | None = None) -> None:
+    _change(vm, actor, context, None, {"ssh_key": None})
 
 
 @transaction.atomic
-def vm_set_shared(*, vm: VirtualMachine, actor: User, shared: bool, request: HttpRequest | None = None) -> None:
-    _require_editable(vm, actor)
-    vm.shared = shared
-    _save_change(vm, "shared")
-    audit_record(action=Action.VM_SHARE, actor=actor, target=vm, request=request, details={"shared": shared})
+def vm_set_shared(*, vm: VirtualMachine, actor: User, shared: bool, context: AuditContext | None = None) -> None:
+    _change(vm, actor, context, None, {"shared": shared})
 
 
 @transaction.atomic
-def vm_assign(*, vm: VirtualMachine, actor: User, assignee: User | None, request: HttpRequest | None = None) -> None:
+def vm_assign(*, vm: VirtualMachine, actor: User, assignee: User | None, context: AuditContext | None = None) -> None:
     """Assign `vm` to an active regular or sidekick user, or to nobody (`assignee=None`)."""
-    _require_in(VirtualMachine.objects.assignable_by(actor), vm, _("You cannot assign this VM."))
-    _check_assignee(assignee)
-    vm.assigned_to = assignee
-    _save_change(vm, "assigned_to")
-    audit_record(
-        action=Action.VM_ASSIGN,
-        actor=actor,
-        target=vm,
-        request=request,
-        details={"assigned_to": assignee.username if assignee else None},
-    )
+    require(_assignable(context), actor, vm, _("You cannot assign this VM."))
+    _change(vm, actor, context, None, {"assigned_to": assignee})
+
+
+def vms_share_all_owned_by(*, owner: User) -> int:
+    """Share every private VM of `owner` (who is being disabled: people.services.user_disable records it), so
+    that the lab keeps access to them. Returns how many became shared."""
+    return VirtualMachine.objects.owned_by(owner).filter(shared=False).update_as_change(shared=True)
 
 
 @sensitive_variables("account_password", "value")
 def vm_reveal_secret(
-    *, vm: VirtualMachine, actor: User, field: str, account_password: str, request: HttpRequest | None = None
+    *, vm: VirtualMachine, actor: User, field: str, account_password: str, context: AuditContext | None = None
 ) -> str:
     """The plaintext of `field` ("password" or "ssh_key") for a user who confirmed with their own password.
 
     A wrong password is recorded (SECRET_REVEAL_DENIED) and raises WrongAccountPassword. A token no key
-    decrypts raises vmlab.crypto.DecryptionError and nothing is recorded as revealed. Not atomic on
+    decrypts raises vmlab.core.crypto.DecryptionError and nothing is recorded as revealed. Not atomic on
     purpose: the record of a refused attempt must survive the exception that reports it.
     """
     if field not in SECRET_LABELS:
         raise ValueError(f"Unknown secret field {field!r}.")
-    _require_in(VirtualMachine.objects.visible_to(actor), vm, _("You cannot see this VM."))
+    require(VirtualMachine.objects.visible_to, actor, vm, _("You cannot see this VM."))
     if not actor.check_password(account_password):
         audit_record(
-            action=Action.SECRET_REVEAL_DENIED, actor=actor, target=vm, request=request, details={"field": field}
+            action=Action.SECRET_REVEAL_DENIED, actor=actor, target=vm, context=context, details={"field": field}
         )
         raise WrongAccountPassword(_("Your password is not correct."))
     value = VirtualMachine.objects.values_list(field, flat=True).get(pk=vm.pk)
     if value is None:
         raise ValidationError(_("This VM has no %(secret)s."), params={"secret": SECRET_LABELS[field]})
     value = value.reveal()
-    audit_record(action=Action.SECRET_REVEAL, actor=actor, target=vm, request=request, details={"field": field})
+    audit_record(action=Action.SECRET_REVEAL, actor=actor, target=vm, context=context, details={"field": field})
     return value
+
+
+# Host keys: stored only after a user saw the fingerprint and confirmed it (connect.services), only while the VM has
+# none and still points at the address the key came from; forgotten by its owner or an admin. Neither is a change
+# to what the VM's forms show, so neither moves the version on.
+
+
+@transaction.atomic
+def vm_host_key_trust(
+    *,
+    vm: VirtualMachine,
+    actor: User,
+    key_line: str,
+    fingerprint: str,
+    algorithm: str,
+    host: str,
+    port: int,
+    context: AuditContext | None = None,
+) -> bool:
+    """Store the host key `key_line`, which the server at host:port presented and `actor` confirmed.
+
+    True if stored now, False if the VM already had this very key; HostKeyConflict if it has another key or has
+    moved to another host or port since (the key belongs to the old address).
+    """
+    require(VirtualMachine.objects.visible_to, actor, vm, _("You cannot connect to this VM."))
+    # One conditional UPDATE: of two users confirming at once, one stores and the other compares.
+    stored = VirtualMachine.objects.filter(pk=vm.pk, host_key="", host=host, port=port).update(
+        host_key=key_line, host_key_fingerprint=fingerprint
+    )
+    current = VirtualMachine.objects.values("host", "port", "host_key", "host_key_fingerprint").get(pk=vm.pk)
+    vm.host_key, vm.host_key_fingerprint = current["host_key"], current["host_key_fingerprint"]
+    if not stored:
+        if (current["host"], current["port"]) != (host, port):
+            raise HostKeyConflict(_("The VM's host or port changed in the meantime: connect again to see its key."))
+        if current["host_key"] != key_line:
+            raise HostKeyConflict(
+                _("Another host key (%(fingerprint)s) was stored for this VM in the meantime.")
+                % {"fingerprint": current["host_key_fingerprint"]}
+            )
+        return False
+    details = {"fingerprint": fingerprint, "algorithm": algorithm}
+    audit_record(action=Action.VM_HOST_KEY_TRUST, actor=actor, target=vm, context=context, details=details)
+    return True
+
+
+@transaction.atomic
+def vm_host_key_reset(*, vm: VirtualMachine, actor: User, context: AuditContext | None = None) -> str:
+    """Forget the stored host key; returns its fingerprint, "" if there was none.
+
+    For those who may change the VM: its owner, admins for any VM they see, and in the Django admin any VM.
+    """
+    require(_changeable(context), actor, vm, CANNOT_CHANGE)
+    old = VirtualMachine.objects.select_for_update().values_list("host_key_fingerprint", flat=True).get(pk=vm.pk)
+    if not old:
+        return ""
+    VirtualMachine.objects.filter(pk=vm.pk).update(**HOST_KEY_FORGOTTEN)
+    vm.host_key = vm.host_key_fingerprint = ""
+    audit_record(action=Action.VM_HOST_KEY_RESET, actor=actor, target=vm, context=context, details={"fingerprint": old})
+    return old

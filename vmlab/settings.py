@@ -11,7 +11,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from vmlab.crypto import parse_keys
+from vmlab.core.crypto import parse_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -60,15 +60,17 @@ INSTALLED_APPS = [
     "audit",
     "channels",
     "connect",
+    "people",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files straight from STATIC_ROOT (collectstatic), with far-future caching of hashed names.
-    "vmlab.streaming.WhiteNoiseMiddleware",
+    "vmlab.core.streaming.WhiteNoiseMiddleware",
     # Early, so that responses cut short by the middlewares below carry the policy too.
-    "vmlab.middleware.ContentSecurityPolicyMiddleware",
-    "vmlab.middleware.RequestBodyLimitMiddleware",
+    "vmlab.core.middleware.ContentSecurityPolicyMiddleware",
+    "vmlab.core.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -98,7 +100,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "vmlab.context_processors.portal",
+                "dashboard.context_processors.portal",
             ],
         },
     },
@@ -157,7 +159,7 @@ REVEAL_RATE_LIMIT = env.int("REVEAL_RATE_LIMIT", default=5)
 if not 1 <= REVEAL_RATE_LIMIT <= 100:
     raise ImproperlyConfigured("REVEAL_RATE_LIMIT must be between 1 and 100 (attempts per user per minute).")
 # Request bodies (forms and uploads: SSH key files, bookmark imports of at most 2 MiB) larger than this
-# are refused with 413 before Django reads them (vmlab.middleware, by Content-Length; under ASGI or with
+# are refused with 413 before Django reads them (vmlab.core.middleware, by Content-Length; under ASGI or with
 # chunked bodies, cap them at the proxy as well). One view sets its own limit: the file-transfer upload takes
 # SFTP_MAX_FILE_SIZE plus 64 KiB from logged-in users, so a proxy in front must let that much through there.
 MAX_REQUEST_BODY = env.int("MAX_REQUEST_BODY", default=3 * 1024 * 1024)
@@ -205,7 +207,7 @@ AXES_SENSITIVE_PARAMETERS = [
 AXES_RESET_ON_SUCCESS = True
 # A lockout lasts AXES_COOLOFF_MINUTES from the failure that caused it; retrying meanwhile does not extend it.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_CLIENT_IP_CALLABLE = "vmlab.client_ip.lockout_ip"
+AXES_CLIENT_IP_CALLABLE = "vmlab.core.client_ip.lockout_ip"
 AXES_VERBOSE = False
 
 # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, ... all from one URL, e.g.
@@ -223,7 +225,7 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 # How many reverse proxies in front of VM Lab append to X-Forwarded-For. 0: the client's address is
 # REMOTE_ADDR. With N, it is the N-th address from the right (what the outermost trusted proxy saw); the
-# lockout and the audit trail both use it (vmlab.client_ip).
+# lockout and the audit trail both use it (vmlab.core.client_ip).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 if not 0 <= TRUSTED_PROXY_COUNT <= 10:
     raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be between 0 and 10 (reverse proxies in front of VM Lab).")
@@ -236,7 +238,7 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 # Preloading is a commitment the site's owner makes for the whole domain, not a default.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 X_FRAME_OPTIONS = "DENY"
-# Sent on every response by vmlab.middleware.ContentSecurityPolicyMiddleware. The portal and the Django
+# Sent on every response by vmlab.core.middleware.ContentSecurityPolicyMiddleware. The portal and the Django
 # admin load scripts and styles from their own static files only: no inline code, no other origin.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "

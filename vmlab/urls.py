@@ -2,11 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from vmlab import views
-
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", include("dashboard.urls")),
     path("accounts/", include("accounts.urls")),
+    # The user pages keep their addresses under /accounts/; the people app serves them.
+    path("accounts/", include("people.urls")),
     path("machines/", include("machines.urls")),
     path("machines/", include("connect.urls")),
     path("bookmarks/", include("bookmarks.urls")),

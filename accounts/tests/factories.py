@@ -1,7 +1,7 @@
 import factory
 
+from access.roles import Role
 from accounts.models import User
-from accounts.roles import Role
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 

@@ -2,8 +2,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
+from access.roles import Role
 from accounts.checks import check_vm_sharing_minimum_role
-from accounts.roles import Role
 
 
 @pytest.mark.parametrize("value", [*Role.values, "disabled"])

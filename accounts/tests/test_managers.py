@@ -1,7 +1,7 @@
 import pytest
 
+from access.roles import Role
 from accounts.models import User
-from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

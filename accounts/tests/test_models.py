@@ -3,8 +3,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 
+from access.roles import Role
 from accounts.models import User
-from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -226,97 +226,6 @@ def test_active_user_is_not_disabled():
     assert UserFactory.build(is_active=True).disabled is False
 
 
-# What each role may do (PRODUCT.md §3)
-
-
-@pytest.mark.parametrize(
-    ("role", "expected"),
-    [
-        (Role.NEW_USER, False),
-        (Role.REGULAR, False),
-        (Role.SIDEKICK, True),
-        (Role.MANAGER, True),
-        (Role.ADMIN, True),
-    ],
-)
-def test_only_sidekicks_and_above_can_own_vms(role, expected):
-    assert UserFactory.build(role=role).can_own_vms is expected
-
-
-@pytest.mark.parametrize(
-    ("role", "expected"),
-    [
-        (Role.NEW_USER, False),
-        (Role.REGULAR, False),
-        (Role.SIDEKICK, True),
-        (Role.MANAGER, True),
-        (Role.ADMIN, True),
-    ],
-)
-def test_only_sidekicks_and_above_can_keep_bookmarks(role, expected):
-    assert UserFactory.build(role=role).can_keep_bookmarks is expected
-
-
-@pytest.mark.parametrize(
-    ("role", "expected"),
-    [
-        (Role.NEW_USER, False),
-        (Role.REGULAR, False),
-        (Role.SIDEKICK, False),
-        (Role.MANAGER, True),
-        (Role.ADMIN, True),
-    ],
-)
-def test_only_managers_and_admins_can_assign_vms(role, expected):
-    assert UserFactory.build(role=role).can_assign_vms is expected
-
-
-@pytest.mark.parametrize(
-    ("role", "expected"),
-    [
-        (Role.NEW_USER, False),
-        (Role.REGULAR, False),
-        (Role.SIDEKICK, False),
-        (Role.MANAGER, True),
-        (Role.ADMIN, True),
-    ],
-)
-def test_by_default_only_managers_and_admins_see_others_shared_vms(role, expected):
-    assert UserFactory.build(role=role).can_see_others_shared_vms is expected
-
-
-@pytest.mark.parametrize(
-    ("role", "expected"),
-    [
-        (Role.NEW_USER, False),
-        (Role.REGULAR, True),
-        (Role.SIDEKICK, True),
-        (Role.MANAGER, True),
-        (Role.ADMIN, True),
-    ],
-)
-def test_sharing_minimum_regular_lets_every_approved_user_see_others_shared_vms(settings, role, expected):
-    settings.VM_SHARING_MINIMUM_ROLE = "regular"
-
-    assert UserFactory.build(role=role).can_see_others_shared_vms is expected
-
-
-@pytest.mark.parametrize("role", ROLES_IN_ORDER)
-def test_sharing_disabled_hides_others_shared_vms_from_every_role(settings, role):
-    settings.VM_SHARING_MINIMUM_ROLE = "disabled"
-
-    assert UserFactory.build(role=role).can_see_others_shared_vms is False
-
-
-@pytest.mark.parametrize(
-    "permission", ["can_own_vms", "can_keep_bookmarks", "can_assign_vms", "can_see_others_shared_vms"]
-)
-def test_inactive_admin_may_do_nothing(settings, permission):
-    settings.VM_SHARING_MINIMUM_ROLE = "regular"
-
-    assert getattr(UserFactory.build(role=Role.ADMIN, is_active=False), permission) is False
-
-
 def test_admin_rights_cannot_drift_from_the_role_even_through_queryset_update():
     admin = UserFactory(role=Role.ADMIN)
 
@@ -337,18 +246,3 @@ def test_login_lookup_ignores_the_case_of_the_username():
     jsmith = UserFactory(username="jsmith")
 
     assert User.objects.get_by_natural_key("JSmith") == jsmith
-
-
-@pytest.mark.parametrize(
-    ("role", "is_active", "expected"),
-    [
-        (Role.NEW_USER, True, False),
-        (Role.REGULAR, True, True),
-        (Role.SIDEKICK, True, True),
-        (Role.MANAGER, True, False),
-        (Role.ADMIN, True, False),
-        (Role.REGULAR, False, False),
-    ],
-)
-def test_only_active_regulars_and_sidekicks_can_be_assigned_vms(role, is_active, expected):
-    assert UserFactory.build(role=role, is_active=is_active).can_be_assigned_vms is expected

@@ -6,11 +6,11 @@ from django.core import mail
 from django.test import RequestFactory
 from django.urls import reverse
 
-from accounts import services
+from access.roles import Role
 from accounts.models import User
-from accounts.roles import Role
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from audit.models import Action, AuditEvent
+from people import services
 
 pytestmark = pytest.mark.django_db
 

@@ -12,6 +12,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from accounts import lockout, services
 from accounts.forms import LoginForm, RegistrationForm
 from accounts.middleware import new_user_allowed
+from audit.context import for_request
 
 login_view = auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True)
 
@@ -41,7 +42,9 @@ class RecordPasswordChangeMixin:
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        services.user_password_changed(user=form.user, how=self.how, request=self.request)
+        # The actor is whoever is logged in, or the user themselves when a reset link was used.
+        actor = self.request.user if self.request.user.is_authenticated else form.user
+        services.user_password_changed(user=form.user, actor=actor, how=self.how, context=for_request(self.request))
         return response
 
 
@@ -98,7 +101,7 @@ def register(request):
             password=data["password1"],
             first_name=data["first_name"],
             last_name=data["last_name"],
-            request=request,
+            context=for_request(request),
         )
         login(request, user, backend="accounts.backends.LoginBackend")
         messages.success(request, _("Welcome, %(user)s! Your account has been created.") % {"user": user.username})

@@ -4,8 +4,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import lockout, services
-from accounts.forms import PERSONAL_FIELDS, ProfileForm
+from accounts.forms import ProfileForm
 from accounts.models import User
+from audit.context import for_request
 
 
 @sensitive_post_parameters("current_password")
@@ -17,8 +18,8 @@ def profile(request):
         if not lockout.password_check_allowed(request, request.user):
             return lockout.lockout_response(request)
         if form.is_valid():
-            fields = {name: form.cleaned_data[name] for name in PERSONAL_FIELDS}
-            services.user_update_profile(user=request.user, request=request, **fields)
+            fields = {name: form.cleaned_data[name] for name in services.PERSONAL_FIELDS}
+            services.user_update_profile(user=request.user, actor=request.user, context=for_request(request), **fields)
             messages.success(request, _("Your profile has been saved."))
             return redirect("accounts:profile")
         locked = lockout.refuse_wrong_password(request, form, "current_password")

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from accounts.roles import Role
+from access.roles import Role
 from accounts.tests.factories import UserFactory
 from audit.models import Action, AuditEvent
 from machines.models import VirtualMachine
@@ -129,7 +129,7 @@ def test_a_disabled_user_deleted_in_the_admin_goes_through_the_rules_and_the_tra
 
     admin_client.post(reverse("admin:accounts_user_delete", args=[user.pk]), {"post": "yes"})
 
-    assert events(Action.USER_DELETE) == [("gone", {"vms": 1, "bookmarks": 0})]
+    assert events(Action.USER_DELETE) == [("gone", {"vms": 1, "bookmarks": 0, "via": "admin"})]
 
 
 def test_the_password_page_of_a_malformed_user_id_is_a_404_not_an_error(admin_client):

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from accounts.roles import Role
+from access.roles import Role
 from accounts.tests.factories import UserFactory
 from bookmarks import services
 from bookmarks.models import Bookmark

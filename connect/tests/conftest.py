@@ -6,7 +6,7 @@ import pytest_asyncio
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from accounts.roles import Role
+from access.roles import Role
 from accounts.tests.factories import UserFactory
 from connect.tests.sshserver import KEY_USER, PASSWORD, PASSWORD_USER, SilentServer, SSHTestServer
 from machines.tests.factories import VirtualMachineFactory

@@ -14,7 +14,7 @@ from django.test import Client
 from django.test.client import encode_multipart
 from django.urls import reverse
 
-from accounts.roles import Role
+from access.roles import Role
 from accounts.tests.factories import UserFactory
 from audit.models import Action, AuditEvent
 from connect import sftp

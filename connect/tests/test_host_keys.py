@@ -6,16 +6,17 @@ from asgiref.sync import sync_to_async
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from accounts.roles import Role
+from access.roles import Role
 from accounts.tests.factories import UserFactory
+from audit.context import AuditContext
 from audit.models import Action, AuditEvent
-from connect.services import vm_host_key_reset
 from connect.ssh import fingerprint, public_key_line
 from connect.tests.sshserver import PASSWORD
 from connect.views import checks
 from machines.models import VirtualMachine
+from machines.services import vm_host_key_reset
 from machines.tests.factories import VirtualMachineFactory
-from vmlab import crypto
+from vmlab.core import crypto
 
 pytestmark = pytest.mark.django_db
 
@@ -321,7 +322,7 @@ def test_a_moved_vm_on_another_server_asks_for_its_key(client, password_vm, vm_o
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.SIDEKICK])
 def test_only_admins_may_reset_through_the_django_admin_path(password_vm, role):
     with pytest.raises(PermissionDenied):
-        vm_host_key_reset(vm=password_vm, actor=UserFactory(role=role), via_admin=True)
+        vm_host_key_reset(vm=password_vm, actor=UserFactory(role=role), context=AuditContext().via_admin())
 
     assert stored_key(password_vm)[1] == password_vm.host_key_fingerprint
     assert events(Action.VM_HOST_KEY_RESET) == []

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from accounts.roles import Role
+from access.roles import Role
 from accounts.tests.factories import UserFactory
 from connect.consumers import TerminalConsumer
 from connect.routing import terminal_socket_path, websocket_urlpatterns

@@ -16,11 +16,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.context import for_request
 from audit.models import Action
 from audit.services import audit_record
 from connect import services
 from connect.ssh import ConnectError, FailureKind, Step, Target, connect, fingerprint, key_algorithm
 from connect.targets import target_for
+from machines import services as machine_services
 from machines.models import VirtualMachine
 from machines.views.common import get_vm
 
@@ -133,14 +135,16 @@ def _run_test(request, vm: VirtualMachine):
     else:
         context.update(steps=step_results(), server_version=version, seconds=time.monotonic() - started)
         details = {"result": "ok", "step": None}
-    audit_record(action=Action.VM_CONNECTION_TEST, actor=request.user, target=vm, request=request, details=details)
+    audit_record(
+        action=Action.VM_CONNECTION_TEST, actor=request.user, target=vm, context=for_request(request), details=details
+    )
     return _test_page(request, vm, **context)
 
 
 @require_http_methods(["GET", "POST"])
 def test_connection(request, pk):
     """GET shows the page with its button; only the POST connects (a link, a reload or a crawler does not)."""
-    vm = get_vm(request, pk, "visible_to")
+    vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     if request.method == "GET":
         return _test_page(request, vm)
     return _run_test(request, vm)
@@ -148,7 +152,7 @@ def test_connection(request, pk):
 
 @require_POST
 def trust_host_key(request, pk):
-    vm = get_vm(request, pk, "visible_to")
+    vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     back = redirect("machines:detail", pk=vm.pk)
     confirmed = request.POST.get("fingerprint", "").strip()
     if not FINGERPRINT_FORMAT.fullmatch(confirmed):
@@ -185,8 +189,10 @@ def trust_host_key(request, pk):
         messages.error(request, message % {"offered": offered_fingerprint, "confirmed": confirmed})
         return back
     try:
-        stored = services.vm_host_key_trust(vm=vm, actor=request.user, key=offered, offered_by=target, request=request)
-    except services.HostKeyConflict as conflict:
+        stored = services.vm_host_key_trust(
+            vm=vm, actor=request.user, key=offered, offered_by=target, context=for_request(request)
+        )
+    except machine_services.HostKeyConflict as conflict:
         messages.error(request, str(conflict))
     except PermissionDenied:
         raise Http404 from None  # taken out of the user's reach while the key was fetched
@@ -202,7 +208,7 @@ def trust_host_key(request, pk):
 
 @require_http_methods(["GET", "POST"])
 def reset_host_key(request, pk):
-    vm = get_vm(request, pk, "editable_by")
+    vm = get_vm(request, pk, VirtualMachine.objects.editable_by)
     back = redirect("machines:detail", pk=vm.pk)
     if not vm.host_key_fingerprint:
         _say_no_key_stored(request, vm)
@@ -210,7 +216,7 @@ def reset_host_key(request, pk):
     if request.method == "GET":
         return render(request, "connect/host_key_reset.html", {"vm": vm, "algorithm": vm.host_key.partition(" ")[0]})
     try:
-        old = services.vm_host_key_reset(vm=vm, actor=request.user, request=request)
+        old = machine_services.vm_host_key_reset(vm=vm, actor=request.user, context=for_request(request))
     except PermissionDenied:
         raise Http404 from None
     if old:

@@ -19,11 +19,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from audit.context import for_request
 from connect import services, sftp
 from connect.ssh import ConnectError, FailureKind
+from machines.models import VirtualMachine
 from machines.views.common import get_vm
-from vmlab.middleware import request_body_limit
-from vmlab.streaming import stream_under_asgi
+from vmlab.core.middleware import request_body_limit
+from vmlab.core.streaming import stream_under_asgi
 
 # Room for the multipart framing and the form's other fields around a file of SFTP_MAX_FILE_SIZE bytes.
 MULTIPART_ALLOWANCE = 64 * 1024
@@ -81,7 +83,7 @@ def too_many_connections(request, vm, directory: str):
 
 @require_GET
 def file_list(request, pk):
-    vm = get_vm(request, pk, "visible_to")
+    vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     path = request.GET.get("path", "")
     if not services.allow_connection(request.user):
         return too_many_connections(request, vm, path)
@@ -96,12 +98,12 @@ def file_list(request, pk):
 
 @require_GET
 def file_download(request, pk):
-    vm = get_vm(request, pk, "visible_to")
+    vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     path = request.GET.get("path", "")
     if not services.allow_connection(request.user):
         return too_many_connections(request, vm, posixpath.dirname(path))
     try:
-        result = services.vm_file_download(vm=vm, actor=request.user, path=path, request=request)
+        result = services.vm_file_download(vm=vm, actor=request.user, path=path, context=for_request(request))
     except ConnectError as error:
         return connection_failed(request, vm, error)
     except sftp.FileError as error:
@@ -122,7 +124,7 @@ def may_upload_large_files(request, pk) -> bool:
 @request_body_limit(lambda: settings.SFTP_MAX_FILE_SIZE + MULTIPART_ALLOWANCE, granted=may_upload_large_files)
 @require_POST
 def file_upload(request, pk):
-    vm = get_vm(request, pk, "visible_to")
+    vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -141,7 +143,7 @@ def file_upload(request, pk):
             name=upload.name,
             source=upload,
             overwrite=form.cleaned_data["overwrite"],
-            request=request,
+            context=for_request(request),
         )
     except ConnectError as error:
         return connection_failed(request, vm, error)

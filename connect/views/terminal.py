@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 
 from connect import services
 from connect.routing import terminal_socket_path
+from machines.models import VirtualMachine
 from machines.views.common import get_vm
 
 
@@ -22,7 +23,7 @@ def policy_with_inline_styles(policy: str) -> str:
 
 @require_GET
 def terminal(request, pk):
-    vm = get_vm(request, pk, "visible_to")
+    vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     context = {
         "vm": vm,
         "socket_path": terminal_socket_path(vm.pk),
@@ -30,6 +31,6 @@ def terminal(request, pk):
         "can_reset_host_key": services.may_reset_host_key(vm, request.user),
     }
     response = render(request, "connect/terminal.html", context)
-    # vmlab.middleware.ContentSecurityPolicyMiddleware keeps a policy that a view set.
+    # vmlab.core.middleware.ContentSecurityPolicyMiddleware keeps a policy that a view set.
     response.headers["Content-Security-Policy"] = policy_with_inline_styles(settings.CONTENT_SECURITY_POLICY)
     return response

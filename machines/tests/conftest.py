@@ -1,6 +1,6 @@
 import pytest
 
-from accounts.roles import Role
+from access.roles import Role
 from accounts.tests.factories import UserFactory
 
 

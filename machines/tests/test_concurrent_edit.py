@@ -17,8 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts import services as accounts_services
-from accounts.roles import Role
+from access.roles import Role
 from accounts.tests.factories import UserFactory
 from audit.models import Action, AuditEvent
 from machines import services
@@ -26,6 +25,7 @@ from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
 from machines.tests.test_admin import form_data
 from machines.versioning import StaleVersion
+from people import services as people_services
 
 pytestmark = pytest.mark.django_db
 
@@ -410,7 +410,7 @@ def test_disabling_the_owner_makes_an_open_admin_form_of_their_private_vm_stale(
     VirtualMachine.objects.filter(pk=vm.pk).update(shared=False)
     typed = admin_form_data(bob, vm, name="renamed")  # opened while the VM is private
 
-    accounts_services.user_disable(user=owner, actor=admin)  # which shares the owner's VMs
+    people_services.user_disable(user=owner, actor=admin)  # which shares the owner's VMs
     response = bob.post(admin_change_url(vm), typed)
 
     assert STALE in response.text

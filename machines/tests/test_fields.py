@@ -11,8 +11,8 @@ from django.db.models.functions import Concat, Upper
 from machines.fields import Ciphertext, EncryptedTextField
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
-from vmlab import crypto
-from vmlab.crypto import DecryptionError
+from vmlab.core import crypto
+from vmlab.core.crypto import DecryptionError
 
 pytestmark = pytest.mark.django_db
 

@@ -4,13 +4,13 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from accounts.roles import Role
+from access.roles import Role
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from audit.models import Action, AuditEvent
 from machines import services
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
-from vmlab.crypto import DecryptionError
+from vmlab.core.crypto import DecryptionError
 
 pytestmark = pytest.mark.django_db
 
@@ -110,11 +110,20 @@ def test_vm_update_without_a_change_records_nothing(vm, owner):
     assert events(vm, Action.VM_UPDATE) == []
 
 
-def test_vm_update_refuses_secret_fields(vm, owner):
-    with pytest.raises(ValueError, match="metadata only"):
-        services.vm_update(vm=vm, actor=owner, password="new")
+def test_vm_update_refuses_fields_people_do_not_change(vm, owner):
+    with pytest.raises(ValueError, match="no fields"):
+        services.vm_update(vm=vm, actor=owner, host_key="ssh-ed25519 AAAA")
 
-    assert stored(vm).password == VM_PASSWORD
+    assert stored(vm).host_key == ""
+
+
+def test_vm_update_changes_details_and_secrets_in_one_write_and_records_each(vm, owner, ssh_private_key):
+    services.vm_update(vm=vm, actor=owner, name="renamed", password=None, ssh_key=ssh_private_key)
+
+    saved = stored(vm)
+    assert (saved.name, saved.password, saved.ssh_key, saved.version) == ("renamed", None, ssh_private_key, 2)
+    assert [event.details for event in events(vm, Action.SECRET_REMOVE)] == [{"field": "password"}]
+    assert [event.details for event in events(vm, Action.SECRET_SET)] == [{"field": "ssh_key"}]
 
 
 def test_vm_update_by_someone_else_is_refused(vm):
@@ -332,7 +341,8 @@ def test_vm_update_of_other_fields_keeps_the_host_key(vm_with_host_key, owner):
 
     saved = stored(vm_with_host_key)
     assert (saved.host_key, saved.host_key_fingerprint) == (HOST_KEY, HOST_KEY_FINGERPRINT)
-    assert events(vm_with_host_key, Action.VM_UPDATE)[0].details == {"fields": ["name", "shared", "username"]}
+    assert events(vm_with_host_key, Action.VM_UPDATE)[0].details == {"fields": ["name", "username"]}
+    assert events(vm_with_host_key, Action.VM_SHARE)[0].details == {"shared": True}
 
 
 def test_vm_update_refused_as_stale_keeps_the_host_key(vm_with_host_key, owner):

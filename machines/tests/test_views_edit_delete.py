@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from accounts.roles import Role
+from access.roles import Role
 from accounts.tests.factories import UserFactory
 from audit.models import Action, AuditEvent
 from machines.models import VirtualMachine
@@ -58,8 +58,8 @@ def test_editing_saves_the_details_keeps_the_secrets_and_records_the_changed_fie
     assert (saved.password, saved.ssh_key) == (VM_PASSWORD, ssh_private_key)
     assert response.redirect_chain == [(url("detail", vm), 302)]
     assert "VM “build-2” was updated." in response.text
-    event = AuditEvent.objects.get(action=Action.VM_UPDATE)
-    assert event.details == {"fields": ["host", "name", "port", "shared", "username"]}
+    assert AuditEvent.objects.get(action=Action.VM_UPDATE).details == {"fields": ["host", "name", "port", "username"]}
+    assert AuditEvent.objects.get(action=Action.VM_SHARE).details == {"shared": True}
 
 
 def test_saving_without_a_change_says_so_and_records_nothing(client, vm):

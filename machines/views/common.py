@@ -5,16 +5,17 @@ from django.forms import Form
 from django.shortcuts import get_object_or_404
 from django.utils.text import slugify
 
+from access.checks import QuerysetVerb
 from machines.models import VirtualMachine
 
 
-def get_vm(request, pk: int, rule: str) -> VirtualMachine:
-    """The VM `pk` if the queryset rule (visible_to, editable_by, assignable_by) lets the user at it, else 404.
+def get_vm(request, pk: int, verb: QuerysetVerb) -> VirtualMachine:
+    """The VM `pk` if the queryset verb (VirtualMachine.objects.visible_to, editable_by, assignable_by) lets the
+    user at it, else 404.
 
     Secrets are deferred: no page but reveal ever loads (so decrypts) them.
     """
-    queryset = getattr(VirtualMachine.objects, rule)(request.user)
-    return get_object_or_404(queryset.for_list(), pk=pk)
+    return get_object_or_404(verb(request.user).for_list(), pk=pk)
 
 
 def add_service_errors(form: Form, error: ValidationError) -> None:

@@ -10,13 +10,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from access import rights
+from access.checks import allowed, requires
+from audit.context import for_request
 from machines import services
 from machines.forms import VirtualMachineAssignForm, VirtualMachineCreateForm, VirtualMachineEditForm
 from machines.models import VirtualMachine
 from machines.versioning import VERSION_FIELD, StaleVersion
 from machines.views.common import add_service_errors, get_vm, host_alias, key_filename
-from vmlab.access import page_for
-from vmlab.redirects import safe_next
+from vmlab.core.redirects import safe_next
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def vm_actions(vm: VirtualMachine, user, *, editable: bool) -> list[VmAction]:
                 fields=(("shared", "false" if vm.shared else "true"),),
             ),
         ]
-    if editable and VirtualMachine.objects.filter(pk=vm.pk).assignable_by(user).exists():
+    if editable and allowed(VirtualMachine.objects.assignable_by, user, vm):
         actions.append(VmAction(_("Assign"), url("assign")))
     if editable:
         actions.append(VmAction(_("Delete"), url("delete"), "btn-danger"))
@@ -78,7 +80,7 @@ def ssh_config_entry(vm: VirtualMachine) -> str:
 
 @sensitive_post_parameters("password", "ssh_key")
 @require_http_methods(["GET", "POST"])
-@page_for("can_own_vms")
+@requires(rights.OWN_VMS)
 def vm_create(request):
     user = request.user
     form = VirtualMachineCreateForm(request.POST or None, request.FILES or None, user=user)
@@ -91,7 +93,7 @@ def vm_create(request):
                 password=data["password"],
                 ssh_key=data["ssh_key"],
                 assigned_to=data.get("assigned_to"),
-                request=request,
+                context=for_request(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -103,8 +105,8 @@ def vm_create(request):
 
 @require_GET
 def vm_detail(request, pk):
-    vm = get_vm(request, pk, "visible_to")
-    editable = VirtualMachine.objects.filter(pk=vm.pk).editable_by(request.user).exists()
+    vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
+    editable = allowed(VirtualMachine.objects.editable_by, request.user, vm)
     context = {
         "vm": vm,
         "ssh_command": ssh_command(vm),
@@ -117,7 +119,7 @@ def vm_detail(request, pk):
 
 @require_http_methods(["GET", "POST"])
 def vm_edit(request, pk):
-    vm = get_vm(request, pk, "editable_by")
+    vm = get_vm(request, pk, VirtualMachine.objects.editable_by)
     # The form copies what was typed onto `vm`, even when invalid: the page title keeps the saved name.
     saved_name = vm.name
     form = VirtualMachineEditForm(request.POST or None, instance=vm)
@@ -128,7 +130,7 @@ def vm_edit(request, pk):
                 vm=vm,
                 actor=request.user,
                 expected_version=form.cleaned_data[VERSION_FIELD],
-                request=request,
+                context=for_request(request),
                 **changes,
             )
         except StaleVersion as stale:
@@ -152,10 +154,10 @@ def vm_edit(request, pk):
 
 @require_http_methods(["GET", "POST"])
 def vm_delete(request, pk):
-    vm = get_vm(request, pk, "editable_by")
+    vm = get_vm(request, pk, VirtualMachine.objects.editable_by)
     if request.method == "POST":
         name = vm.name
-        services.vm_delete(vm=vm, actor=request.user, request=request)
+        services.vm_delete(vm=vm, actor=request.user, context=for_request(request))
         messages.success(request, _("VM “%(name)s” was deleted.") % {"name": name})
         return redirect("dashboard")
     return render(request, "machines/vm_confirm_delete.html", {"vm": vm})
@@ -163,14 +165,14 @@ def vm_delete(request, pk):
 
 @require_POST
 def vm_share(request, pk):
-    vm = get_vm(request, pk, "editable_by")
+    vm = get_vm(request, pk, VirtualMachine.objects.editable_by)
     back = redirect(safe_next(request, reverse("machines:detail", args=[vm.pk])))
     wanted = {"true": True, "false": False}.get(request.POST.get("shared", ""))
     if wanted is None:
         messages.error(request, _("Choose whether to share the VM or make it private."))
         return back
     if wanted != vm.shared:
-        services.vm_set_shared(vm=vm, actor=request.user, shared=wanted, request=request)
+        services.vm_set_shared(vm=vm, actor=request.user, shared=wanted, context=for_request(request))
     if vm.shared:
         message = _("VM “%(name)s” is now shared with the users whose role may see others' VMs.")
     else:
@@ -181,12 +183,12 @@ def vm_share(request, pk):
 
 @require_http_methods(["GET", "POST"])
 def vm_assign(request, pk):
-    vm = get_vm(request, pk, "assignable_by")
+    vm = get_vm(request, pk, VirtualMachine.objects.assignable_by)
     form = VirtualMachineAssignForm(request.POST or None, initial={"assigned_to": vm.assigned_to_id})
     if request.method == "POST" and form.is_valid():
         assignee = form.cleaned_data["assigned_to"]
         try:
-            services.vm_assign(vm=vm, actor=request.user, assignee=assignee, request=request)
+            services.vm_assign(vm=vm, actor=request.user, assignee=assignee, context=for_request(request))
         except ValidationError as error:
             form.add_error("assigned_to", error.messages)
         else:
@@ -201,7 +203,7 @@ def vm_assign(request, pk):
 
 @require_GET
 def vm_ssh_config(request, pk):
-    vm = get_vm(request, pk, "visible_to")
+    vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     response = HttpResponse(ssh_config_entry(vm), content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = content_disposition_header(True, f"{host_alias(vm)}.ssh-config")
     return response

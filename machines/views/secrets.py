@@ -17,11 +17,13 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_http_methods
 
 from accounts import lockout
+from audit.context import for_request
 from machines import services
 from machines.forms import RevealSecretForm, VirtualMachinePasswordForm, VirtualMachineSshKeyForm
+from machines.models import VirtualMachine
 from machines.views.common import add_service_errors, get_vm, key_filename
-from vmlab import ratelimit
-from vmlab.crypto import DecryptionError
+from vmlab.core import ratelimit
+from vmlab.core.crypto import DecryptionError
 
 logger = logging.getLogger(__name__)
 
@@ -43,17 +45,17 @@ class SecretPage:
 
 
 def _secret_page(request, pk, page: SecretPage):
-    vm = get_vm(request, pk, "editable_by")
+    vm = get_vm(request, pk, VirtualMachine.objects.editable_by)
     is_set = getattr(vm, f"has_{page.field}")
     form = page.form_class(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
             if not form.cleaned_data["remove"]:
                 value = {page.field: form.cleaned_data[page.field]}
-                page.set_secret(vm=vm, actor=request.user, request=request, **value)
+                page.set_secret(vm=vm, actor=request.user, context=for_request(request), **value)
                 message = page.set_message
             elif is_set:
-                page.remove_secret(vm=vm, actor=request.user, request=request)
+                page.remove_secret(vm=vm, actor=request.user, context=for_request(request))
                 message = page.removed_message
             else:
                 message = page.nothing_to_remove
@@ -114,7 +116,7 @@ def _secret_response(request, vm, field: str, secret: str) -> HttpResponse:
 @sensitive_post_parameters("account_password")
 @require_http_methods(["GET", "POST"])
 def vm_reveal(request, pk):
-    vm = get_vm(request, pk, "visible_to")
+    vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     choices = [(field, label) for field, label in SECRET_CHOICES if getattr(vm, f"has_{field}")]
     context = {"vm": vm, "form": RevealSecretForm(choices=choices)}
     if request.method == "POST" and choices:
@@ -131,7 +133,7 @@ def vm_reveal(request, pk):
                     actor=request.user,
                     field=field,
                     account_password=form.cleaned_data["account_password"],
-                    request=request,
+                    context=for_request(request),
                 )
             except services.WrongAccountPassword:
                 # Counted like a failed login: guessing here must not be a way around the lockout.

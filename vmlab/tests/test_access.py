@@ -8,7 +8,7 @@ from itertools import product
 import pytest
 from django.urls import URLPattern, get_resolver, reverse
 
-from accounts.roles import Role
+from access.roles import Role
 from accounts.tests.factories import UserFactory
 from bookmarks.tests.factories import BookmarkFactory
 from machines.models import VirtualMachine
@@ -121,11 +121,11 @@ def test_bookmark_url_access_matrix(client, role, relation, url):
 # What managers and admins may open about another user; POST actions answer with a redirect and a
 # message (the services decide whether the change is allowed, see accounts' tests).
 USER_URLS = [
-    ("accounts:user_detail", "get", 200),
-    ("accounts:user_set_role", "post", 302),
-    ("accounts:user_disable", "post", 302),
-    ("accounts:user_enable", "post", 302),
-    ("accounts:user_approve", "post", 302),
+    ("people:user_detail", "get", 200),
+    ("people:user_set_role", "post", 302),
+    ("people:user_disable", "post", 302),
+    ("people:user_enable", "post", 302),
+    ("people:user_approve", "post", 302),
 ]
 USER_TARGETS = ["self", Role.NEW_USER, Role.REGULAR, Role.SIDEKICK, Role.MANAGER, Role.ADMIN, "disabled"]
 
@@ -159,7 +159,7 @@ def test_deleting_a_user_is_for_admins_and_disabled_users_only(client, role, tar
     actor = UserFactory(role=role)
     client.force_login(actor)
     user = target_user(actor, target)
-    url = reverse("accounts:user_delete", args=[user.pk])
+    url = reverse("people:user_delete", args=[user.pk])
 
     page = client.get(url)
     client.post(url)
@@ -176,7 +176,7 @@ def test_denying_a_newcomer_is_for_admins_only(client, role):
     client.force_login(UserFactory(role=role))
     newcomer = UserFactory(role=Role.NEW_USER)
 
-    response = client.post(reverse("accounts:user_deny", args=[newcomer.pk]))
+    response = client.post(reverse("people:user_deny", args=[newcomer.pk]))
 
     assert response.status_code == (404 if role in (Role.REGULAR, Role.SIDEKICK) else 302)
     assert type(newcomer).objects.filter(pk=newcomer.pk).exists() is (role != Role.ADMIN)

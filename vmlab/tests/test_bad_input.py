@@ -19,9 +19,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
+from access.roles import Role
 from accounts.forms import PERSONAL_FIELDS
 from accounts.models import User
-from accounts.roles import Role
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from audit.models import AuditEvent
 from bookmarks.models import Bookmark
@@ -255,8 +255,8 @@ OBJECT_PAGES = {
     "machines:reveal": "vm",
     "machines:assign": "vm",
     "bookmarks:edit": "mark",
-    "accounts:user_set_role": "alice",
-    "accounts:user_approve": "newcomer",
+    "people:user_set_role": "alice",
+    "people:user_approve": "newcomer",
 }
 
 
@@ -483,9 +483,9 @@ ACCOUNT_CASES = [
         {"old_password": DEFAULT_PASSWORD, "new_password1": "password123", "new_password2": "password123"},
         "This password is too common.",
     ),
-    case("set-role-admin-as-manager", "accounts:user_set_role", {"role": "admin"}, "Choose one of the roles offered."),
-    case("set-role-unknown", "accounts:user_set_role", {"role": "boss"}, "Choose one of the roles offered."),
-    case("approve-as-admin-by-manager", "accounts:user_approve", {"role": "admin"}, "Choose one of the roles offered."),
+    case("set-role-admin-as-manager", "people:user_set_role", {"role": "admin"}, "Choose one of the roles offered."),
+    case("set-role-unknown", "people:user_set_role", {"role": "boss"}, "Choose one of the roles offered."),
+    case("approve-as-admin-by-manager", "people:user_approve", {"role": "admin"}, "Choose one of the roles offered."),
 ]
 
 PAGE_CASES = [
@@ -713,8 +713,8 @@ def test_a_command_refuses_bad_input_with_a_message_and_writes_nothing(world, tm
             "accounts:password_change",
             {"old_password": DEFAULT_PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
         ),
-        ("accounts:user_set_role", {"role": "sidekick"}),
-        ("accounts:user_approve", {"role": "regular"}),
+        ("people:user_set_role", {"role": "sidekick"}),
+        ("people:user_approve", {"role": "regular"}),
     ],
 )
 def test_the_same_pages_save_good_input(client, world, page, data):

@@ -3,7 +3,7 @@
 import pytest
 from django.test import RequestFactory
 
-from vmlab.client_ip import client_ip, lockout_ip
+from vmlab.core.client_ip import client_ip, lockout_ip
 
 
 def request_from(remote="10.0.0.1", forwarded=None):

@@ -4,9 +4,9 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import path
 
-from accounts.roles import Role
+from access.roles import Role
 from accounts.tests.factories import UserFactory
-from vmlab.middleware import request_body_limit
+from vmlab.core.middleware import request_body_limit
 from vmlab.urls import urlpatterns as portal_urlpatterns
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import uuid
 import pytest
 import redis
 
-from vmlab.ratelimit import allow
+from vmlab.core.ratelimit import allow
 
 
 def test_the_attempt_after_the_limit_is_refused():

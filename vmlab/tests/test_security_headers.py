@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from accounts.roles import Role
+from access.roles import Role
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from bookmarks.tests.factories import BookmarkFactory
 from machines.tests.factories import VirtualMachineFactory
@@ -139,9 +139,9 @@ def pages(client):
         reverse("bookmarks:create"),
         reverse("bookmarks:edit", args=[bookmark.pk]),
         reverse("bookmarks:import"),
-        reverse("accounts:user_list"),
-        reverse("accounts:user_detail", args=[admin.pk]),
-        reverse("accounts:waiting_list"),
+        reverse("people:user_list"),
+        reverse("people:user_detail", args=[admin.pk]),
+        reverse("people:waiting_list"),
         reverse("accounts:password_change"),
         reverse("accounts:profile"),
         reverse("admin:index"),

@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from vmlab.crypto import parse_keys
+from vmlab.core.crypto import parse_keys
 
 STRONG_SECRET_KEY = "s" * 20 + "3cr3t-k3y-for-tests-only-0123456789"
 VALID_KEY = Fernet.generate_key().decode()

@@ -5,7 +5,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import FileResponse
 from django.test import AsyncRequestFactory, RequestFactory
 
-from vmlab.streaming import CHUNK_SIZE, stream_under_asgi
+from vmlab.core.streaming import CHUNK_SIZE, stream_under_asgi
 
 FILE_SIZE = 5 * CHUNK_SIZE + 123
 # Closing a response sends request_finished, which looks at the database connection.

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from access.roles import Role
 from accounts.models import User
-from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from bookmarks.models import Bookmark
 from bookmarks.tests.factories import BookmarkFactory
@@ -58,8 +58,8 @@ def stored_payloads(manager):
         lambda p: reverse("bookmarks:list"),
         lambda p: reverse("bookmarks:edit", args=[p["bookmark"].pk]),
         lambda p: reverse("bookmarks:delete", args=[p["bookmark"].pk]),
-        lambda p: reverse("accounts:user_list"),
-        lambda p: reverse("accounts:user_detail", args=[p["user"].pk]),
+        lambda p: reverse("people:user_list"),
+        lambda p: reverse("people:user_detail", args=[p["user"].pk]),
     ],
     ids=[
         "dashboard",

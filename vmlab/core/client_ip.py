@@ -5,25 +5,30 @@ import ipaddress
 from django.conf import settings
 
 
-def client_ip(request) -> str | None:
-    """REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies the address the outermost of them saw.
+def client_address(remote_addr: str | None, forwarded_for: str = "") -> str | None:
+    """`remote_addr`, or behind TRUSTED_PROXY_COUNT proxies the address the outermost of them saw.
 
-    X-Forwarded-For is read from the right: entries further left were written by the client itself and
-    prove nothing. A header shorter than the proxy count, or not an address, falls back to REMOTE_ADDR.
+    X-Forwarded-For (`forwarded_for`) is read from the right: entries further left were written by the client
+    itself and prove nothing. A header shorter than the proxy count, or not an address, falls back to `remote_addr`.
     """
-    if request is None:
-        return None
-    remote = request.META.get("REMOTE_ADDR") or None
+    remote = remote_addr or None
     proxies = settings.TRUSTED_PROXY_COUNT
     if not proxies:
         return remote
-    forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
+    forwarded = [entry.strip() for entry in forwarded_for.split(",") if entry.strip()]
     if len(forwarded) < proxies:
         return remote
     try:
         return str(ipaddress.ip_address(forwarded[-proxies]))
     except ValueError:
         return remote
+
+
+def client_ip(request) -> str | None:
+    """client_address of a Django request; None without one."""
+    if request is None:
+        return None
+    return client_address(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR", ""))
 
 
 def lockout_ip(request) -> str | None:

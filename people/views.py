@@ -1,24 +1,27 @@
-"""Manage users and the waiting list (PRODUCT.md §3): managers and admins; the services decide each right."""
+"""The user pages and the waiting list (PRODUCT.md §3), for managers and admins: the services decide each change."""
 
 from collections.abc import Callable
 from typing import TypeVar
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import services
-from accounts.forms import RoleForm, UserFilterForm
+from access import rights
+from access.checks import requires
+from access.roles import Role
 from accounts.models import User
-from accounts.roles import Role
+from audit.context import for_request
 from machines.models import VirtualMachine
-from vmlab.access import page_for
-from vmlab.pagination import paginate
-from vmlab.redirects import safe_next
+from people import services
+from people.forms import RoleForm, UserFilterForm
+from vmlab.core.pagination import paginate
+from vmlab.core.redirects import safe_next
 
 T = TypeVar("T")
 
@@ -30,31 +33,34 @@ def _visible_user(request, pk) -> User:
 
 
 def _back(request, user):
-    return redirect(safe_next(request, reverse("accounts:user_detail", args=[user.pk])))
+    return redirect(safe_next(request, reverse("people:user_detail", args=[user.pk])))
 
 
 def _chosen_role(request) -> str | None:
-    form = RoleForm(request.POST, roles=services.grantable_roles(request.user))
+    form = RoleForm(request.POST, roles=rights.grantable_roles(request.user))
     if form.is_valid():
         return form.cleaned_data["role"]
     messages.error(request, _("Choose one of the roles offered."))
     return None
 
 
-@page_for("can_manage_users")
+@require_GET
+@requires(rights.MANAGE_USERS)
 def user_list(request):
     filters = UserFilterForm(request.GET)
-    users = filters.filter(User.objects.visible_to(request.user).with_vm_count().order_by("username"))
+    users = User.objects.visible_to(request.user).annotate(vm_count=Count("owned_vms")).order_by("username")
+    users = filters.filter(users)
     query = (filters.cleaned_data.get("q") or "").strip()
     if query:
         users = users.search(query)
     return render(
         request,
-        "accounts/user_list.html",
+        "people/user_list.html",
         {"filters": filters, "query": query, "page_obj": paginate(request, users)},
     )
 
 
+@require_GET
 def user_detail(request, pk):
     user = _visible_user(request, pk)
     actions = services.user_actions_for(request.user, user)
@@ -67,7 +73,7 @@ def user_detail(request, pk):
     all_vms = VirtualMachine.objects.all()
     return render(
         request,
-        "accounts/user_detail.html",
+        "people/user_detail.html",
         {
             "person": user,
             "actions": actions,
@@ -99,7 +105,7 @@ def user_set_role(request, pk):
     if role is not None:
         _apply(
             request,
-            lambda: services.user_set_role(user=user, role=role, actor=request.user, request=request),
+            lambda: services.user_set_role(user=user, role=role, actor=request.user, context=for_request(request)),
             lambda _user: _("%(user)s is now %(role)s.") % {"user": user, "role": Role(role).label},
         )
     return _back(request, user)
@@ -110,11 +116,11 @@ def user_disable(request, pk):
     user = _visible_user(request, pk)
     _apply(
         request,
-        lambda: services.user_disable(user=user, actor=request.user, request=request),
+        lambda: services.user_disable(user=user, actor=request.user, context=for_request(request)),
         lambda shared: (
             ngettext(
-                "%(user)s is disabled; %(count)d of their VMs became shared.",
-                "%(user)s is disabled; %(count)d of their VMs became shared.",
+                "%(user)s is disabled; %(count)d private VM of theirs became shared.",
+                "%(user)s is disabled; %(count)d private VMs of theirs became shared.",
                 shared,
             )
             % {"user": user, "count": shared}
@@ -128,39 +134,41 @@ def user_enable(request, pk):
     user = _visible_user(request, pk)
     _apply(
         request,
-        lambda: services.user_enable(user=user, actor=request.user, request=request),
+        lambda: services.user_enable(user=user, actor=request.user, context=for_request(request)),
         lambda _user: _("%(user)s is enabled and can log in again.") % {"user": user},
     )
     return _back(request, user)
 
 
+@require_http_methods(["GET", "POST"])
 def user_delete(request, pk):
     user = get_object_or_404(User.objects.deletable_by(request.user), pk=pk)
     if request.method != "POST":
         counts = services.user_deletion_counts(user=user)
-        return render(request, "accounts/user_confirm_delete.html", {"person": user, "counts": counts})
+        return render(request, "people/user_confirm_delete.html", {"person": user, "counts": counts})
     deleted = _apply(
         request,
-        lambda: services.user_delete(user=user, actor=request.user, request=request),
+        lambda: services.user_delete(user=user, actor=request.user, context=for_request(request)),
         lambda counts: (
             _("User %(user)s was deleted with %(vms)d VM(s) and %(bookmarks)d bookmark(s).")
             % {"user": user.username, **counts}
         ),
     )
-    return redirect("accounts:user_list") if deleted else _back(request, user)
+    return redirect("people:user_list") if deleted else _back(request, user)
 
 
-@page_for("can_manage_users")
+@require_GET
+@requires(rights.MANAGE_USERS)
 def waiting_list(request):
     newcomers = User.objects.visible_to(request.user).awaiting_approval().order_by("date_joined", "pk")
-    roles = services.grantable_roles(request.user)
+    roles = rights.grantable_roles(request.user)
     return render(
         request,
-        "accounts/waiting_list.html",
+        "people/waiting_list.html",
         {
             "page_obj": paginate(request, newcomers),
             "role_choices": [(role, Role(role).label) for role in roles],
-            "can_deny": request.user.can_remove_users,
+            "can_deny": rights.REMOVE_USERS.granted_to(request.user),
         },
     )
 
@@ -172,10 +180,10 @@ def user_approve(request, pk):
     if role is not None:
         _apply(
             request,
-            lambda: services.user_approve(user=user, role=role, actor=request.user, request=request),
+            lambda: services.user_approve(user=user, role=role, actor=request.user, context=for_request(request)),
             lambda _user: _("%(user)s is approved as %(role)s.") % {"user": user, "role": Role(role).label},
         )
-    return redirect(safe_next(request, reverse("accounts:waiting_list")))
+    return redirect(safe_next(request, reverse("people:waiting_list")))
 
 
 @require_POST
@@ -183,7 +191,7 @@ def user_deny(request, pk):
     user = _visible_user(request, pk)
     _apply(
         request,
-        lambda: services.user_deny(user=user, actor=request.user, request=request),
+        lambda: services.user_deny(user=user, actor=request.user, context=for_request(request)),
         lambda _none: _("The request of %(user)s was denied and the account deleted.") % {"user": user},
     )
-    return redirect(safe_next(request, reverse("accounts:waiting_list")))
+    return redirect(safe_next(request, reverse("people:waiting_list")))

@@ -3,8 +3,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from access.roles import Role
 from accounts.models import User
-from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from audit.models import Action, AuditEvent
 from bookmarks.models import Bookmark
@@ -14,11 +14,11 @@ from machines.tests.factories import VirtualMachineFactory
 
 pytestmark = pytest.mark.django_db
 
-USER_LIST_URL = reverse("accounts:user_list")
+USER_LIST_URL = reverse("people:user_list")
 
 
 def url(name, user):
-    return reverse(f"accounts:{name}", args=[user.pk])
+    return reverse(f"people:{name}", args=[user.pk])
 
 
 def logged_in(client, role, **kwargs):
@@ -99,7 +99,7 @@ def test_anonymous_visitor_is_sent_to_login_from_the_user_list(client):
 
 
 def test_unknown_user_is_404(client, manager):
-    assert client.get(reverse("accounts:user_detail", args=[999999])).status_code == 404
+    assert client.get(reverse("people:user_detail", args=[999999])).status_code == 404
 
 
 @pytest.mark.parametrize("name", ["user_set_role", "user_disable", "user_enable", "user_approve", "user_deny"])
@@ -399,7 +399,7 @@ def test_manager_disables_a_sidekick_whose_vms_become_shared(client, manager):
 
     assert is_active_in_db(user) is False
     assert set(VirtualMachine.objects.owned_by(user).values_list("shared", flat=True)) == {True}
-    assert "jlee is disabled; 2 of their VMs became shared." in messages_of(response)
+    assert "jlee is disabled; 2 private VMs of theirs became shared." in messages_of(response)
     assert AuditEvent.objects.get(action=Action.USER_DISABLE).details == {"vms_shared": 2}
 
 

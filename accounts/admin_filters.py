@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from accounts.roles import Role
+from access.roles import Role
 
 
 class OwnerRoleFilter(admin.SimpleListFilter):

@@ -4,8 +4,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from access.roles import Role
 from accounts.models import User
-from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from bookmarks.models import Bookmark
 from bookmarks.tests.factories import BookmarkFactory

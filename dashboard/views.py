@@ -4,11 +4,13 @@ from urllib.parse import urlencode
 from django.core.paginator import Page
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
+from access import rights
 from bookmarks.models import Bookmark
 from machines.models import VirtualMachine
-from vmlab.pagination import paginate
-from vmlab.search import QUERY_MAX_LENGTH
+from vmlab.core.pagination import paginate
+from vmlab.core.search import QUERY_MAX_LENGTH
 
 DASHBOARD_PER_PAGE = 10
 
@@ -53,7 +55,7 @@ def dashboard_sections(request) -> list[Section]:
     user = request.user
     vms = VirtualMachine.objects
     sections = []
-    if user.can_own_vms:
+    if rights.OWN_VMS.granted_to(user):
         sections.append(_vm_section(request, "mine", _("My VMs"), vms.owned_by(user), _("You have no VMs yet.")))
     sections.append(
         _vm_section(
@@ -64,7 +66,7 @@ def dashboard_sections(request) -> list[Section]:
             _("No VM is assigned to you."),
         )
     )
-    if user.can_keep_bookmarks:
+    if rights.KEEP_BOOKMARKS.granted_to(user):
         sections.append(
             _section(
                 request,
@@ -75,12 +77,12 @@ def dashboard_sections(request) -> list[Section]:
                 empty=_("No bookmarks yet."),
             )
         )
-    if user.can_assign_vms:
+    if rights.ASSIGN_VMS.granted_to(user):
         assigned = vms.owned_by(user).filter(assigned_to__isnull=False)
         sections.append(
             _vm_section(request, "assigned", _("Assigned VMs"), assigned, _("No VM of yours is assigned to anyone."))
         )
-    if user.can_see_others_shared_vms:
+    if rights.SEE_OTHERS_SHARED_VMS.granted_to(user):
         sections.append(
             _vm_section(
                 request, "others", _("Other users' VMs"), vms.others_shared_for(user), _("No other user shares a VM.")
@@ -89,5 +91,6 @@ def dashboard_sections(request) -> list[Section]:
     return sections
 
 
+@require_GET
 def dashboard(request):
     return render(request, "dashboard/dashboard.html", {"sections": dashboard_sections(request)})

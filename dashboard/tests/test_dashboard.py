@@ -3,7 +3,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.roles import Role
+from access.roles import Role
 from accounts.tests.factories import UserFactory
 from bookmarks.tests.factories import BookmarkFactory
 from machines.models import VirtualMachine

@@ -1,18 +1,18 @@
 import pytest
 from django.urls import reverse
 
+from access.roles import Role
 from accounts.models import User
-from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from audit.models import Action, AuditEvent
 
 pytestmark = pytest.mark.django_db
 
-WAITING_LIST_URL = reverse("accounts:waiting_list")
+WAITING_LIST_URL = reverse("people:waiting_list")
 
 
 def url(name, user):
-    return reverse(f"accounts:{name}", args=[user.pk])
+    return reverse(f"people:{name}", args=[user.pk])
 
 
 def logged_in(client, role):

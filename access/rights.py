@@ -1,0 +1,64 @@
+"""The rights each role gives (PRODUCT.md §3): the one place where a role becomes a right.
+
+A right answers "may this user use this kind of thing at all?" (own VMs, manage users, read the audit trail).
+Which objects a user may touch is decided by the queryset verbs of each model (`visible_to`, `editable_by`,
+`assignable_by`, `deletable_by`, …), which start from these rights. Pages check a right with
+access.checks.requires; objects are checked with access.checks.require / allowed.
+
+Disabled users hold no right, whatever their role.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q
+
+from access.roles import SHARING_DISABLED, Role
+
+
+@dataclass(frozen=True)
+class Right:
+    name: str
+    roles: Callable[[], tuple[str, ...]]  # the roles that give it; a callable, as some follow the settings
+
+    def granted_to(self, user) -> bool:
+        return bool(user.is_authenticated and user.is_active and user.role in self.roles())
+
+    def holders(self) -> Q:
+        """The same rule as granted_to, for User querysets."""
+        return Q(is_active=True, role__in=self.roles())
+
+    def __str__(self):
+        return self.name
+
+
+def _from(role: Role) -> Callable[[], tuple[str, ...]]:
+    return lambda: tuple(Role.at_least(role))
+
+
+def _sharing_roles() -> tuple[str, ...]:
+    minimum = settings.VM_SHARING_MINIMUM_ROLE
+    return () if minimum == SHARING_DISABLED else tuple(Role.at_least(minimum))
+
+
+USE_PORTAL = Right("use the portal", _from(Role.REGULAR))  # approved: the VMs assigned to them, connect, reveal
+OWN_VMS = Right("own VMs", _from(Role.SIDEKICK))
+KEEP_BOOKMARKS = Right("keep bookmarks", _from(Role.SIDEKICK))
+BE_ASSIGNED_VMS = Right("be assigned VMs", lambda: (Role.REGULAR, Role.SIDEKICK))
+ASSIGN_VMS = Right("assign VMs", _from(Role.MANAGER))
+SEE_OTHERS_SHARED_VMS = Right("see other users' shared VMs", _sharing_roles)
+MANAGE_USERS = Right("manage users", _from(Role.MANAGER))
+REMOVE_USERS = Right("deny newcomers and delete users", _from(Role.ADMIN))
+VIEW_AUDIT = Right("read the audit trail", _from(Role.ADMIN))
+# The Django admin: every VM's metadata and any owner, to clean up (§3). is_staff follows the same role.
+ADMINISTER = Right("use the Django admin", _from(Role.ADMIN))
+
+
+def grantable_roles(actor) -> list[str]:
+    """Roles `actor` may give when approving a newcomer or changing someone's role."""
+    if ADMINISTER.granted_to(actor):
+        return [Role.REGULAR, Role.SIDEKICK, Role.MANAGER]
+    if MANAGE_USERS.granted_to(actor):
+        return [Role.REGULAR, Role.SIDEKICK]
+    return []

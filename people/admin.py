@@ -1,0 +1,191 @@
+"""The Django admin's user list: every change goes through the services the portal's user pages use."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
+
+from access.checks import allowed
+from access.rights import grantable_roles
+from access.roles import Role
+from accounts import services as account_services
+from accounts.models import User
+from audit.context import for_admin_request, for_request
+from people import services
+
+
+class UserCreationForm(AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("username", "email", "role")
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    add_form = UserCreationForm
+    list_display = ("username", "email", "first_name", "last_name", "role", "is_active", "last_login")
+    list_filter = ("role", "is_active")
+    search_fields = ("username", "email", "first_name", "last_name")
+    ordering = ("username",)
+    readonly_fields = ("is_active", "is_staff", "is_superuser", "last_login", "date_joined", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
+        (
+            _("Access"),
+            {
+                "fields": ("role", "is_active", "is_staff", "is_superuser"),
+                "description": _(
+                    "Admin rights (staff, superuser) follow the role: only admins get them. "
+                    "To approve, change the role, disable or enable the account, use the actions of "
+                    "the user list: they apply the lab's rules, and disabling also shares the "
+                    "user's VMs so that the lab keeps access to them."
+                ),
+            },
+        ),
+        (_("Important dates"), {"fields": ("last_login", "date_joined", "updated_at")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "email", "role", "password1", "password2")}),)
+    actions = (
+        "approve_as_regular",
+        "approve_as_sidekick",
+        "approve_as_manager",
+        "set_role_regular",
+        "set_role_sidekick",
+        "set_role_manager",
+        "disable",
+        "enable",
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        # Roles change through the actions, which apply the rules of PRODUCT.md §3.
+        return (*self.readonly_fields, "role") if obj else self.readonly_fields
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None:
+            grantable = grantable_roles(request.user)
+            form.base_fields["role"].choices = [(role, Role(role).label) for role in grantable]
+        return form
+
+    def get_actions(self, request):
+        # Deleting is for disabled users only (one by one, from their page), never a bulk action.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        may_delete = obj is None or allowed(User.objects.deletable_by, request.user, obj)
+        return super().has_delete_permission(request, obj) and may_delete
+
+    def delete_model(self, request, obj):
+        # The service applies the rules of PRODUCT.md §3 and writes the audit row.
+        services.user_delete(user=obj, actor=request.user, context=for_admin_request(request))
+
+    def save_model(self, request, obj, form, change):
+        context = for_admin_request(request)
+        if change:
+            fields = {name: form.cleaned_data[name] for name in account_services.PERSONAL_FIELDS}
+            account_services.user_update_profile(user=obj, actor=request.user, context=context, **fields)
+            return
+        data = form.cleaned_data
+        password = data["password1"] if data["set_usable_password"] else None
+        created = account_services.user_create(
+            actor=request.user,
+            username=data["username"],
+            email=data["email"],
+            role=data["role"],
+            password=password,
+            context=context,
+        )
+        # The admin goes on with the form's instance (history, redirect): give it the new account's identity.
+        obj.pk, obj._state.adding = created.pk, False
+
+    def user_change_password(self, request, id, form_url=""):
+        user = self.get_object(request, unquote(id))  # None for an unknown or malformed id: super() says 404
+        response = super().user_change_password(request, id, form_url)
+        if user is not None and User.objects.values_list("password", flat=True).get(pk=user.pk) != user.password:
+            account_services.user_password_changed(
+                user=user, actor=request.user, how="admin", context=for_request(request)
+            )
+        return response
+
+    def _apply(self, request, queryset, service, *, done_message, history, **kwargs):
+        """Run `service` per user, report refusals one by one, and note each change in its History."""
+        done = 0
+        for user in queryset:
+            try:
+                service(user=user, actor=request.user, context=for_admin_request(request), **kwargs)
+            except PermissionDenied as refusal:
+                self.message_user(request, str(refusal), messages.WARNING)
+                continue
+            self.log_change(request, user, history)
+            done += 1
+        if done:
+            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+    def _approve(self, request, queryset, role):
+        self._apply(
+            request,
+            queryset,
+            services.user_approve,
+            done_message=_("%%(count)d user(s) approved as %(role)s.") % {"role": Role(role).label},
+            history=_("Approved as %(role)s.") % {"role": Role(role).label},
+            role=role,
+        )
+
+    @admin.action(description=_("Approve selected users as regular"))
+    def approve_as_regular(self, request, queryset):
+        self._approve(request, queryset, Role.REGULAR)
+
+    @admin.action(description=_("Approve selected users as sidekick"))
+    def approve_as_sidekick(self, request, queryset):
+        self._approve(request, queryset, Role.SIDEKICK)
+
+    @admin.action(description=_("Approve selected users as manager"))
+    def approve_as_manager(self, request, queryset):
+        self._approve(request, queryset, Role.MANAGER)
+
+    def _set_role(self, request, queryset, role):
+        self._apply(
+            request,
+            queryset,
+            services.user_set_role,
+            done_message=_("%%(count)d user(s) are now %(role)s.") % {"role": Role(role).label},
+            history=_("Role changed to %(role)s.") % {"role": Role(role).label},
+            role=role,
+        )
+
+    @admin.action(description=_("Change role of selected users to regular"))
+    def set_role_regular(self, request, queryset):
+        self._set_role(request, queryset, Role.REGULAR)
+
+    @admin.action(description=_("Change role of selected users to sidekick"))
+    def set_role_sidekick(self, request, queryset):
+        self._set_role(request, queryset, Role.SIDEKICK)
+
+    @admin.action(description=_("Change role of selected users to manager"))
+    def set_role_manager(self, request, queryset):
+        self._set_role(request, queryset, Role.MANAGER)
+
+    @admin.action(description=_("Disable selected users (their VMs become shared)"))
+    def disable(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            services.user_disable,
+            done_message=_("%(count)d user(s) disabled; their VMs are now shared."),
+            history=_("Disabled; VMs made shared."),
+        )
+
+    @admin.action(description=_("Enable selected users"))
+    def enable(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            services.user_enable,
+            done_message=_("%(count)d user(s) enabled."),
+            history=_("Enabled."),
+        )
