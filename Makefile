@@ -34,6 +34,8 @@ serve-prod: $(VENV)/.runtime .env
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@# The layers of README "Layout", module cycles and the machines/bookmarks independence (pyproject.toml).
+	$(VENV)/bin/lint-imports --no-cache
 
 check: $(VENV)/.dev .env
 	$(PY) manage.py check --fail-level WARNING

@@ -4,4 +4,5 @@ from dashboard import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

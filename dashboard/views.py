@@ -1,8 +1,11 @@
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Page
+from django.http import HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -89,6 +92,13 @@ def dashboard_sections(request) -> list[Section]:
             )
         )
     return sections
+
+
+@login_not_required
+@require_GET
+def favicon(request):
+    """Browsers and tools that ask for /favicon.ico, instead of reading the pages' icon link, get the same icon."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
 
 
 @require_GET

@@ -18,6 +18,23 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
+
+def env_number(name: str, default, *, low, high=None, unit: str = "", kind=int, low_exclusive: bool = False):
+    """The number `name` from the environment, refused at start-up outside its range: from `low` (excluded if
+    `low_exclusive`) to `high`, if any. `unit` tells the operator what the number counts."""
+    value = (env.float if kind is float else env.int)(name, default=default)
+    above_low = value > low if low_exclusive else value >= low
+    if not above_low or (high is not None and value > high):
+        if high is None:
+            bounds = f"at least {low:g}"
+        elif low_exclusive:
+            bounds = f"more than {low:g} and at most {high:g}"
+        else:
+            bounds = f"between {low:g} and {high:g}"
+        raise ImproperlyConfigured(f"{name} must be {bounds}" + (f" ({unit})." if unit else "."))
+    return value
+
+
 DEBUG = env.bool("DEBUG", default=False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -155,9 +172,7 @@ STORAGES = {
 }
 
 # Revealing a secret: at most this many attempts per user per minute.
-REVEAL_RATE_LIMIT = env.int("REVEAL_RATE_LIMIT", default=5)
-if not 1 <= REVEAL_RATE_LIMIT <= 100:
-    raise ImproperlyConfigured("REVEAL_RATE_LIMIT must be between 1 and 100 (attempts per user per minute).")
+REVEAL_RATE_LIMIT = env_number("REVEAL_RATE_LIMIT", 5, low=1, high=100, unit="attempts per user per minute")
 # Request bodies (forms and uploads: SSH key files, bookmark imports of at most 2 MiB) larger than this
 # are refused with 413 before Django reads them (vmlab.core.middleware, by Content-Length; under ASGI or with
 # chunked bodies, cap them at the proxy as well). One view sets its own limit: the file-transfer upload takes
@@ -168,31 +183,25 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY
 # Connecting to VMs (the connect app): SSH_CONNECT_TIMEOUT seconds for name lookup, TCP, handshake and
 # login together; a terminal with no keystroke for TERMINAL_IDLE_TIMEOUT minutes is closed; files moved
 # over SFTP are at most SFTP_MAX_FILE_SIZE bytes each way.
-SSH_CONNECT_TIMEOUT = env.float("SSH_CONNECT_TIMEOUT", default=10.0)
-if not 0 < SSH_CONNECT_TIMEOUT <= 120:
-    raise ImproperlyConfigured("SSH_CONNECT_TIMEOUT must be more than 0 and at most 120 (seconds).")
-TERMINAL_IDLE_TIMEOUT = env.float("TERMINAL_IDLE_TIMEOUT", default=15.0)
-if not 0 < TERMINAL_IDLE_TIMEOUT <= 24 * 60:
-    raise ImproperlyConfigured("TERMINAL_IDLE_TIMEOUT must be more than 0 and at most 1440 (minutes).")
+SSH_CONNECT_TIMEOUT = env_number(
+    "SSH_CONNECT_TIMEOUT", 10.0, kind=float, low=0, low_exclusive=True, high=120, unit="seconds"
+)
+TERMINAL_IDLE_TIMEOUT = env_number(
+    "TERMINAL_IDLE_TIMEOUT", 15.0, kind=float, low=0, low_exclusive=True, high=24 * 60, unit="minutes"
+)
 # Connections one user may open to VMs in any 60 seconds (tests, file pages, terminals), and terminals open at once.
-SSH_CONNECT_RATE_LIMIT = env.int("SSH_CONNECT_RATE_LIMIT", default=30)
-if not 1 <= SSH_CONNECT_RATE_LIMIT <= 1000:
-    raise ImproperlyConfigured("SSH_CONNECT_RATE_LIMIT must be between 1 and 1000 (connections per user per minute).")
-TERMINAL_SESSIONS_PER_USER = env.int("TERMINAL_SESSIONS_PER_USER", default=5)
-if not 1 <= TERMINAL_SESSIONS_PER_USER <= 100:
-    raise ImproperlyConfigured("TERMINAL_SESSIONS_PER_USER must be between 1 and 100.")
-SFTP_MAX_FILE_SIZE = env.int("SFTP_MAX_FILE_SIZE", default=100 * 1024 * 1024)
-if SFTP_MAX_FILE_SIZE < 1:
-    raise ImproperlyConfigured("SFTP_MAX_FILE_SIZE must be at least 1 (bytes).")
+SSH_CONNECT_RATE_LIMIT = env_number(
+    "SSH_CONNECT_RATE_LIMIT", 30, low=1, high=1000, unit="connections per user per minute"
+)
+TERMINAL_SESSIONS_PER_USER = env_number("TERMINAL_SESSIONS_PER_USER", 5, low=1, high=100)
+SFTP_MAX_FILE_SIZE = env_number("SFTP_MAX_FILE_SIZE", 100 * 1024 * 1024, low=1, unit="bytes")
 
 # Login lockout (django-axes): AXES_FAILURE_LIMIT failed passwords for one username from one IP address
 # lock that pair out for AXES_COOLOFF_MINUTES, wherever a user's own password is checked: the portal and
 # admin logins, and the reveal, password-change and profile forms (accounts.lockout).
 # Attempts are kept in the database, so every worker process sees the same count.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-if AXES_FAILURE_LIMIT < 1 or timedelta(minutes=1) > AXES_COOLOFF_TIME:
-    raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be at least 1.")
+AXES_FAILURE_LIMIT = env_number("AXES_FAILURE_LIMIT", 5, low=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_number("AXES_COOLOFF_MINUTES", 15, low=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # "Alice" and "alice" are one account (usernames are unique whatever their case): one counter too.
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_for_lockout"
@@ -226,9 +235,7 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 # How many reverse proxies in front of VM Lab append to X-Forwarded-For. 0: the client's address is
 # REMOTE_ADDR. With N, it is the N-th address from the right (what the outermost trusted proxy saw); the
 # lockout and the audit trail both use it (vmlab.core.client_ip).
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-if not 0 <= TRUSTED_PROXY_COUNT <= 10:
-    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be between 0 and 10 (reverse proxies in front of VM Lab).")
+TRUSTED_PROXY_COUNT = env_number("TRUSTED_PROXY_COUNT", 0, low=0, high=10, unit="reverse proxies in front of VM Lab")
 if env.bool("SECURE_PROXY_SSL", default=False):
     # Only behind a proxy that sets this header itself: otherwise clients could claim HTTPS.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -56,3 +56,32 @@ def test_disabled_lists_only_disabled_users(lab_users):
 
 def test_filters_chain(lab_users):
     assert usernames(User.objects.at_least(Role.MANAGER).active()) == {"manager", "admin"}
+
+
+# The verbs of the user pages (PRODUCT.md §3), as a manager and as an admin sees the lab_users
+
+ALL = {"new_user", "regular", "sidekick", "manager", "admin", "disabled_new_user", "disabled_manager"}
+VERB_EXPECTATIONS = {
+    # verb: (what the manager may do it to, what the admin may do it to)
+    "visible_to": (ALL, ALL),
+    "approvable_by": ({"new_user"}, {"new_user"}),
+    "deniable_by": (set(), {"new_user"}),
+    "role_changeable_by": ({"regular", "sidekick"}, {"regular", "sidekick", "manager", "disabled_manager"}),
+    "disablable_by": (ALL - {"manager", "admin"}, ALL - {"admin"}),
+    "deletable_by": (set(), {"disabled_new_user", "disabled_manager"}),
+}
+
+
+@pytest.mark.parametrize("verb", VERB_EXPECTATIONS)
+@pytest.mark.parametrize("actor_role", [Role.MANAGER, Role.ADMIN])
+def test_user_page_verbs_follow_the_rights_of_managers_and_admins(lab_users, verb, actor_role):
+    actor = lab_users[actor_role]
+    expected = VERB_EXPECTATIONS[verb][actor_role == Role.ADMIN]
+
+    assert usernames(getattr(User.objects, verb)(actor)) == expected
+
+
+@pytest.mark.parametrize("verb", VERB_EXPECTATIONS)
+@pytest.mark.parametrize("actor", ["regular", "sidekick", "disabled_manager"])
+def test_user_page_verbs_give_nothing_to_other_roles_or_a_disabled_manager(lab_users, verb, actor):
+    assert usernames(getattr(User.objects, verb)(lab_users[actor])) == set()

@@ -8,13 +8,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import lockout, services
 from accounts.forms import LoginForm, RegistrationForm
 from accounts.middleware import new_user_allowed
 from audit.context import for_request
 
-login_view = auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True)
+# Django's views check the method only after their own first steps (a signed-in user's redirect, a reset link's
+# check), so each is wrapped: a method it does not take is a 405 before anything else.
+GET_OR_POST = require_http_methods(["GET", "POST"])
+
+login_view = GET_OR_POST(auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True))
 
 
 class LogoutView(auth_views.LogoutView):
@@ -25,14 +30,16 @@ class LogoutView(auth_views.LogoutView):
         return response
 
 
-logout_view = new_user_allowed(LogoutView.as_view())
+logout_view = new_user_allowed(require_POST(LogoutView.as_view()))
 
-password_reset = auth_views.PasswordResetView.as_view(
-    email_template_name="registration/password_reset_email.txt",
-    subject_template_name="registration/password_reset_subject.txt",
-    success_url=reverse_lazy("accounts:password_reset_done"),
+password_reset = GET_OR_POST(
+    auth_views.PasswordResetView.as_view(
+        email_template_name="registration/password_reset_email.txt",
+        subject_template_name="registration/password_reset_subject.txt",
+        success_url=reverse_lazy("accounts:password_reset_done"),
+    )
 )
-password_reset_done = auth_views.PasswordResetDoneView.as_view()
+password_reset_done = require_GET(auth_views.PasswordResetDoneView.as_view())
 
 
 class RecordPasswordChangeMixin:
@@ -72,23 +79,30 @@ class PasswordChangeView(RecordPasswordChangeMixin, auth_views.PasswordChangeVie
         return lockout.refuse_wrong_password(self.request, form, "old_password") or super().form_invalid(form)
 
 
-password_reset_confirm = PasswordResetConfirmView.as_view(
-    success_url=reverse_lazy("accounts:password_reset_complete"),
+password_reset_confirm = GET_OR_POST(
+    PasswordResetConfirmView.as_view(
+        success_url=reverse_lazy("accounts:password_reset_complete"),
+    )
 )
-password_reset_complete = auth_views.PasswordResetCompleteView.as_view()
+password_reset_complete = require_GET(auth_views.PasswordResetCompleteView.as_view())
 
 # Not Django's default template names: those belong to the Django admin's own password change pages.
-password_change = PasswordChangeView.as_view(
-    template_name="registration/change_password.html",
-    success_url=reverse_lazy("accounts:password_change_done"),
+password_change = GET_OR_POST(
+    PasswordChangeView.as_view(
+        template_name="registration/change_password.html",
+        success_url=reverse_lazy("accounts:password_change_done"),
+    )
 )
-password_change_done = auth_views.PasswordChangeDoneView.as_view(
-    template_name="registration/change_password_done.html",
+password_change_done = require_GET(
+    auth_views.PasswordChangeDoneView.as_view(
+        template_name="registration/change_password_done.html",
+    )
 )
 
 
 @login_not_required
 @sensitive_post_parameters("password1", "password2")
+@require_http_methods(["GET", "POST"])
 def register(request):
     if request.user.is_authenticated:
         return redirect("dashboard")
@@ -110,6 +124,7 @@ def register(request):
 
 
 @new_user_allowed
+@require_GET
 def waiting(request):
     if request.user.is_approved:
         return redirect("dashboard")

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
 
 from accounts import lockout, services
 from accounts.forms import ProfileForm
@@ -10,6 +11,7 @@ from audit.context import for_request
 
 
 @sensitive_post_parameters("current_password")
+@require_http_methods(["GET", "POST"])
 def profile(request):
     # A copy, so that a rejected form leaves request.user (shown in the navigation) unchanged.
     form = ProfileForm(request.POST or None, instance=User.objects.get(pk=request.user.pk))

@@ -3,6 +3,7 @@
 Expected results are written out by hand from PRODUCT.md §3, not derived from the querysets under test.
 """
 
+import socket
 from itertools import product
 
 import pytest
@@ -32,8 +33,17 @@ VM_ACCESS = {
     Role.ADMIN: {"own": ASSIGN, "others_shared": ASSIGN, "others_private": None, "disabled_owner": ASSIGN},
 }
 
-# (URL name, method, level needed, status when allowed)
+# (URL name, method, level needed, status when allowed). A connection to the VM is refused at once: its host is
+# a loopback port nobody listens on (see vm_in_relation).
 VM_URLS = [
+    ("connect:terminal", "get", READ, 200),
+    ("connect:files", "get", READ, 200),  # the page says the connection was refused
+    ("connect:file_download", "get", READ, 302),  # no file named: back to the listing
+    ("connect:file_upload", "post", READ, 302),  # no file chosen: a message on the listing
+    ("connect:test_connection", "get", READ, 200),
+    ("connect:test_connection", "post", READ, 200),
+    ("connect:trust_host_key", "post", READ, 302),  # no fingerprint sent: a message, nothing stored
+    ("connect:reset_host_key", "get", EDIT, 302),  # no key stored: back to the VM page
     ("machines:detail", "get", READ, 200),
     ("machines:ssh_config", "get", READ, 200),
     ("machines:reveal", "get", READ, 200),
@@ -54,7 +64,20 @@ VM_CASES = [
 ]
 
 
-def vm_in_relation(actor, relation):
+@pytest.fixture(scope="module")
+def closed_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def vm_in_relation(actor, relation, closed_port):
+    vm = _vm_in_relation(actor, relation)
+    VirtualMachine.objects.filter(pk=vm.pk).update(host="127.0.0.1", port=closed_port)
+    return vm
+
+
+def _vm_in_relation(actor, relation):
     if relation == "own":
         return VirtualMachineFactory(owner=actor, password="pw-own")
     owner = UserFactory(role=Role.MANAGER)
@@ -72,11 +95,11 @@ def vm_in_relation(actor, relation):
 
 
 @pytest.mark.parametrize(("role", "relation", "url"), VM_CASES, ids=lambda v: str(v))
-def test_vm_url_access_matrix(client, role, relation, url):
+def test_vm_url_access_matrix(client, role, relation, url, closed_port):
     name, method, needed, allowed_status = url
     actor = UserFactory(role=role)
     client.force_login(actor)
-    vm = vm_in_relation(actor, relation)
+    vm = vm_in_relation(actor, relation, closed_port)
     level = VM_ACCESS[role][relation]
 
     response = getattr(client, method)(reverse(name, args=[vm.pk]), {"password": "wrong", "assigned_to": "999999"})
@@ -185,6 +208,7 @@ def test_denying_a_newcomer_is_for_admins_only(client, role):
 # -- Every page: anonymous visitors go to the login page, newcomers to the waiting page ---------------
 
 PUBLIC_PAGES = {
+    "favicon",
     "accounts:login",
     "accounts:register",
     "accounts:password_reset",
@@ -196,11 +220,14 @@ NEWCOMER_PAGES = {"accounts:waiting", "accounts:logout"}
 
 
 def every_portal_page():
-    """(name, kwargs) for every named URL of the portal, found in the URL configuration itself."""
-    pages = [("dashboard", {})]
+    """(name, kwargs) for every named URL of the portal, found in the URL configuration itself: every namespace but
+    the Django admin's, and the names outside any namespace."""
     resolver = get_resolver()
-    for namespace in ("accounts", "machines", "bookmarks", "audit"):
-        for pattern in resolver.namespace_dict[namespace][1].url_patterns:
+    pages = [(name, {}) for name in resolver.reverse_dict if isinstance(name, str)]  # the dashboard
+    for namespace, (_prefix, namespace_resolver) in resolver.namespace_dict.items():
+        if namespace == "admin":
+            continue
+        for pattern in namespace_resolver.url_patterns:
             assert isinstance(pattern, URLPattern)
             kwargs = {name: 1 for name in pattern.pattern.converters}
             if "uidb64" in str(pattern.pattern):
@@ -220,7 +247,7 @@ def test_an_anonymous_visitor_is_sent_to_the_login_page(client, name, kwargs):
     response = client.get(url)
 
     if name in PUBLIC_PAGES:
-        assert response.status_code in (200, 302)
+        assert response.status_code in (200, 301, 302)
         assert not response.get("Location", "").startswith(reverse("accounts:login"))
     else:
         assert response.status_code == 302
@@ -259,3 +286,28 @@ def test_an_unknown_page_gets_the_friendly_404_page(client):
     assert response.status_code == 404
     assert "Page not found" in response.text
     assert "Back to the dashboard" in response.text
+
+
+# -- Every URL of an object is in one of the matrices above -------------------------------------------------------
+
+CHECKED_BY_THEIR_OWN_TESTS = {
+    "people:user_delete": test_deleting_a_user_is_for_admins_and_disabled_users_only,
+    "people:user_deny": test_denying_a_newcomer_is_for_admins_only,
+}
+
+
+def test_every_url_of_an_object_is_in_an_access_matrix():
+    """A new page with an object id cannot skip the matrices: every namespace of the URL configuration is read."""
+    object_urls = {name for name, kwargs in PAGES if "pk" in kwargs}
+    covered = {url[0] for url in [*VM_URLS, *BOOKMARK_URLS, *USER_URLS]} | set(CHECKED_BY_THEIR_OWN_TESTS)
+
+    assert object_urls - covered == set()
+    assert {name.split(":")[0] for name in object_urls} == {"machines", "connect", "bookmarks", "people"}
+
+
+@pytest.mark.parametrize(("name", "kwargs"), PAGES, ids=[name for name, _ in PAGES])
+def test_every_page_names_the_methods_it_answers(admin_client, name, kwargs):
+    """Each view says which HTTP methods it takes (require_GET, require_POST, ...); anything else is a 405."""
+    VirtualMachineFactory(pk=1)
+
+    assert admin_client.generic("PATCH", reverse(name, kwargs=kwargs)).status_code == 405
