@@ -1,11 +1,8 @@
 """The connection test of a VM, and confirming or resetting the SSH host key it stores (connect.services)."""
 
 import logging
-import re
 import time
-from dataclasses import dataclass
 
-import asyncssh
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib import messages
@@ -13,92 +10,20 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.context import for_request
 from audit.models import Action
 from audit.services import audit_record
 from connect import services
-from connect.ssh import ConnectError, FailureKind, Step, Target, connect, fingerprint, key_algorithm
+from connect.checks import STEP_LABELS, host_key_file, offered_key, server_version, step_results
+from connect.ssh import FINGERPRINT_FORMAT, ConnectError, FailureKind, Target, fingerprint, key_algorithm
 from connect.targets import target_for
 from machines import services as machine_services
 from machines.models import VirtualMachine
 from machines.views.common import get_vm
 
 logger = logging.getLogger(__name__)
-
-# SHA256:<base64 of 32 bytes, without padding>, as connect.ssh.fingerprint() and `ssh-keygen -lf` print it.
-FINGERPRINT_FORMAT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
-
-STEP_LABELS = {
-    Step.LOOKUP: gettext_lazy("Name lookup"),
-    Step.TCP: gettext_lazy("Port reachable"),
-    Step.HANDSHAKE: gettext_lazy("SSH handshake / host key"),
-    Step.LOGIN: gettext_lazy("Login with the stored credentials"),
-}
-
-PASSED, FAILED, TO_CONFIRM, NOT_TRIED = "passed", "failed", "to confirm", "not tried"
-
-
-@dataclass(frozen=True)
-class StepResult:
-    label: str
-    state: str  # PASSED, FAILED, TO_CONFIRM or NOT_TRIED
-    message: str = ""
-
-    @property
-    def badge(self) -> str:
-        return {PASSED: "badge-ok", FAILED: "badge-danger", TO_CONFIRM: "badge-warn"}.get(self.state, "")
-
-
-def step_results(failure: ConnectError | None = None, *, tried: bool = True) -> list[StepResult]:
-    """One row per step: passed up to the failed one, not tried after it (nor before it if nothing was `tried`).
-
-    A first connection stops at the host key for the user to confirm it: no failure, and the page explains it
-    in the confirmation form instead of the row.
-    """
-    if failure is None:
-        return [StepResult(label, PASSED) for label in STEP_LABELS.values()]
-    if failure.kind == FailureKind.HOST_KEY_UNKNOWN:
-        stopped = StepResult(STEP_LABELS[failure.step], TO_CONFIRM)
-    else:
-        stopped = StepResult(STEP_LABELS[failure.step], FAILED, failure.message)
-    results = []
-    reached = False
-    for step, label in STEP_LABELS.items():
-        if step == failure.step:
-            results.append(stopped)
-            reached = True
-        else:
-            results.append(StepResult(label, PASSED if tried and not reached else NOT_TRIED))
-    return results
-
-
-def host_key_file(algorithm: str) -> str:
-    """Where OpenSSH keeps the server's public key of that type, for the user to compare fingerprints."""
-    if algorithm.startswith("ecdsa-"):
-        kind = "ecdsa"
-    else:
-        kind = {"ssh-ed25519": "ed25519", "ssh-rsa": "rsa", "ssh-dss": "dsa"}.get(algorithm, "ed25519")
-    return f"/etc/ssh/ssh_host_{kind}_key.pub"
-
-
-async def _server_version(target: Target, timeout: float) -> str:
-    async with await connect(target, timeout=timeout) as connection:
-        return connection.get_extra_info("server_version") or ""
-
-
-async def _offered_key(target: Target, timeout: float) -> asyncssh.SSHKey:
-    """The host key the server offers to a client that trusts none: a first connection always stops there."""
-    try:
-        async with await connect(target, timeout=timeout):
-            pass
-    except ConnectError as error:
-        if error.kind == FailureKind.HOST_KEY_UNKNOWN:
-            return error.offered_key
-        raise
-    raise AssertionError("connect() trusts no key it was not given")
 
 
 def _test_page(request, vm, *, status: int = 200, **context):
@@ -114,7 +39,7 @@ def _run_test(request, vm: VirtualMachine):
     try:
         target = target_for(vm)
         tried, started = True, time.monotonic()
-        version = async_to_sync(_server_version)(target, settings.SSH_CONNECT_TIMEOUT)
+        version = async_to_sync(server_version)(target, settings.SSH_CONNECT_TIMEOUT)
     except ConnectError as error:
         if error.kind == FailureKind.UNREADABLE_SECRET:
             logger.error("VM #%s: a stored secret cannot be decrypted with FIELD_ENCRYPTION_KEYS.", vm.pk)
@@ -174,7 +99,7 @@ def trust_host_key(request, pk):
     # Only the server's key is wanted: no credentials are read (so none decrypted) to fetch it.
     target = Target(host=vm.host, port=vm.port, username=vm.username)
     try:
-        offered = async_to_sync(_offered_key)(target, settings.SSH_CONNECT_TIMEOUT)
+        offered = async_to_sync(offered_key)(target, settings.SSH_CONNECT_TIMEOUT)
     except ConnectError as error:
         messages.error(
             request, _("Could not fetch the host key, nothing was stored: %(reason)s") % {"reason": error.message}
