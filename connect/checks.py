@@ -1,15 +1,16 @@
-"""What the connection test finds, step by step, and the two probes it and the host-key confirmation make.
+"""The connection test and what it finds, step by step; and the host key a server offers, for a user to confirm.
 
-The probes connect through connect.ssh.connect like the terminal and the file pages, so the steps, the host-key
-check and the failure messages are theirs.
+Both connect through connect.ssh.connect like the terminal and the file pages, so the steps, the host-key check and
+the failure messages are theirs. connect.services runs them for a user: access, connection limit, audit.
 """
 
+import time
 from dataclasses import dataclass
 
 import asyncssh
 from django.utils.translation import gettext_lazy
 
-from connect.ssh import ConnectError, FailureKind, Step, Target, connect
+from connect.ssh import ConnectError, FailureKind, Step, Target, connect, key_algorithm
 
 STEP_LABELS = {
     Step.LOOKUP: gettext_lazy("Name lookup"),
@@ -64,9 +65,56 @@ def host_key_file(algorithm: str) -> str:
     return f"/etc/ssh/ssh_host_{kind}_key.pub"
 
 
-async def server_version(target: Target, timeout: float) -> str:
-    async with await connect(target, timeout=timeout) as connection:
-        return connection.get_extra_info("server_version") or ""
+@dataclass(frozen=True)
+class OfferedKey:
+    """The host key a first connection stops at, with what the user needs to check it on the server."""
+
+    fingerprint: str
+    algorithm: str
+
+    @property
+    def key_file(self) -> str:
+        return host_key_file(self.algorithm)
+
+
+@dataclass(frozen=True)
+class ConnectionTest:
+    """A connection test as its page shows it: every step, then the failure, or what the server said."""
+
+    steps: list[StepResult]
+    failure: ConnectError | None = None
+    server_version: str = ""
+    seconds: float = 0.0
+
+    @classmethod
+    def failed(cls, failure: ConnectError, *, tried: bool = True) -> "ConnectionTest":
+        return cls(steps=step_results(failure, tried=tried), failure=failure)
+
+    @property
+    def failed_step(self) -> str:
+        return STEP_LABELS[self.failure.step] if self.failure is not None else ""
+
+    @property
+    def offered(self) -> OfferedKey | None:
+        """The key to confirm, after a first connection."""
+        if self.failure is None or self.failure.kind != FailureKind.HOST_KEY_UNKNOWN:
+            return None
+        return OfferedKey(self.failure.offered_fingerprint, key_algorithm(self.failure.offered_key))
+
+    @property
+    def host_key_changed(self) -> bool:
+        return self.failure is not None and self.failure.kind == FailureKind.HOST_KEY_CHANGED
+
+
+async def connection_test(target: Target, timeout: float) -> ConnectionTest:
+    """Connect and log in to `target`, then log out at once."""
+    started = time.monotonic()
+    try:
+        async with await connect(target, timeout=timeout) as connection:
+            version = connection.get_extra_info("server_version") or ""
+    except ConnectError as error:
+        return ConnectionTest.failed(error)
+    return ConnectionTest(steps=step_results(), server_version=version, seconds=time.monotonic() - started)
 
 
 async def offered_key(target: Target, timeout: float) -> asyncssh.SSHKey:

@@ -1,9 +1,10 @@
-"""Every write the connect app makes, and every file transfer, with the access rules checked here once more (as
-machines.services does).
+"""Every write the connect app makes, and every connection it opens for a user (connection test, host-key
+confirmation, file transfer), with the access rules checked here once more (as machines.services does).
 
 Host keys are written by machines.services (vm_host_key_trust, vm_host_key_reset), like every change to a VM.
 """
 
+import logging
 from typing import BinaryIO
 
 import asyncssh
@@ -15,12 +16,19 @@ from access.checks import allowed, require
 from audit.context import AuditContext
 from audit.models import Action
 from audit.services import audit_record
-from connect import sftp
-from connect.ssh import Target, fingerprint, key_algorithm, public_key_line
+from connect import checks, sftp
+from connect.checks import ConnectionTest
+from connect.ssh import ConnectError, Target, fingerprint, key_algorithm, public_key_line
 from connect.targets import target_for
 from machines import services as machine_services
 from machines.models import VirtualMachine
 from vmlab.core import ratelimit
+
+logger = logging.getLogger(__name__)
+
+
+class OtherKeyOffered(Exception):
+    """The server offers another host key than the one the user confirmed."""
 
 
 def may_connect(vm_or_pk, user) -> bool:
@@ -65,6 +73,48 @@ def vm_host_key_trust(
         port=offered_by.port,
         context=context,
     )
+
+
+def vm_connection_test(*, vm: VirtualMachine, actor, context: AuditContext | None = None) -> ConnectionTest:
+    """Connect and log in with the VM's stored credentials, as the terminal and the files do, then log out.
+
+    One audit row with the result: the step that failed and the key the server offered, never a secret.
+    """
+    require_connectable(vm, actor)
+    try:
+        target = target_for(vm)
+    except ConnectError as error:  # a stored secret no key decrypts: nothing is tried
+        logger.error("VM #%s: a stored secret cannot be decrypted with FIELD_ENCRYPTION_KEYS.", vm.pk)
+        test = ConnectionTest.failed(error, tried=False)
+    else:
+        test = async_to_sync(checks.connection_test)(target, settings.SSH_CONNECT_TIMEOUT)
+    details = {"result": "ok", "step": None}
+    if test.failure is not None:
+        details = {"result": str(test.failure.kind), "step": str(test.failure.step)}
+        if test.failure.offered_key is not None:
+            details["offered_fingerprint"] = test.failure.offered_fingerprint
+    audit_record(action=Action.VM_CONNECTION_TEST, actor=actor, target=vm, context=context, details=details)
+    return test
+
+
+def vm_host_key_confirm(*, vm: VirtualMachine, actor, confirmed: str, context: AuditContext | None = None) -> bool:
+    """Store the host key the VM's server offers now if its fingerprint is `confirmed`, the one `actor` checked.
+
+    True if stored now, False if the VM already had this very key. OtherKeyOffered if the server offers another
+    key, ConnectError if it cannot be reached, HostKeyConflict if the VM changed meanwhile (vm_host_key_trust).
+    Only the server's key is wanted: no credentials are read (so none decrypted) to fetch it.
+    """
+    require_connectable(vm, actor)
+    target = Target(host=vm.host, port=vm.port, username=vm.username)
+    offered = async_to_sync(checks.offered_key)(target, settings.SSH_CONNECT_TIMEOUT)
+    offered_fingerprint = fingerprint(offered)
+    if offered_fingerprint != confirmed:
+        message = _(
+            "The server now offers the host key %(offered)s, not %(confirmed)s that you confirmed: nothing was "
+            "stored. Test the connection again and check the key it shows with the server's administrator."
+        )
+        raise OtherKeyOffered(message % {"offered": offered_fingerprint, "confirmed": confirmed})
+    return vm_host_key_trust(vm=vm, actor=actor, key=offered, offered_by=target, context=context)
 
 
 # Files: synchronous (they query and decrypt); the SFTP work of connect.sftp runs in async_to_sync.

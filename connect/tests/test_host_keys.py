@@ -10,9 +10,9 @@ from access.roles import Role
 from accounts.tests.factories import UserFactory
 from audit.context import AuditContext
 from audit.models import Action, AuditEvent
+from connect import checks
 from connect.ssh import fingerprint, public_key_line
 from connect.tests.sshserver import PASSWORD
-from connect.views import checks
 from machines.models import VirtualMachine
 from machines.services import vm_host_key_reset
 from machines.tests.factories import VirtualMachineFactory
