@@ -31,12 +31,7 @@ from audit.context import for_scope
 from audit.models import Action, AuditEvent
 from audit.services import audit_complete, audit_record
 from connect import ssh
-from connect.services import (
-    allow_connection,
-    may_connect,
-    too_many_connections_message,
-    vm_host_key_trust,
-)
+from connect.services import TooManyConnections, may_connect, terminal_connect, vm_host_key_trust
 from connect.targets import target_for
 from connect.terminal_protocol import COLUMNS, ROWS, OutputWindow, bounded, parse_control, terminal_size
 from connect.terminal_slots import TerminalSlot
@@ -404,10 +399,10 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         return self.connection
 
     async def open_ssh(self, target: ssh.Target) -> asyncssh.SSHClientConnection:
-        if not await sync_to_async(allow_connection)(self.user):
-            raise Refused("rate_limited", too_many_connections_message())
         try:
-            connection = await ssh.connect(target, timeout=settings.SSH_CONNECT_TIMEOUT, keepalive_interval=30)
+            connection = await terminal_connect(target=target, actor=self.user)
+        except TooManyConnections as error:
+            raise Refused("rate_limited", error.message) from None
         except ssh.ConnectError as error:
             # The key the server presented: the one it offered, or past the handshake the stored one it matched.
             verified = self.vm.host_key_fingerprint if error.step == ssh.Step.LOGIN else ""

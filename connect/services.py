@@ -1,5 +1,6 @@
 """Every write the connect app makes, and every connection it opens for a user (connection test, host-key
-confirmation, file transfer), with the access rules checked here once more (as machines.services does).
+confirmation, file transfer, terminal), with the access rules checked here once more (as machines.services does).
+Each of those connections counts against the user's SSH_CONNECT_RATE_LIMIT: over it, TooManyConnections.
 
 Host keys are written by machines.services (vm_host_key_trust, vm_host_key_reset), like every change to a VM.
 """
@@ -8,7 +9,7 @@ import logging
 from typing import BinaryIO
 
 import asyncssh
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -16,7 +17,7 @@ from access.checks import allowed, require
 from audit.context import AuditContext
 from audit.models import Action
 from audit.services import audit_record
-from connect import checks, sftp
+from connect import checks, sftp, ssh
 from connect.checks import ConnectionTest
 from connect.ssh import ConnectError, Target, fingerprint, key_algorithm, public_key_line
 from connect.targets import target_for
@@ -46,16 +47,21 @@ def require_connectable(vm: VirtualMachine, user) -> None:
     require(VirtualMachine.objects.visible_to, user, vm, _("You cannot connect to this VM."))
 
 
-def allow_connection(user) -> bool:
-    """Count one connection opened for `user` (connection test, host key check, files, terminal); False over
+class TooManyConnections(Exception):
+    """The user opened SSH_CONNECT_RATE_LIMIT connections in the last minute: this one was not tried."""
+
+    def __init__(self):
+        self.message = _("Too many connections to VMs (at most %(limit)d a minute): wait a minute and try again.") % {
+            "limit": settings.SSH_CONNECT_RATE_LIMIT
+        }
+        super().__init__(self.message)
+
+
+def _count_connection(actor) -> None:
+    """Count one connection opened for `actor`, by every service that opens one; TooManyConnections over
     SSH_CONNECT_RATE_LIMIT a minute, so that the portal cannot be used to scan hosts and ports quickly."""
-    return ratelimit.allow(f"ssh-connection:{user.pk}", limit=settings.SSH_CONNECT_RATE_LIMIT)
-
-
-def too_many_connections_message() -> str:
-    return _("Too many connections to VMs (at most %(limit)d a minute): wait a minute and try again.") % {
-        "limit": settings.SSH_CONNECT_RATE_LIMIT
-    }
+    if not ratelimit.allow(f"ssh-connection:{actor.pk}", limit=settings.SSH_CONNECT_RATE_LIMIT):
+        raise TooManyConnections
 
 
 def vm_host_key_trust(
@@ -81,6 +87,7 @@ def vm_connection_test(*, vm: VirtualMachine, actor, context: AuditContext | Non
     One audit row with the result: the step that failed and the key the server offered, never a secret.
     """
     require_connectable(vm, actor)
+    _count_connection(actor)
     try:
         target = target_for(vm)
     except ConnectError as error:  # a stored secret no key decrypts: nothing is tried
@@ -105,6 +112,7 @@ def vm_host_key_confirm(*, vm: VirtualMachine, actor, confirmed: str, context: A
     Only the server's key is wanted: no credentials are read (so none decrypted) to fetch it.
     """
     require_connectable(vm, actor)
+    _count_connection(actor)
     target = Target(host=vm.host, port=vm.port, username=vm.username)
     offered = async_to_sync(checks.offered_key)(target, settings.SSH_CONNECT_TIMEOUT)
     offered_fingerprint = fingerprint(offered)
@@ -117,17 +125,25 @@ def vm_host_key_confirm(*, vm: VirtualMachine, actor, confirmed: str, context: A
     return vm_host_key_trust(vm=vm, actor=actor, key=offered, offered_by=target, context=context)
 
 
+async def terminal_connect(*, target: Target, actor) -> asyncssh.SSHClientConnection:
+    """A logged-in connection for a terminal, kept alive while the shell idles; ConnectError if it fails."""
+    await sync_to_async(_count_connection)(actor)
+    return await ssh.connect(target, timeout=settings.SSH_CONNECT_TIMEOUT, keepalive_interval=30)
+
+
 # Files: synchronous (they query and decrypt); the SFTP work of connect.sftp runs in async_to_sync.
 
 
 def vm_directory_list(*, vm: VirtualMachine, actor, path: str = "") -> sftp.Listing:
     require_connectable(vm, actor)
+    _count_connection(actor)
     return async_to_sync(sftp.list_directory)(target_for(vm), path)
 
 
 def vm_file_download(*, vm: VirtualMachine, actor, path: str, context: AuditContext | None = None) -> sftp.Download:
     """The file, spooled, and an audit row with its path and size (never its content)."""
     require_connectable(vm, actor)
+    _count_connection(actor)
     result = async_to_sync(sftp.download)(target_for(vm), path)
     _record_transfer(Action.VM_FILE_DOWNLOAD, vm, actor, result, context)
     return result
@@ -145,6 +161,7 @@ def vm_file_upload(
 ) -> sftp.Uploaded:
     """Upload `source` as directory/name, and an audit row with its path and size (never its content)."""
     require_connectable(vm, actor)
+    _count_connection(actor)
     result = async_to_sync(sftp.upload)(target_for(vm), directory, name, source, overwrite=overwrite)
     _record_transfer(Action.VM_FILE_UPLOAD, vm, actor, result, context)
     return result

@@ -14,7 +14,7 @@ from access.roles import Role
 from accounts.tests.factories import UserFactory
 from audit.models import Action, AuditEvent
 from connect import consumers, ssh
-from connect.services import too_many_connections_message
+from connect.services import TooManyConnections
 from connect.ssh import public_key_line
 from connect.terminal_slots import TerminalSlot
 from connect.tests.browser import Browser, socket_path
@@ -718,7 +718,7 @@ async def test_connections_over_the_rate_limit_are_refused(open_terminal, passwo
     second = await open_terminal(password_vm)
 
     error = await second.control("error")
-    assert error == {"type": "error", "kind": "rate_limited", "message": too_many_connections_message()}
+    assert error == {"type": "error", "kind": "rate_limited", "message": TooManyConnections().message}
     assert await second.closed() == 1000
     assert len(ssh_server.sessions) == sessions
     await second.leave()

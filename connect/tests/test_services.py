@@ -63,3 +63,16 @@ def test_confirming_a_key_the_server_does_not_offer_stores_nothing(new_vm, ssh_s
     assert f"offers the host key {ssh_server.host_key_fingerprint}, not {confirmed}" in str(refused.value)
     assert stored_fingerprint(new_vm) == ""
     assert rows(Action.VM_HOST_KEY_TRUST) == []
+
+
+def test_a_connection_test_over_the_limit_tries_and_records_nothing(password_vm, ssh_server, settings):
+    settings.SSH_CONNECT_RATE_LIMIT = 1
+    services.vm_connection_test(vm=password_vm, actor=password_vm.owner, context=CONTEXT)
+    attempts = len(ssh_server.auth_attempts)
+
+    with pytest.raises(services.TooManyConnections) as refused:
+        services.vm_connection_test(vm=password_vm, actor=password_vm.owner, context=CONTEXT)
+
+    assert refused.value.message == "Too many connections to VMs (at most 1 a minute): wait a minute and try again."
+    assert len(ssh_server.auth_attempts) == attempts
+    assert len(rows(Action.VM_CONNECTION_TEST)) == 1

@@ -21,9 +21,10 @@ def _test_page(request, vm, *, status: int = 200, **context):
 
 def _run_test(request, vm: VirtualMachine):
     """Connect and log in with the stored credentials, and show the result step by step."""
-    if not services.allow_connection(request.user):
-        return _test_page(request, vm, status=429, error=services.too_many_connections_message())
-    test = services.vm_connection_test(vm=vm, actor=request.user, context=for_request(request))
+    try:
+        test = services.vm_connection_test(vm=vm, actor=request.user, context=for_request(request))
+    except services.TooManyConnections as error:
+        return _test_page(request, vm, status=429, error=error.message)
     can_reset_host_key = test.host_key_changed and services.may_reset_host_key(vm, request.user)
     return _test_page(request, vm, test=test, can_reset_host_key=can_reset_host_key)
 
@@ -55,13 +56,12 @@ def trust_host_key(request, pk):
         message = _("“%(name)s” already has a trusted host key (%(fingerprint)s): nothing was changed.")
         messages.info(request, message % {"name": vm.name, "fingerprint": vm.host_key_fingerprint})
         return back
-    if not services.allow_connection(request.user):
-        messages.error(request, services.too_many_connections_message())
-        return back
     try:
         stored = services.vm_host_key_confirm(
             vm=vm, actor=request.user, confirmed=confirmed, context=for_request(request)
         )
+    except services.TooManyConnections as error:
+        messages.error(request, error.message)
     except ConnectError as error:
         messages.error(
             request, _("Could not fetch the host key, nothing was stored: %(reason)s") % {"reason": error.message}

@@ -75,20 +75,19 @@ def connection_failed(request, vm, error: ConnectError):
     return files_page(request, vm, error=error.message, error_kind=kind)
 
 
-def too_many_connections(request, vm, directory: str):
-    message = services.too_many_connections_message()
+def too_many_connections(request, vm, error: services.TooManyConnections, directory: str):
     retry_url = listing_url(vm.pk, directory)
-    return files_page(request, vm, status=429, error=message, error_kind="busy", retry_url=retry_url)
+    return files_page(request, vm, status=429, error=error.message, error_kind="busy", retry_url=retry_url)
 
 
 @require_GET
 def file_list(request, pk):
     vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     path = request.GET.get("path", "")
-    if not services.allow_connection(request.user):
-        return too_many_connections(request, vm, path)
     try:
         listing = services.vm_directory_list(vm=vm, actor=request.user, path=path)
+    except services.TooManyConnections as error:
+        return too_many_connections(request, vm, error, path)
     except ConnectError as error:
         return connection_failed(request, vm, error)
     except sftp.FileError as error:
@@ -100,10 +99,10 @@ def file_list(request, pk):
 def file_download(request, pk):
     vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     path = request.GET.get("path", "")
-    if not services.allow_connection(request.user):
-        return too_many_connections(request, vm, posixpath.dirname(path))
     try:
         result = services.vm_file_download(vm=vm, actor=request.user, path=path, context=for_request(request))
+    except services.TooManyConnections as error:
+        return too_many_connections(request, vm, error, posixpath.dirname(path))
     except ConnectError as error:
         return connection_failed(request, vm, error)
     except sftp.FileError as error:
@@ -133,8 +132,6 @@ def file_upload(request, pk):
         return redirect(listing_url(vm.pk, request.POST.get("directory", "")))
     upload = form.cleaned_data["file"]
     directory = form.cleaned_data["directory"]
-    if not services.allow_connection(request.user):
-        return too_many_connections(request, vm, directory)
     try:
         result = services.vm_file_upload(
             vm=vm,
@@ -145,6 +142,8 @@ def file_upload(request, pk):
             overwrite=form.cleaned_data["overwrite"],
             context=for_request(request),
         )
+    except services.TooManyConnections as error:
+        return too_many_connections(request, vm, error, directory)
     except ConnectError as error:
         return connection_failed(request, vm, error)
     except sftp.UnusableDirectory as error:
