@@ -24,14 +24,18 @@ from django.conf import settings
 from django.contrib import auth
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.context import for_scope
-from audit.models import Action, AuditEvent
-from audit.services import audit_complete, audit_record
 from connect import ssh
-from connect.services import TooManyConnections, may_connect, terminal_connect, vm_host_key_trust
+from connect.services import (
+    TooManyConnections,
+    may_connect,
+    terminal_connect,
+    terminal_session_close,
+    terminal_session_open,
+    vm_host_key_trust,
+)
 from connect.targets import target_for
 from connect.terminal_protocol import COLUMNS, ROWS, OutputWindow, bounded, parse_control, terminal_size
 from connect.terminal_slots import TerminalSlot
@@ -173,8 +177,9 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         self.bytes_in = self.bytes_out = 0
         self.last_input = loop.time()
         await self.accept()
-        self.started = timezone.now()
-        self.audit_event = await database_sync_to_async(self.audit_open)()
+        self.audit_event = await database_sync_to_async(terminal_session_open)(
+            vm=self.vm, actor=self.user, context=self.audit_context
+        )
         self.session_task = asyncio.create_task(self.run_session())
 
     async def disconnect(self, code):
@@ -292,7 +297,13 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         steps = (
             self.close_ssh,
             sync_to_async(self.slot.release),
-            lambda: database_sync_to_async(self.audit_close)(outcome),
+            lambda: database_sync_to_async(terminal_session_close)(
+                event=self.audit_event,
+                outcome=outcome,
+                bytes_in=self.bytes_in,
+                bytes_out=self.bytes_out,
+                host_key_fingerprint=self.fingerprint,
+            ),
             lambda: self.close(1000),  # harmless if the browser has gone already
         )
         for step in steps:
@@ -442,23 +453,3 @@ class TerminalConsumer(AsyncWebsocketConsumer):
                     return "access revoked"
                 next_check = loop.time() + ACCESS_CHECK_INTERVAL
             await asyncio.sleep(min(self.last_input + idle_limit, next_check) - loop.time())
-
-    def audit_open(self) -> AuditEvent:
-        details = {"started_at": self.started.isoformat(), "outcome": "open"}
-        return audit_record(
-            action=Action.VM_TERMINAL, actor=self.user, target=self.vm, context=self.audit_context, details=details
-        )
-
-    def audit_close(self, outcome: str) -> None:
-        """Complete the session's row."""
-        ended = timezone.now()
-        details = {
-            "started_at": self.started.isoformat(),
-            "ended_at": ended.isoformat(),
-            "duration_seconds": round((ended - self.started).total_seconds(), 1),
-            "bytes_in": self.bytes_in,
-            "bytes_out": self.bytes_out,
-            "outcome": outcome,
-            "host_key_fingerprint": self.fingerprint,
-        }
-        audit_complete(self.audit_event, details)

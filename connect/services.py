@@ -6,17 +6,19 @@ Host keys are written by machines.services (vm_host_key_trust, vm_host_key_reset
 """
 
 import logging
+from datetime import datetime
 from typing import BinaryIO
 
 import asyncssh
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from access.checks import allowed, require
 from audit.context import AuditContext
-from audit.models import Action
-from audit.services import audit_record
+from audit.models import Action, AuditEvent
+from audit.services import audit_complete, audit_record
 from connect import checks, sftp, ssh
 from connect.checks import ConnectionTest
 from connect.ssh import ConnectError, Target, fingerprint, key_algorithm, public_key_line
@@ -123,6 +125,31 @@ def vm_host_key_confirm(*, vm: VirtualMachine, actor, confirmed: str, context: A
         )
         raise OtherKeyOffered(message % {"offered": offered_fingerprint, "confirmed": confirmed})
     return vm_host_key_trust(vm=vm, actor=actor, key=offered, offered_by=target, context=context)
+
+
+def terminal_session_open(*, vm: VirtualMachine, actor, context: AuditContext | None = None) -> AuditEvent:
+    """The audit row of a terminal session, written as it opens (outcome "open"), so that live sessions, and those
+    of a process that was killed, show in the trail."""
+    details = {"started_at": timezone.now().isoformat(), "outcome": "open"}
+    return audit_record(action=Action.VM_TERMINAL, actor=actor, target=vm, context=context, details=details)
+
+
+def terminal_session_close(
+    *, event: AuditEvent, outcome: str, bytes_in: int, bytes_out: int, host_key_fingerprint: str
+) -> None:
+    """Complete the session's row once it has ended: times, byte counts, how it ended and the server's host key,
+    never what was typed or shown."""
+    started, ended = datetime.fromisoformat(event.details["started_at"]), timezone.now()
+    details = {
+        "started_at": started.isoformat(),
+        "ended_at": ended.isoformat(),
+        "duration_seconds": round((ended - started).total_seconds(), 1),
+        "bytes_in": bytes_in,
+        "bytes_out": bytes_out,
+        "outcome": outcome,
+        "host_key_fingerprint": host_key_fingerprint,
+    }
+    audit_complete(event, details)
 
 
 async def terminal_connect(*, target: Target, actor) -> asyncssh.SSHClientConnection:
