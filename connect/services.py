@@ -14,8 +14,9 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from access.checks import allowed, require
+from access.checks import require
 from audit.context import AuditContext
 from audit.models import Action, AuditEvent
 from audit.services import audit_complete, audit_record
@@ -29,24 +30,11 @@ from vmlab.core import ratelimit
 
 logger = logging.getLogger(__name__)
 
+CANNOT_CONNECT = gettext_lazy("You cannot connect to this VM.")
+
 
 class OtherKeyOffered(Exception):
     """The server offers another host key than the one the user confirmed."""
-
-
-def may_connect(vm_or_pk, user) -> bool:
-    """Whether `user` may connect to the VM: whoever may see it (PRODUCT.md §3). Synchronous: it queries."""
-    pk = getattr(vm_or_pk, "pk", vm_or_pk)
-    return allowed(VirtualMachine.objects.visible_to, user, VirtualMachine(pk=pk))
-
-
-def may_reset_host_key(vm: VirtualMachine, user) -> bool:
-    """Whether `user` may reset the VM's stored host key in the portal: those who may edit it (owner, admins)."""
-    return allowed(VirtualMachine.objects.editable_by, user, vm)
-
-
-def require_connectable(vm: VirtualMachine, user) -> None:
-    require(VirtualMachine.objects.visible_to, user, vm, _("You cannot connect to this VM."))
 
 
 class TooManyConnections(Exception):
@@ -66,29 +54,12 @@ def _count_connection(actor) -> None:
         raise TooManyConnections
 
 
-def vm_host_key_trust(
-    *, vm: VirtualMachine, actor, key: asyncssh.SSHKey, offered_by: Target, context: AuditContext | None = None
-) -> bool:
-    """Store `key`, which the server at `offered_by`'s address presented and `actor` confirmed
-    (machines.services.vm_host_key_trust)."""
-    return machine_services.vm_host_key_trust(
-        vm=vm,
-        actor=actor,
-        key_line=public_key_line(key),
-        fingerprint=fingerprint(key),
-        algorithm=key_algorithm(key),
-        host=offered_by.host,
-        port=offered_by.port,
-        context=context,
-    )
-
-
 def vm_connection_test(*, vm: VirtualMachine, actor, context: AuditContext | None = None) -> ConnectionTest:
     """Connect and log in with the VM's stored credentials, as the terminal and the files do, then log out.
 
     One audit row with the result: the step that failed and the key the server offered, never a secret.
     """
-    require_connectable(vm, actor)
+    require(VirtualMachine.objects.visible_to, actor, vm, CANNOT_CONNECT)
     _count_connection(actor)
     try:
         target = target_for(vm)
@@ -113,7 +84,7 @@ def vm_host_key_confirm(*, vm: VirtualMachine, actor, confirmed: str, context: A
     key, ConnectError if it cannot be reached, HostKeyConflict if the VM changed meanwhile (vm_host_key_trust).
     Only the server's key is wanted: no credentials are read (so none decrypted) to fetch it.
     """
-    require_connectable(vm, actor)
+    require(VirtualMachine.objects.visible_to, actor, vm, CANNOT_CONNECT)
     _count_connection(actor)
     target = Target(host=vm.host, port=vm.port, username=vm.username)
     offered = async_to_sync(checks.offered_key)(target, settings.SSH_CONNECT_TIMEOUT)
@@ -125,6 +96,29 @@ def vm_host_key_confirm(*, vm: VirtualMachine, actor, confirmed: str, context: A
         )
         raise OtherKeyOffered(message % {"offered": offered_fingerprint, "confirmed": confirmed})
     return vm_host_key_trust(vm=vm, actor=actor, key=offered, offered_by=target, context=context)
+
+
+def vm_host_key_trust(
+    *, vm: VirtualMachine, actor, key: asyncssh.SSHKey, offered_by: Target, context: AuditContext | None = None
+) -> bool:
+    """Store `key`, which the server at `offered_by`'s address presented and `actor` confirmed
+    (machines.services.vm_host_key_trust)."""
+    return machine_services.vm_host_key_trust(
+        vm=vm,
+        actor=actor,
+        key_line=public_key_line(key),
+        fingerprint=fingerprint(key),
+        algorithm=key_algorithm(key),
+        host=offered_by.host,
+        port=offered_by.port,
+        context=context,
+    )
+
+
+async def terminal_connect(*, target: Target, actor) -> asyncssh.SSHClientConnection:
+    """A logged-in connection for a terminal, kept alive while the shell idles; ConnectError if it fails."""
+    await sync_to_async(_count_connection)(actor)
+    return await ssh.connect(target, timeout=settings.SSH_CONNECT_TIMEOUT, keepalive_interval=30)
 
 
 def terminal_session_open(*, vm: VirtualMachine, actor, context: AuditContext | None = None) -> AuditEvent:
@@ -152,24 +146,18 @@ def terminal_session_close(
     audit_complete(event, details)
 
 
-async def terminal_connect(*, target: Target, actor) -> asyncssh.SSHClientConnection:
-    """A logged-in connection for a terminal, kept alive while the shell idles; ConnectError if it fails."""
-    await sync_to_async(_count_connection)(actor)
-    return await ssh.connect(target, timeout=settings.SSH_CONNECT_TIMEOUT, keepalive_interval=30)
-
-
 # Files: synchronous (they query and decrypt); the SFTP work of connect.sftp runs in async_to_sync.
 
 
 def vm_directory_list(*, vm: VirtualMachine, actor, path: str = "") -> sftp.Listing:
-    require_connectable(vm, actor)
+    require(VirtualMachine.objects.visible_to, actor, vm, CANNOT_CONNECT)
     _count_connection(actor)
     return async_to_sync(sftp.list_directory)(target_for(vm), path)
 
 
 def vm_file_download(*, vm: VirtualMachine, actor, path: str, context: AuditContext | None = None) -> sftp.Download:
     """The file, spooled, and an audit row with its path and size (never its content)."""
-    require_connectable(vm, actor)
+    require(VirtualMachine.objects.visible_to, actor, vm, CANNOT_CONNECT)
     _count_connection(actor)
     result = async_to_sync(sftp.download)(target_for(vm), path)
     _record_transfer(Action.VM_FILE_DOWNLOAD, vm, actor, result, context)
@@ -187,7 +175,7 @@ def vm_file_upload(
     context: AuditContext | None = None,
 ) -> sftp.Uploaded:
     """Upload `source` as directory/name, and an audit row with its path and size (never its content)."""
-    require_connectable(vm, actor)
+    require(VirtualMachine.objects.visible_to, actor, vm, CANNOT_CONNECT)
     _count_connection(actor)
     result = async_to_sync(sftp.upload)(target_for(vm), directory, name, source, overwrite=overwrite)
     _record_transfer(Action.VM_FILE_UPLOAD, vm, actor, result, context)

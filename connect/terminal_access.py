@@ -14,7 +14,7 @@ from django.contrib import auth
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from connect.services import may_connect
+from access.checks import allowed
 from connect.terminal_slots import TerminalSlot
 from machines.models import VirtualMachine
 
@@ -41,9 +41,10 @@ def access_lost(session_key: str, user_pk: int, vm_pk: int) -> str:
     user = auth.get_user(request)  # anonymous once the session was logged out, expired or invalidated
     if user.pk != user_pk:
         return _("Your session ended (you logged out, or it expired): log in again to reconnect.")
-    if not VirtualMachine.objects.filter(pk=vm_pk).exists():
+    vm = VirtualMachine.objects.only("pk").filter(pk=vm_pk).first()
+    if vm is None:
         return _("The VM was deleted.")
-    if not may_connect(vm_pk, user):
+    if not allowed(VirtualMachine.objects.visible_to, user, vm):
         return _("You no longer have access to this VM.")
     return ""
 

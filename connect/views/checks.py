@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from access.checks import allowed
 from audit.context import for_request
 from connect import services
 from connect.ssh import FINGERPRINT_FORMAT, ConnectError
@@ -25,7 +26,7 @@ def _run_test(request, vm: VirtualMachine):
         test = services.vm_connection_test(vm=vm, actor=request.user, context=for_request(request))
     except services.TooManyConnections as error:
         return _test_page(request, vm, status=429, error=error.message)
-    can_reset_host_key = test.host_key_changed and services.may_reset_host_key(vm, request.user)
+    can_reset_host_key = test.host_key_changed and allowed(VirtualMachine.objects.editable_by, request.user, vm)
     return _test_page(request, vm, test=test, can_reset_host_key=can_reset_host_key)
 
 

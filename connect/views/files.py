@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from access.checks import allowed
 from audit.context import for_request
 from connect import services, sftp
 from connect.ssh import ConnectError, FailureKind
@@ -117,7 +118,8 @@ def file_download(request, pk):
 
 
 def may_upload_large_files(request, pk) -> bool:
-    return services.may_connect(pk, request.user)
+    """Those who may connect to the VM: whoever may see it."""
+    return allowed(VirtualMachine.objects.visible_to, request.user, VirtualMachine(pk=pk))
 
 
 @request_body_limit(lambda: settings.SFTP_MAX_FILE_SIZE + MULTIPART_ALLOWANCE, granted=may_upload_large_files)
