@@ -1,53 +1,101 @@
-"""Every write the connect app makes, and every file transfer, with the access rules checked here once more (as
-machines.services does).
+"""Every write the connect app makes, and every connection it opens for a user (connection test, host-key
+confirmation, file transfer, terminal), with the access rules checked here once more (as machines.services does).
+Each of those connections counts against the user's SSH_CONNECT_RATE_LIMIT: over it, TooManyConnections.
 
 Host keys are written by machines.services (vm_host_key_trust, vm_host_key_reset), like every change to a VM.
 """
 
+import logging
+from datetime import datetime
 from typing import BinaryIO
 
 import asyncssh
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from access.checks import allowed, require
+from access.checks import require
 from audit.context import AuditContext
-from audit.models import Action
-from audit.services import audit_record
-from connect import sftp
-from connect.ssh import Target, fingerprint, key_algorithm, public_key_line
+from audit.models import Action, AuditEvent
+from audit.services import audit_complete, audit_record
+from connect import checks, sftp, ssh
+from connect.checks import ConnectionTest
+from connect.ssh import ConnectError, Target, fingerprint, key_algorithm, public_key_line
 from connect.targets import target_for
 from machines import services as machine_services
 from machines.models import VirtualMachine
 from vmlab.core import ratelimit
 
+logger = logging.getLogger(__name__)
 
-def may_connect(vm_or_pk, user) -> bool:
-    """Whether `user` may connect to the VM: whoever may see it (PRODUCT.md §3). Synchronous: it queries."""
-    pk = getattr(vm_or_pk, "pk", vm_or_pk)
-    return allowed(VirtualMachine.objects.visible_to, user, VirtualMachine(pk=pk))
+CANNOT_CONNECT = gettext_lazy("You cannot connect to this VM.")
 
 
-def may_reset_host_key(vm: VirtualMachine, user) -> bool:
-    """Whether `user` may reset the VM's stored host key in the portal: those who may edit it (owner, admins)."""
-    return allowed(VirtualMachine.objects.editable_by, user, vm)
+class OtherKeyOffered(Exception):
+    """The server offers another host key than the one the user confirmed."""
 
 
-def require_connectable(vm: VirtualMachine, user) -> None:
-    require(VirtualMachine.objects.visible_to, user, vm, _("You cannot connect to this VM."))
+class TooManyConnections(Exception):
+    """The user opened SSH_CONNECT_RATE_LIMIT connections in the last minute: this one was not tried."""
+
+    def __init__(self):
+        self.message = _("Too many connections to VMs (at most %(limit)d a minute): wait a minute and try again.") % {
+            "limit": settings.SSH_CONNECT_RATE_LIMIT
+        }
+        super().__init__(self.message)
 
 
-def allow_connection(user) -> bool:
-    """Count one connection opened for `user` (connection test, host key check, files, terminal); False over
+def _count_connection(actor) -> None:
+    """Count one connection opened for `actor`, by every service that opens one; TooManyConnections over
     SSH_CONNECT_RATE_LIMIT a minute, so that the portal cannot be used to scan hosts and ports quickly."""
-    return ratelimit.allow(f"ssh-connection:{user.pk}", limit=settings.SSH_CONNECT_RATE_LIMIT)
+    if not ratelimit.allow(f"ssh-connection:{actor.pk}", limit=settings.SSH_CONNECT_RATE_LIMIT):
+        raise TooManyConnections
 
 
-def too_many_connections_message() -> str:
-    return _("Too many connections to VMs (at most %(limit)d a minute): wait a minute and try again.") % {
-        "limit": settings.SSH_CONNECT_RATE_LIMIT
-    }
+def vm_connection_test(*, vm: VirtualMachine, actor, context: AuditContext | None = None) -> ConnectionTest:
+    """Connect and log in with the VM's stored credentials, as the terminal and the files do, then log out.
+
+    One audit row with the result: the step that failed and the key the server offered, never a secret.
+    """
+    require(VirtualMachine.objects.visible_to, actor, vm, CANNOT_CONNECT)
+    _count_connection(actor)
+    try:
+        target = target_for(vm)
+    except ConnectError as error:  # a stored secret no key decrypts: nothing is tried
+        logger.error("VM #%s: a stored secret cannot be decrypted with FIELD_ENCRYPTION_KEYS.", vm.pk)
+        test = ConnectionTest.failed(error, tried=False)
+    else:
+        test = async_to_sync(checks.connection_test)(target, settings.SSH_CONNECT_TIMEOUT)
+    details = {"result": "ok", "step": None}
+    if test.failure is not None:
+        details = {"result": str(test.failure.kind), "step": str(test.failure.step)}
+        if test.failure.offered_key is not None:
+            details["offered_fingerprint"] = test.failure.offered_fingerprint
+    audit_record(action=Action.VM_CONNECTION_TEST, actor=actor, target=vm, context=context, details=details)
+    return test
+
+
+def vm_host_key_confirm(*, vm: VirtualMachine, actor, confirmed: str, context: AuditContext | None = None) -> bool:
+    """Store the host key the VM's server offers now if its fingerprint is `confirmed`, the one `actor` checked.
+
+    True if stored now, False if the VM already had this very key. OtherKeyOffered if the server offers another
+    key, ConnectError if it cannot be reached, HostKeyConflict if the VM changed meanwhile (vm_host_key_trust).
+    Only the server's key is wanted: no credentials are read (so none decrypted) to fetch it.
+    """
+    require(VirtualMachine.objects.visible_to, actor, vm, CANNOT_CONNECT)
+    _count_connection(actor)
+    target = Target(host=vm.host, port=vm.port, username=vm.username)
+    offered = async_to_sync(checks.offered_key)(target, settings.SSH_CONNECT_TIMEOUT)
+    offered_fingerprint = fingerprint(offered)
+    if offered_fingerprint != confirmed:
+        message = _(
+            "The server now offers the host key %(offered)s, not %(confirmed)s that you confirmed: nothing was "
+            "stored. Test the connection again and check the key it shows with the server's administrator."
+        )
+        raise OtherKeyOffered(message % {"offered": offered_fingerprint, "confirmed": confirmed})
+    return vm_host_key_trust(vm=vm, actor=actor, key=offered, offered_by=target, context=context)
 
 
 def vm_host_key_trust(
@@ -67,17 +115,50 @@ def vm_host_key_trust(
     )
 
 
+async def terminal_connect(*, target: Target, actor) -> asyncssh.SSHClientConnection:
+    """A logged-in connection for a terminal, kept alive while the shell idles; ConnectError if it fails."""
+    await sync_to_async(_count_connection)(actor)
+    return await ssh.connect(target, timeout=settings.SSH_CONNECT_TIMEOUT, keepalive_interval=30)
+
+
+def terminal_session_open(*, vm: VirtualMachine, actor, context: AuditContext | None = None) -> AuditEvent:
+    """The audit row of a terminal session, written as it opens (outcome "open"), so that live sessions, and those
+    of a process that was killed, show in the trail."""
+    details = {"started_at": timezone.now().isoformat(), "outcome": "open"}
+    return audit_record(action=Action.VM_TERMINAL, actor=actor, target=vm, context=context, details=details)
+
+
+def terminal_session_close(
+    *, event: AuditEvent, outcome: str, bytes_in: int, bytes_out: int, host_key_fingerprint: str
+) -> None:
+    """Complete the session's row once it has ended: times, byte counts, how it ended and the server's host key,
+    never what was typed or shown."""
+    started, ended = datetime.fromisoformat(event.details["started_at"]), timezone.now()
+    details = {
+        "started_at": started.isoformat(),
+        "ended_at": ended.isoformat(),
+        "duration_seconds": round((ended - started).total_seconds(), 1),
+        "bytes_in": bytes_in,
+        "bytes_out": bytes_out,
+        "outcome": outcome,
+        "host_key_fingerprint": host_key_fingerprint,
+    }
+    audit_complete(event, details)
+
+
 # Files: synchronous (they query and decrypt); the SFTP work of connect.sftp runs in async_to_sync.
 
 
 def vm_directory_list(*, vm: VirtualMachine, actor, path: str = "") -> sftp.Listing:
-    require_connectable(vm, actor)
+    require(VirtualMachine.objects.visible_to, actor, vm, CANNOT_CONNECT)
+    _count_connection(actor)
     return async_to_sync(sftp.list_directory)(target_for(vm), path)
 
 
 def vm_file_download(*, vm: VirtualMachine, actor, path: str, context: AuditContext | None = None) -> sftp.Download:
     """The file, spooled, and an audit row with its path and size (never its content)."""
-    require_connectable(vm, actor)
+    require(VirtualMachine.objects.visible_to, actor, vm, CANNOT_CONNECT)
+    _count_connection(actor)
     result = async_to_sync(sftp.download)(target_for(vm), path)
     _record_transfer(Action.VM_FILE_DOWNLOAD, vm, actor, result, context)
     return result
@@ -94,7 +175,8 @@ def vm_file_upload(
     context: AuditContext | None = None,
 ) -> sftp.Uploaded:
     """Upload `source` as directory/name, and an audit row with its path and size (never its content)."""
-    require_connectable(vm, actor)
+    require(VirtualMachine.objects.visible_to, actor, vm, CANNOT_CONNECT)
+    _count_connection(actor)
     result = async_to_sync(sftp.upload)(target_for(vm), directory, name, source, overwrite=overwrite)
     _record_transfer(Action.VM_FILE_UPLOAD, vm, actor, result, context)
     return result

@@ -119,11 +119,14 @@ def check_name(name: str) -> str:
     return name
 
 
-def file_size(size: int) -> str:
-    """In binary units as the README and the 413 page give sizes: 1001 bytes, 1.2 KiB, 100 MiB.
+def file_size(size: int | None) -> str:
+    """In binary units as the README and the 413 page give sizes: 1001 bytes, 1.2 KiB, 100 MiB; nothing for a size
+    the server did not say. The one formatter of sizes, for the messages and (as the file_size filter) the pages.
 
     Rounded down to a tenth, so that a limit is never shown larger than it is.
     """
+    if size is None:
+        return ""
     if size < 1024:
         return ngettext("%(size)d\xa0byte", "%(size)d\xa0bytes", size) % {"size": size}
     value, unit = size / 1024, "KiB"

@@ -6,6 +6,7 @@ can fail (ConnectError.kind), for the terminal, the file pages and the connectio
 
 import asyncio
 import logging
+import re
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,9 @@ from asyncssh.public_key import get_default_public_key_algs
 from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
+
+# SHA256:<base64 of 32 bytes, without padding>, as fingerprint() and `ssh-keygen -lf` print it.
+FINGERPRINT_FORMAT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 
 
 class Step(StrEnum):

@@ -1,13 +1,8 @@
-"""{% load file_sizes %}{{ size|file_size }}: sizes in KiB and MiB, as the README and the 413 page give them."""
+"""{% load file_sizes %}{{ size|file_size }}: connect.sftp.file_size, the formatter the messages use too."""
 
 from django import template
 
-from connect import sftp
+from connect.sftp import file_size
 
 register = template.Library()
-
-
-@register.filter
-def file_size(size: int | None) -> str:
-    """Nothing for a size the server did not say."""
-    return "" if size is None else sftp.file_size(size)
+register.filter("file_size", file_size)

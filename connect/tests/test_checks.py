@@ -392,3 +392,12 @@ def test_file_transfers_count_towards_the_same_limit(client, password_vm, settin
 
     assert response.status_code == 429
     assert recorded_tests(password_vm) == []
+
+
+def test_the_recorded_test_has_the_clients_address_and_browser(client, password_vm):
+    client.post(
+        reverse("connect:test_connection", args=[password_vm.pk]), REMOTE_ADDR="198.51.100.4", HTTP_USER_AGENT="Probe/2"
+    )
+
+    [event] = recorded_tests(password_vm)
+    assert (event.ip, event.user_agent) == ("198.51.100.4", "Probe/2")

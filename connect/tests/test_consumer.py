@@ -13,8 +13,8 @@ from django.urls import reverse
 from access.roles import Role
 from accounts.tests.factories import UserFactory
 from audit.models import Action, AuditEvent
-from connect import consumers, ssh
-from connect.services import too_many_connections_message
+from connect import consumers, ssh, terminal_access, terminal_shell
+from connect.services import TooManyConnections
 from connect.ssh import public_key_line
 from connect.terminal_slots import TerminalSlot
 from connect.tests.browser import Browser, socket_path
@@ -519,7 +519,7 @@ MIB = 1024 * 1024
 def most_the_vm_may_be_ahead() -> int:
     """What the server may hold of the output, plus what the test server's flood writes ahead of the SSH window,
     plus 128 KiB of slack for a busy machine (without flow control the VM gets megabytes ahead)."""
-    return consumers.UNACKED_OUTPUT_LIMIT + 2 * consumers.OUTPUT_WINDOW + FLOOD_AHEAD + 128 * 1024
+    return terminal_shell.UNACKED_OUTPUT_LIMIT + 2 * terminal_shell.OUTPUT_WINDOW + FLOOD_AHEAD + 128 * 1024
 
 
 async def settled(read, quiet: float = 0.3):
@@ -557,7 +557,7 @@ async def test_a_browser_slower_than_the_shell_gets_the_output_while_the_vm_wait
 
     ahead = await show_honestly(browser, ssh_server, seconds=2, rate=4 * MIB)
 
-    assert len(browser.output) > 2 * consumers.UNACKED_OUTPUT_LIMIT  # the output kept coming...
+    assert len(browser.output) > 2 * terminal_shell.UNACKED_OUTPUT_LIMIT  # the output kept coming...
     assert ahead < most_the_vm_may_be_ahead()  # ... no faster than the browser drew it
     await browser.leave()
 
@@ -570,7 +570,7 @@ async def test_a_browser_that_reads_nothing_holds_the_vm_back(open_terminal, pas
 
     assert await settled(lambda: ssh_server.flooded) < most_the_vm_may_be_ahead()
     await browser.drain()
-    assert len(browser.output) <= consumers.UNACKED_OUTPUT_LIMIT + consumers.OUTPUT_WINDOW
+    assert len(browser.output) <= terminal_shell.UNACKED_OUTPUT_LIMIT + terminal_shell.OUTPUT_WINDOW
     await browser.leave()
 
 
@@ -598,7 +598,7 @@ async def test_acks_with_unknown_repeated_or_out_of_order_ids_do_not_open_the_wi
     await browser.drain()
     # Echoing the marks before `opening` still leaves more than the limit unshown; echoing `opening` opens the window.
     sent, marks = len(browser.output), browser.marks[1:]
-    opening = next(n for n, (_mark, before) in enumerate(marks) if sent - before <= consumers.UNACKED_OUTPUT_LIMIT)
+    opening = next(n for n, (_mark, before) in enumerate(marks) if sent - before <= terminal_shell.UNACKED_OUTPUT_LIMIT)
     for mark, _before in marks[:opening]:
         await browser.send(type="ack", id=mark)
     assert opening < len(marks) - 1
@@ -616,7 +616,7 @@ async def test_acks_with_unknown_repeated_or_out_of_order_ids_do_not_open_the_wi
 async def test_a_shell_that_exits_while_its_output_waits_still_ends_the_session(
     open_terminal, password_vm, monkeypatch
 ):
-    monkeypatch.setattr(consumers, "OUTPUT_AFTER_EXIT", 0.5)
+    monkeypatch.setattr(terminal_shell, "OUTPUT_AFTER_EXIT", 0.5)
     browser = await open_terminal(password_vm)
     await browser.output_shows("$ ")
     loop = asyncio.get_running_loop()
@@ -657,7 +657,7 @@ async def test_a_channel_closed_without_exit_status_while_its_output_waits_ends_
     settings.TERMINAL_IDLE_TIMEOUT = 1.5 / 60  # minutes
     # More than the browser may leave unshown, and less than the SSH window then lets through: the VM sends it all
     # and closes the channel, while the consumer still holds the end of it.
-    flood = consumers.UNACKED_OUTPUT_LIMIT + 96 * 1024
+    flood = terminal_shell.UNACKED_OUTPUT_LIMIT + 96 * 1024
     browser = await open_terminal(password_vm)
     await browser.output_shows("$ ")
     loop = asyncio.get_running_loop()
@@ -683,7 +683,7 @@ async def test_a_channel_closed_without_exit_status_while_its_output_waits_ends_
 async def test_input_faster_than_the_vm_reads_it_ends_the_session(
     open_terminal, password_vm, ssh_connections, monkeypatch
 ):
-    monkeypatch.setattr(consumers, "INPUT_BUFFER_LIMIT", 256 * 1024)
+    monkeypatch.setattr(terminal_shell, "INPUT_BUFFER_LIMIT", 256 * 1024)
     browser = await open_terminal(password_vm)
     await browser.output_shows("$ ")
     await browser.type("deaf\r")  # the shell reads no more input
@@ -718,7 +718,7 @@ async def test_connections_over_the_rate_limit_are_refused(open_terminal, passwo
     second = await open_terminal(password_vm)
 
     error = await second.control("error")
-    assert error == {"type": "error", "kind": "rate_limited", "message": too_many_connections_message()}
+    assert error == {"type": "error", "kind": "rate_limited", "message": TooManyConnections().message}
     assert await second.closed() == 1000
     assert len(ssh_server.sessions) == sessions
     await second.leave()
@@ -769,7 +769,7 @@ async def test_an_open_terminal_keeps_its_place_past_the_time_to_live(
     open_terminal, password_vm, settings, monkeypatch, quick_access_checks
 ):
     settings.TERMINAL_SESSIONS_PER_USER = 1
-    monkeypatch.setattr(consumers, "SLOT_TTL", 1)
+    monkeypatch.setattr(terminal_access, "SLOT_TTL", 1)
     first = await open_terminal(password_vm)
     await first.output_shows("$ ")
 
@@ -821,7 +821,7 @@ async def test_a_terminal_whose_lapsed_slot_another_terminal_took_is_closed(
 
 @pytest.fixture
 def quick_access_checks(monkeypatch):
-    monkeypatch.setattr(consumers, "ACCESS_CHECK_INTERVAL", 0.2)
+    monkeypatch.setattr(terminal_access, "ACCESS_CHECK_INTERVAL", 0.2)
 
 
 @pytest.fixture

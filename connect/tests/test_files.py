@@ -185,6 +185,7 @@ def test_the_upload_form_says_the_size_limit_in_mib_as_the_readme_does(owner_cli
         (100 * MiB + 64 * 1024, "100\xa0MiB"),  # a limit is never shown larger than it is
         (3 * MiB // 2, "1.5\xa0MiB"),
         (5 * 1024 * MiB, "5\xa0GiB"),
+        (None, ""),  # a size the server did not say
     ],
 )
 def test_sizes_are_shown_in_binary_units(size, shown):

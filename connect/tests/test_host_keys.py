@@ -10,9 +10,9 @@ from access.roles import Role
 from accounts.tests.factories import UserFactory
 from audit.context import AuditContext
 from audit.models import Action, AuditEvent
+from connect import checks
 from connect.ssh import fingerprint, public_key_line
 from connect.tests.sshserver import PASSWORD
-from connect.views import checks
 from machines.models import VirtualMachine
 from machines.services import vm_host_key_reset
 from machines.tests.factories import VirtualMachineFactory
@@ -147,7 +147,7 @@ def test_a_vm_that_already_has_a_key_keeps_it(client, password_vm, ssh_server):
 def test_a_key_stored_by_someone_else_meanwhile_is_not_replaced(
     client, new_vm, ssh_server, other_host_key, monkeypatch
 ):
-    fetch = checks._offered_key
+    fetch = checks.offered_key
 
     async def someone_else_trusts_another_key_meanwhile(target, timeout):
         key = await fetch(target, timeout)
@@ -156,7 +156,7 @@ def test_a_key_stored_by_someone_else_meanwhile_is_not_replaced(
         await sync_to_async(stored.update)(**other)
         return key
 
-    monkeypatch.setattr(checks, "_offered_key", someone_else_trusts_another_key_meanwhile)
+    monkeypatch.setattr(checks, "offered_key", someone_else_trusts_another_key_meanwhile)
 
     response = trust(client, new_vm, ssh_server.host_key_fingerprint)
 

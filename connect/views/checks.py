@@ -1,104 +1,19 @@
 """The connection test of a VM, and confirming or resetting the SSH host key it stores (connect.services)."""
 
-import logging
-import re
-import time
-from dataclasses import dataclass
-
-import asyncssh
-from asgiref.sync import async_to_sync
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from access.checks import allowed
 from audit.context import for_request
-from audit.models import Action
-from audit.services import audit_record
 from connect import services
-from connect.ssh import ConnectError, FailureKind, Step, Target, connect, fingerprint, key_algorithm
-from connect.targets import target_for
+from connect.ssh import FINGERPRINT_FORMAT, ConnectError
 from machines import services as machine_services
 from machines.models import VirtualMachine
 from machines.views.common import get_vm
-
-logger = logging.getLogger(__name__)
-
-# SHA256:<base64 of 32 bytes, without padding>, as connect.ssh.fingerprint() and `ssh-keygen -lf` print it.
-FINGERPRINT_FORMAT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
-
-STEP_LABELS = {
-    Step.LOOKUP: gettext_lazy("Name lookup"),
-    Step.TCP: gettext_lazy("Port reachable"),
-    Step.HANDSHAKE: gettext_lazy("SSH handshake / host key"),
-    Step.LOGIN: gettext_lazy("Login with the stored credentials"),
-}
-
-PASSED, FAILED, TO_CONFIRM, NOT_TRIED = "passed", "failed", "to confirm", "not tried"
-
-
-@dataclass(frozen=True)
-class StepResult:
-    label: str
-    state: str  # PASSED, FAILED, TO_CONFIRM or NOT_TRIED
-    message: str = ""
-
-    @property
-    def badge(self) -> str:
-        return {PASSED: "badge-ok", FAILED: "badge-danger", TO_CONFIRM: "badge-warn"}.get(self.state, "")
-
-
-def step_results(failure: ConnectError | None = None, *, tried: bool = True) -> list[StepResult]:
-    """One row per step: passed up to the failed one, not tried after it (nor before it if nothing was `tried`).
-
-    A first connection stops at the host key for the user to confirm it: no failure, and the page explains it
-    in the confirmation form instead of the row.
-    """
-    if failure is None:
-        return [StepResult(label, PASSED) for label in STEP_LABELS.values()]
-    if failure.kind == FailureKind.HOST_KEY_UNKNOWN:
-        stopped = StepResult(STEP_LABELS[failure.step], TO_CONFIRM)
-    else:
-        stopped = StepResult(STEP_LABELS[failure.step], FAILED, failure.message)
-    results = []
-    reached = False
-    for step, label in STEP_LABELS.items():
-        if step == failure.step:
-            results.append(stopped)
-            reached = True
-        else:
-            results.append(StepResult(label, PASSED if tried and not reached else NOT_TRIED))
-    return results
-
-
-def host_key_file(algorithm: str) -> str:
-    """Where OpenSSH keeps the server's public key of that type, for the user to compare fingerprints."""
-    if algorithm.startswith("ecdsa-"):
-        kind = "ecdsa"
-    else:
-        kind = {"ssh-ed25519": "ed25519", "ssh-rsa": "rsa", "ssh-dss": "dsa"}.get(algorithm, "ed25519")
-    return f"/etc/ssh/ssh_host_{kind}_key.pub"
-
-
-async def _server_version(target: Target, timeout: float) -> str:
-    async with await connect(target, timeout=timeout) as connection:
-        return connection.get_extra_info("server_version") or ""
-
-
-async def _offered_key(target: Target, timeout: float) -> asyncssh.SSHKey:
-    """The host key the server offers to a client that trusts none: a first connection always stops there."""
-    try:
-        async with await connect(target, timeout=timeout):
-            pass
-    except ConnectError as error:
-        if error.kind == FailureKind.HOST_KEY_UNKNOWN:
-            return error.offered_key
-        raise
-    raise AssertionError("connect() trusts no key it was not given")
 
 
 def _test_page(request, vm, *, status: int = 200, **context):
@@ -106,39 +21,13 @@ def _test_page(request, vm, *, status: int = 200, **context):
 
 
 def _run_test(request, vm: VirtualMachine):
-    """Connect and log in with the stored credentials, record the result and show it step by step."""
-    if not services.allow_connection(request.user):
-        return _test_page(request, vm, status=429, error=services.too_many_connections_message())
-    context = {}
-    tried = False
+    """Connect and log in with the stored credentials, and show the result step by step."""
     try:
-        target = target_for(vm)
-        tried, started = True, time.monotonic()
-        version = async_to_sync(_server_version)(target, settings.SSH_CONNECT_TIMEOUT)
-    except ConnectError as error:
-        if error.kind == FailureKind.UNREADABLE_SECRET:
-            logger.error("VM #%s: a stored secret cannot be decrypted with FIELD_ENCRYPTION_KEYS.", vm.pk)
-        context.update(steps=step_results(error, tried=tried), failure=error, failed_step=STEP_LABELS[error.step])
-        if error.kind == FailureKind.HOST_KEY_UNKNOWN:
-            algorithm = key_algorithm(error.offered_key)
-            context["offered"] = {
-                "fingerprint": error.offered_fingerprint,
-                "algorithm": algorithm,
-                "key_file": host_key_file(algorithm),
-            }
-        elif error.kind == FailureKind.HOST_KEY_CHANGED:
-            context["host_key_changed"] = True
-            context["can_reset_host_key"] = services.may_reset_host_key(vm, request.user)
-        details = {"result": str(error.kind), "step": str(error.step)}
-        if error.offered_key is not None:
-            details["offered_fingerprint"] = error.offered_fingerprint
-    else:
-        context.update(steps=step_results(), server_version=version, seconds=time.monotonic() - started)
-        details = {"result": "ok", "step": None}
-    audit_record(
-        action=Action.VM_CONNECTION_TEST, actor=request.user, target=vm, context=for_request(request), details=details
-    )
-    return _test_page(request, vm, **context)
+        test = services.vm_connection_test(vm=vm, actor=request.user, context=for_request(request))
+    except services.TooManyConnections as error:
+        return _test_page(request, vm, status=429, error=error.message)
+    can_reset_host_key = test.host_key_changed and allowed(VirtualMachine.objects.editable_by, request.user, vm)
+    return _test_page(request, vm, test=test, can_reset_host_key=can_reset_host_key)
 
 
 @require_http_methods(["GET", "POST"])
@@ -168,41 +57,27 @@ def trust_host_key(request, pk):
         message = _("“%(name)s” already has a trusted host key (%(fingerprint)s): nothing was changed.")
         messages.info(request, message % {"name": vm.name, "fingerprint": vm.host_key_fingerprint})
         return back
-    if not services.allow_connection(request.user):
-        messages.error(request, services.too_many_connections_message())
-        return back
-    # Only the server's key is wanted: no credentials are read (so none decrypted) to fetch it.
-    target = Target(host=vm.host, port=vm.port, username=vm.username)
     try:
-        offered = async_to_sync(_offered_key)(target, settings.SSH_CONNECT_TIMEOUT)
+        stored = services.vm_host_key_confirm(
+            vm=vm, actor=request.user, confirmed=confirmed, context=for_request(request)
+        )
+    except services.TooManyConnections as error:
+        messages.error(request, error.message)
     except ConnectError as error:
         messages.error(
             request, _("Could not fetch the host key, nothing was stored: %(reason)s") % {"reason": error.message}
         )
-        return back
-    offered_fingerprint = fingerprint(offered)
-    if offered_fingerprint != confirmed:
-        message = _(
-            "The server now offers the host key %(offered)s, not %(confirmed)s that you confirmed: nothing was "
-            "stored. Test the connection again and check the key it shows with the server's administrator."
-        )
-        messages.error(request, message % {"offered": offered_fingerprint, "confirmed": confirmed})
-        return back
-    try:
-        stored = services.vm_host_key_trust(
-            vm=vm, actor=request.user, key=offered, offered_by=target, context=for_request(request)
-        )
-    except machine_services.HostKeyConflict as conflict:
-        messages.error(request, str(conflict))
+    except (services.OtherKeyOffered, machine_services.HostKeyConflict) as refused:
+        messages.error(request, str(refused))
     except PermissionDenied:
-        raise Http404 from None  # taken out of the user's reach while the key was fetched
+        raise Http404 from None  # taken out of the user's reach meanwhile
     else:
         if stored:
-            messages.success(request, _("Host key %(fingerprint)s trusted.") % {"fingerprint": offered_fingerprint})
+            messages.success(request, _("Host key %(fingerprint)s trusted.") % {"fingerprint": confirmed})
             # Straight on to the login the key was confirmed for, so the user sees whether it works.
             return _run_test(request, vm)
         message = _("Host key %(fingerprint)s was already trusted: nothing was changed.")
-        messages.info(request, message % {"fingerprint": offered_fingerprint})
+        messages.info(request, message % {"fingerprint": confirmed})
     return back
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from access.checks import allowed
 from audit.context import for_request
 from connect import services, sftp
 from connect.ssh import ConnectError, FailureKind
@@ -75,20 +76,19 @@ def connection_failed(request, vm, error: ConnectError):
     return files_page(request, vm, error=error.message, error_kind=kind)
 
 
-def too_many_connections(request, vm, directory: str):
-    message = services.too_many_connections_message()
+def too_many_connections(request, vm, error: services.TooManyConnections, directory: str):
     retry_url = listing_url(vm.pk, directory)
-    return files_page(request, vm, status=429, error=message, error_kind="busy", retry_url=retry_url)
+    return files_page(request, vm, status=429, error=error.message, error_kind="busy", retry_url=retry_url)
 
 
 @require_GET
 def file_list(request, pk):
     vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     path = request.GET.get("path", "")
-    if not services.allow_connection(request.user):
-        return too_many_connections(request, vm, path)
     try:
         listing = services.vm_directory_list(vm=vm, actor=request.user, path=path)
+    except services.TooManyConnections as error:
+        return too_many_connections(request, vm, error, path)
     except ConnectError as error:
         return connection_failed(request, vm, error)
     except sftp.FileError as error:
@@ -100,10 +100,10 @@ def file_list(request, pk):
 def file_download(request, pk):
     vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     path = request.GET.get("path", "")
-    if not services.allow_connection(request.user):
-        return too_many_connections(request, vm, posixpath.dirname(path))
     try:
         result = services.vm_file_download(vm=vm, actor=request.user, path=path, context=for_request(request))
+    except services.TooManyConnections as error:
+        return too_many_connections(request, vm, error, posixpath.dirname(path))
     except ConnectError as error:
         return connection_failed(request, vm, error)
     except sftp.FileError as error:
@@ -118,7 +118,8 @@ def file_download(request, pk):
 
 
 def may_upload_large_files(request, pk) -> bool:
-    return services.may_connect(pk, request.user)
+    """Those who may connect to the VM: whoever may see it."""
+    return allowed(VirtualMachine.objects.visible_to, request.user, VirtualMachine(pk=pk))
 
 
 @request_body_limit(lambda: settings.SFTP_MAX_FILE_SIZE + MULTIPART_ALLOWANCE, granted=may_upload_large_files)
@@ -133,8 +134,6 @@ def file_upload(request, pk):
         return redirect(listing_url(vm.pk, request.POST.get("directory", "")))
     upload = form.cleaned_data["file"]
     directory = form.cleaned_data["directory"]
-    if not services.allow_connection(request.user):
-        return too_many_connections(request, vm, directory)
     try:
         result = services.vm_file_upload(
             vm=vm,
@@ -145,6 +144,8 @@ def file_upload(request, pk):
             overwrite=form.cleaned_data["overwrite"],
             context=for_request(request),
         )
+    except services.TooManyConnections as error:
+        return too_many_connections(request, vm, error, directory)
     except ConnectError as error:
         return connection_failed(request, vm, error)
     except sftp.UnusableDirectory as error:

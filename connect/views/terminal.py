@@ -4,7 +4,7 @@ from django.conf import settings
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from connect import services
+from access.checks import allowed
 from connect.routing import terminal_socket_path
 from machines.models import VirtualMachine
 from machines.views.common import get_vm
@@ -27,8 +27,8 @@ def terminal(request, pk):
     context = {
         "vm": vm,
         "socket_path": terminal_socket_path(vm.pk),
-        # For a changed host key: who may edit the VM may reset its key (connect.services.vm_host_key_reset).
-        "can_reset_host_key": services.may_reset_host_key(vm, request.user),
+        # For a changed host key: who may edit the VM may reset its key (machines.services.vm_host_key_reset).
+        "can_reset_host_key": allowed(VirtualMachine.objects.editable_by, request.user, vm),
     }
     response = render(request, "connect/terminal.html", context)
     # vmlab.core.middleware.ContentSecurityPolicyMiddleware keeps a policy that a view set.

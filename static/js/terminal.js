@@ -1,5 +1,5 @@
 // The browser terminal (templates/connect/terminal.html): xterm.js joined to a VM over a WebSocket.
-// Binary frames carry the terminal's bytes both ways, text frames JSON control messages (connect/consumers.py).
+// Binary frames carry the terminal's bytes both ways, text frames JSON control messages (connect/terminal_protocol.py).
 // Text from the server is only ever shown with textContent, never parsed as HTML.
 "use strict";
 
