@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
@@ -64,14 +65,20 @@ class User(AbstractUser):
             kwargs["update_fields"] = {*update_fields, "is_staff", "is_superuser"}
         super().save(*args, **kwargs)
 
-    def _get_session_auth_hash(self, secret=None):
-        # Django ties a session to the password hash, so changing the password ends the other sessions; the
-        # generation does the same for disabling, even if the user is enabled again. Django has no public hook
-        # for this: get_session_auth_hash() and get_session_auth_fallback_hash() (SECRET_KEY_FALLBACKS) both
-        # call this method, and overriding it is the only way to cover both.
-        key_salt = "accounts.User.get_session_auth_hash"
+    # Django ties a session to the password hash, so changing the password ends the other sessions; the generation
+    # does the same for disabling, even if the user is enabled again. Both of Django's hooks hash the same way,
+    # with SECRET_KEY and with each of SECRET_KEY_FALLBACKS (sessions signed before a key rotation stay valid).
+
+    def get_session_auth_hash(self):
+        return self._session_hash(settings.SECRET_KEY)
+
+    def get_session_auth_fallback_hash(self):
+        for fallback in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(fallback)
+
+    def _session_hash(self, secret: str) -> str:
         value = f"{self.password}:{self.session_generation}"
-        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
+        return salted_hmac("accounts.User.get_session_auth_hash", value, secret=secret, algorithm="sha256").hexdigest()
 
     def get_absolute_url(self):
         """The person's page among the user pages (people app), for managers and admins."""

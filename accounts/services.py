@@ -10,6 +10,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
+from access import rights
+from access.checks import require_right
 from access.rights import grantable_roles
 from access.roles import Role
 from accounts.models import User
@@ -22,7 +24,7 @@ logger = logging.getLogger(__name__)
 PERSONAL_FIELDS = ("username", "email", "first_name", "last_name")
 
 
-@sensitive_variables("password")
+@sensitive_variables()
 @transaction.atomic
 def user_register(
     *,
@@ -47,13 +49,14 @@ def user_register(
     return user
 
 
-@sensitive_variables("password")
+@sensitive_variables()
 @transaction.atomic
 def user_create(
     *, actor: User, username: str, email: str, role: str, password: str | None, context: AuditContext | None = None
 ) -> User:
     """An account an admin creates in the Django admin; `password` None gives an account that can only sign in
     after a password reset."""
+    require_right(rights.ADMINISTER, actor, _("Only admins create accounts."))
     if role not in grantable_roles(actor):
         raise PermissionDenied(_("You cannot create users with the role %(role)s.") % {"role": role})
     user = User.objects.create_user(username=username, email=email, password=password, role=role)
@@ -74,6 +77,8 @@ def user_password_changed(*, user: User, actor: User, how: str, context: AuditCo
 def user_update_profile(*, user: User, actor: User, context: AuditContext | None = None, **values) -> list[str]:
     """Change the personal fields (PERSONAL_FIELDS) of `user`, by themselves or by an admin. Returns the names of
     the fields that changed. Uniqueness is checked by the forms, and again by the database."""
+    if actor.pk != user.pk:
+        require_right(rights.ADMINISTER, actor, _("Only admins change someone else's profile."))
     unknown = set(values) - set(PERSONAL_FIELDS)
     if unknown:
         raise ValueError(f"user_update_profile changes {PERSONAL_FIELDS} only, not {sorted(unknown)}.")

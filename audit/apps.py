@@ -5,6 +5,3 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "audit"
     verbose_name = "Audit trail"
-
-    def ready(self):
-        from audit import signals  # noqa: F401 (connects the login and lockout receivers)

@@ -6,7 +6,7 @@ terminal once per WebSocket connection (`for_scope`), commands pass none.
 
 from dataclasses import dataclass, replace
 
-from vmlab.core.client_ip import client_address
+from vmlab.core.client_ip import client_address, client_ip
 
 USER_AGENT_MAX_LENGTH = 255
 ADMIN = "admin"  # `via` of changes made in the Django admin: their audit rows say so
@@ -30,11 +30,8 @@ def for_request(request) -> AuditContext:
     """The request's context, built on first use and kept on the request."""
     context = getattr(request, "_audit_context", None)
     if context is None:
-        meta = request.META
-        context = AuditContext(
-            ip=client_address(meta.get("REMOTE_ADDR"), meta.get("HTTP_X_FORWARDED_FOR", "")),
-            user_agent=meta.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH],
-        )
+        user_agent = request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH]
+        context = AuditContext(ip=client_ip(request), user_agent=user_agent)
         request._audit_context = context
     return context
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from access import rights
 from access.checks import requires
@@ -73,7 +73,7 @@ def _rows(viewer, events) -> list[EventRow]:
     return rows
 
 
-@require_GET
+@require_safe
 @requires(rights.VIEW_AUDIT)
 def event_list(request):
     filters = AuditFilterForm(request.GET)

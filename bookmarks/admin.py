@@ -5,10 +5,11 @@ from audit.context import for_admin_request
 from bookmarks import services
 from bookmarks.forms import BookmarkAdminForm
 from bookmarks.models import Bookmark
+from vmlab.core.admin import WritesThroughServices
 
 
 @admin.register(Bookmark)
-class BookmarkAdmin(admin.ModelAdmin):
+class BookmarkAdmin(WritesThroughServices, admin.ModelAdmin):
     form = BookmarkAdminForm
     list_display = ("name", "link", "tags", "owner", "updated_at")
     list_filter = (OwnerRoleFilter,)
@@ -28,12 +29,7 @@ class BookmarkAdmin(admin.ModelAdmin):
             services.bookmark_update(bookmark=obj, actor=request.user, owner=owner, context=context, **values)
             return
         created = services.bookmark_create(owner=owner, actor=request.user, context=context, **values)
-        # The admin goes on with the form's instance (history, redirect): give it the new bookmark's identity.
-        obj.pk, obj._state.adding = created.pk, False
+        self.adopt(obj, created)
 
     def delete_model(self, request, obj):
         services.bookmark_delete(bookmark=obj, actor=request.user, context=for_admin_request(request))
-
-    def delete_queryset(self, request, queryset):
-        for bookmark in queryset:
-            self.delete_model(request, bookmark)

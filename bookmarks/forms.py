@@ -1,11 +1,11 @@
 from django import forms
 from django.core.exceptions import ValidationError
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from bookmarks import netscape, services
 from bookmarks.links import WebLinkFormField, normalize_tags
 from bookmarks.models import Bookmark
+from vmlab.core.sizes import file_size
 
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
 
@@ -85,10 +85,10 @@ class BookmarkImportForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > IMPORT_MAX_BYTES:
-            # Without the file's own size: rounded, "2.0 MB" would read as within a limit of 2.0 MB.
+            # Without the file's own size: rounded, "2 MiB" would read as within a limit of 2 MiB.
             raise ValidationError(
                 _("This file is too large: bookmark files can be at most %(limit)s."),
-                params={"limit": filesizeformat(IMPORT_MAX_BYTES)},
+                params={"limit": file_size(IMPORT_MAX_BYTES)},
             )
         try:
             text = upload.read().decode("utf-8-sig")

@@ -3,6 +3,7 @@ from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# WebLinkField and the normalisers are also imported from here by migrations 0001 and 0002: keep these names.
 from bookmarks.links import LINK_MAX_LENGTH, WebLinkField, normalize_link, normalize_tags
 from bookmarks.querysets import BookmarkQuerySet
 

@@ -73,7 +73,9 @@ def bookmark_update(
     context: AuditContext | None = None,
 ) -> Bookmark:
     require(_changeable(context), actor, bookmark, CANNOT_CHANGE)
-    if owner is not None and owner.pk != bookmark.owner_id:
+    # Compare with the row, not the instance: a ModelForm has already copied the new owner onto it.
+    stored_owner = Bookmark.objects.values_list("owner", flat=True).get(pk=bookmark.pk)
+    if owner is not None and owner.pk != stored_owner:
         require_right(rights.ADMINISTER, actor, _("Only admins give a bookmark to someone else."))
         check_owner(owner)
         bookmark.owner = owner

@@ -4,7 +4,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from access import rights
 from access.checks import requires
@@ -27,7 +27,7 @@ def _next_url(request):
     return safe_next(request, reverse("bookmarks:list"))
 
 
-@require_GET
+@require_safe
 @requires(rights.KEEP_BOOKMARKS)
 def bookmark_list(request):
     bookmarks = Bookmark.objects.visible_to(request.user)
@@ -104,7 +104,7 @@ def bookmark_import(request):
     return render(request, "bookmarks/bookmark_import.html", {"form": form})
 
 
-@require_GET
+@require_safe
 @requires(rights.KEEP_BOOKMARKS)
 def bookmark_export(request):
     bookmarks = Bookmark.objects.visible_to(request.user).order_by("created_at", "pk")

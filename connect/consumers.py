@@ -292,9 +292,11 @@ class TerminalConsumer(AsyncWebsocketConsumer):
 
     async def open_ssh(self, target: ssh.Target) -> asyncssh.SSHClientConnection:
         try:
-            connection = await terminal_connect(target=target, actor=self.user)
+            connection = await terminal_connect(vm=self.vm, target=target, actor=self.user)
         except TooManyConnections as error:
             raise Refused("rate_limited", error.message) from None
+        except PermissionDenied as denied:
+            raise Refused("access_revoked", str(denied)) from None
         except ssh.ConnectError as error:
             # The key the server presented: the one it offered, or past the handshake the stored one it matched.
             verified = self.vm.host_key_fingerprint if error.step == ssh.Step.LOGIN else ""

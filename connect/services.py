@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 import asyncssh
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -115,8 +116,10 @@ def vm_host_key_trust(
     )
 
 
-async def terminal_connect(*, target: Target, actor) -> asyncssh.SSHClientConnection:
-    """A logged-in connection for a terminal, kept alive while the shell idles; ConnectError if it fails."""
+async def terminal_connect(*, vm: VirtualMachine, target: Target, actor) -> asyncssh.SSHClientConnection:
+    """A logged-in connection to `vm` (at `target`) for a terminal, kept alive while the shell idles; ConnectError if
+    it fails, PermissionDenied if `actor` may no longer connect to it."""
+    await database_sync_to_async(require)(VirtualMachine.objects.visible_to, actor, vm, CANNOT_CONNECT)
     await sync_to_async(_count_connection)(actor)
     return await ssh.connect(target, timeout=settings.SSH_CONNECT_TIMEOUT, keepalive_interval=30)
 

@@ -6,7 +6,6 @@ The synchronous services that the views call (access, decryption, audit) are in 
 """
 
 import asyncio
-import math
 import posixpath
 import secrets
 import stat
@@ -20,9 +19,9 @@ from typing import BinaryIO
 import asyncssh
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from connect.ssh import Target, connect
+from vmlab.core.sizes import file_size
 
 CHUNK_SIZE = 256 * 1024
 # Downloads stay in memory up to this size, then spill to a temporary file on disk.
@@ -117,24 +116,6 @@ def check_name(name: str) -> str:
             _("“%(name)s” is not a valid file name: it must not be empty, “.”, “..” or hold a “/”.") % {"name": name}
         )
     return name
-
-
-def file_size(size: int | None) -> str:
-    """In binary units as the README and the 413 page give sizes: 1001 bytes, 1.2 KiB, 100 MiB; nothing for a size
-    the server did not say. The one formatter of sizes, for the messages and (as the file_size filter) the pages.
-
-    Rounded down to a tenth, so that a limit is never shown larger than it is.
-    """
-    if size is None:
-        return ""
-    if size < 1024:
-        return ngettext("%(size)d\xa0byte", "%(size)d\xa0bytes", size) % {"size": size}
-    value, unit = size / 1024, "KiB"
-    for larger in ("MiB", "GiB", "TiB"):
-        if value < 1024:
-            break
-        value, unit = value / 1024, larger
-    return f"{math.floor(value * 10) / 10:g}\xa0{unit}"
 
 
 def too_large_message(name: str, size: int | None = None) -> str:

@@ -8,6 +8,7 @@ def portal(request):
         return {"nav": {}}
     return {
         "nav": {
+            "portal": True,
             "vms": rights.OWN_VMS.granted_to(user),
             "bookmarks": rights.KEEP_BOOKMARKS.granted_to(user),
             "users": rights.MANAGE_USERS.granted_to(user),

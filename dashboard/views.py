@@ -3,11 +3,11 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Page
-from django.http import HttpResponsePermanentRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from access import rights
 from bookmarks.models import Bookmark
@@ -95,12 +95,12 @@ def dashboard_sections(request) -> list[Section]:
 
 
 @login_not_required
-@require_GET
+@require_safe
 def favicon(request):
     """Browsers and tools that ask for /favicon.ico, instead of reading the pages' icon link, get the same icon."""
-    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
+    return HttpResponseRedirect(static("img/favicon.svg"))
 
 
-@require_GET
+@require_safe
 def dashboard(request):
     return render(request, "dashboard/dashboard.html", {"sections": dashboard_sections(request)})

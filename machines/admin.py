@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 from django.utils.decorators import method_decorator
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from accounts.admin_filters import OwnerRoleFilter
 from audit.context import for_admin_request
@@ -9,10 +9,11 @@ from machines.admin_forms import VirtualMachineAdminForm
 from machines.models import VirtualMachine
 from machines.services import METADATA_FIELDS, PEOPLE_FIELDS
 from machines.versioning import VERSION_FIELD
+from vmlab.core.admin import WritesThroughServices
 
 
 @admin.register(VirtualMachine)
-class VirtualMachineAdmin(admin.ModelAdmin):
+class VirtualMachineAdmin(WritesThroughServices, admin.ModelAdmin):
     form = VirtualMachineAdminForm
     list_display = (
         "name",
@@ -58,6 +59,7 @@ class VirtualMachineAdmin(admin.ModelAdmin):
         # the form's version check and the write then see the same VM, with no change slipping in between.
         return self.get_queryset(request).select_for_update().get(pk=vm.pk)
 
+    @sensitive_variables()  # the typed secrets
     def save_model(self, request, obj, form, change):
         # Every write goes through machines.services, as the portal's do; the audit rows say "via": "admin".
         values = {name: form.cleaned_data[name] for name in (*METADATA_FIELDS, *PEOPLE_FIELDS)}
@@ -70,15 +72,10 @@ class VirtualMachineAdmin(admin.ModelAdmin):
             )
             return
         created = services.vm_create(actor=request.user, context=context, **values, **secrets)
-        # The admin goes on with the form's instance (history, redirect): give it the new VM's identity.
-        obj.pk, obj._state.adding = created.pk, False
+        self.adopt(obj, created)
 
     def delete_model(self, request, obj):
         services.vm_delete(vm=obj, actor=request.user, context=for_admin_request(request))
-
-    def delete_queryset(self, request, queryset):
-        for vm in queryset:
-            self.delete_model(request, vm)
 
     @method_decorator(sensitive_post_parameters("new_password", "new_ssh_key"))
     def changeform_view(self, *args, **kwargs):

@@ -1,5 +1,8 @@
 """Every change to a VM, and every reveal of its secrets, with the rules of PRODUCT.md §3 checked again here.
 
+Secrets pass through these functions in plain text: each of them hides every local variable from Django's error
+reports (sensitive_variables), so a crash mid-save cannot mail a password to the admins.
+
 Views fetch VMs through the queryset verbs (404 for what a user may not touch); the services check the same verbs
 once more (access.checks.require), so that no caller can skip them: the portal, the Django admin (`context.via`
 "admin", where admins may change any VM), commands and the terminal alike. Each change is one UPDATE that moves the
@@ -66,6 +69,7 @@ def check_assignee(assignee: User | None) -> None:
         raise ValidationError({"assigned_to": ValidationError(message, params={"user": assignee})})
 
 
+@sensitive_variables()
 def _validate_secret(field: str, value: str) -> None:
     try:
         VirtualMachine._meta.get_field(field).run_validators(value)
@@ -77,6 +81,7 @@ def _stale(vm: VirtualMachine) -> StaleVersion:
     return StaleVersion(current=VirtualMachine.objects.without_secrets().get(pk=vm.pk))
 
 
+@sensitive_variables()
 def _write(vm: VirtualMachine, values: dict, *, version: int | None) -> None:
     """The one UPDATE of a change people make: moves the version on, so that a form opened before it is now stale.
 
@@ -93,7 +98,7 @@ def _write(vm: VirtualMachine, values: dict, *, version: int | None) -> None:
     vm.refresh_from_db(fields=["version", "updated_at"])
 
 
-@sensitive_variables("password", "ssh_key")
+@sensitive_variables()
 @transaction.atomic
 def vm_create(
     *,
@@ -141,7 +146,7 @@ def vm_create(
     return vm
 
 
-@sensitive_variables("changes")
+@sensitive_variables()
 @transaction.atomic
 def vm_update(
     *,
@@ -161,6 +166,7 @@ def vm_update(
     return _change(vm, actor, context, vm.version if expected_version is None else expected_version, changes)
 
 
+@sensitive_variables()
 def _change(vm: VirtualMachine, actor: User, context: AuditContext | None, version: int | None, changes: dict):
     unknown = set(changes) - {*METADATA_FIELDS, *PEOPLE_FIELDS, *SECRET_FIELDS}
     if unknown:
@@ -189,8 +195,9 @@ def _change(vm: VirtualMachine, actor: User, context: AuditContext | None, versi
         return []
     for name, value in values.items():
         setattr(vm, name, value)
-    # Secrets are checked above instead: validating them here would decrypt the stored ones.
-    vm.full_clean(exclude=list(SECRET_FIELDS))
+    # Only what changes: a VM saved before a validator was tightened can still be shared or given a secret, and
+    # secrets are checked above instead (validating them here would decrypt the stored ones).
+    vm.full_clean(exclude=[field.name for field in VirtualMachine._meta.fields if field.name not in changed])
     host_key_cleared = bool(HOST_KEY_ADDRESS_FIELDS & set(changed)) and bool(stored["host_key"])
     if HOST_KEY_ADDRESS_FIELDS & set(changed):
         # The key was trusted for the old address: a user confirms the new server's key on the next connection.
@@ -225,7 +232,7 @@ def vm_delete(*, vm: VirtualMachine, actor: User, context: AuditContext | None =
     vm.delete()
 
 
-@sensitive_variables("password")
+@sensitive_variables()
 @transaction.atomic
 def vm_set_password(*, vm: VirtualMachine, actor: User, password: str, context: AuditContext | None = None) -> None:
     if not password:
@@ -238,7 +245,7 @@ def vm_remove_password(*, vm: VirtualMachine, actor: User, context: AuditContext
     _change(vm, actor, context, None, {"password": None})
 
 
-@sensitive_variables("ssh_key")
+@sensitive_variables()
 @transaction.atomic
 def vm_set_ssh_key(*, vm: VirtualMachine, actor: User, ssh_key: str, context: AuditContext | None = None) -> None:
     if not ssh_key.strip():
@@ -269,7 +276,7 @@ def vms_share_all_owned_by(*, owner: User) -> int:
     return VirtualMachine.objects.owned_by(owner).filter(shared=False).update_as_change(shared=True)
 
 
-@sensitive_variables("account_password", "value")
+@sensitive_variables()
 def vm_reveal_secret(
     *, vm: VirtualMachine, actor: User, field: str, account_password: str, context: AuditContext | None = None
 ) -> str:

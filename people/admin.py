@@ -6,14 +6,16 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from access.checks import allowed
 from access.rights import grantable_roles
 from access.roles import Role
 from accounts import services as account_services
 from accounts.models import User
-from audit.context import for_admin_request, for_request
+from audit.context import for_admin_request
 from people import services
+from vmlab.core.admin import WritesThroughServices
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -23,7 +25,7 @@ class UserCreationForm(AdminUserCreationForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(WritesThroughServices, DjangoUserAdmin):
     add_form = UserCreationForm
     list_display = ("username", "email", "first_name", "last_name", "role", "is_active", "last_login")
     list_filter = ("role", "is_active")
@@ -84,6 +86,7 @@ class UserAdmin(DjangoUserAdmin):
         # The service applies the rules of PRODUCT.md §3 and writes the audit row.
         services.user_delete(user=obj, actor=request.user, context=for_admin_request(request))
 
+    @sensitive_variables()  # the typed password
     def save_model(self, request, obj, form, change):
         context = for_admin_request(request)
         if change:
@@ -100,15 +103,14 @@ class UserAdmin(DjangoUserAdmin):
             password=password,
             context=context,
         )
-        # The admin goes on with the form's instance (history, redirect): give it the new account's identity.
-        obj.pk, obj._state.adding = created.pk, False
+        self.adopt(obj, created)
 
     def user_change_password(self, request, id, form_url=""):
         user = self.get_object(request, unquote(id))  # None for an unknown or malformed id: super() says 404
         response = super().user_change_password(request, id, form_url)
         if user is not None and User.objects.values_list("password", flat=True).get(pk=user.pk) != user.password:
             account_services.user_password_changed(
-                user=user, actor=request.user, how="admin", context=for_request(request)
+                user=user, actor=request.user, how="admin", context=for_admin_request(request)
             )
         return response
 

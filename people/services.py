@@ -39,9 +39,8 @@ def _role_label(role: str) -> str:
 
 @transaction.atomic
 def user_approve(*, user: User, role: str, actor: User, context: AuditContext | None = None) -> User:
-    _refuse_unless(
-        user.role == Role.NEW_USER and user.is_active, _("User %(user)s is not waiting for approval.") % {"user": user}
-    )
+    waiting = User.objects.awaiting_approval().filter(pk=user.pk).exists()
+    _refuse_unless(waiting, _("User %(user)s is not waiting for approval.") % {"user": user})
     refusal = _("You cannot approve users as %(role)s.") % {"role": _role_label(role)}
     _refuse_unless(role in grantable_roles(actor), refusal)
     require(User.objects.approvable_by, actor, user, refusal)

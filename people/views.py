@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from access import rights
 from access.checks import requires
@@ -44,7 +44,7 @@ def _chosen_role(request) -> str | None:
     return None
 
 
-@require_GET
+@require_safe
 @requires(rights.MANAGE_USERS)
 def user_list(request):
     filters = UserFilterForm(request.GET)
@@ -60,7 +60,7 @@ def user_list(request):
     )
 
 
-@require_GET
+@require_safe
 def user_detail(request, pk):
     user = _visible_user(request, pk)
     actions = services.user_actions_for(request.user, user)
@@ -157,7 +157,7 @@ def user_delete(request, pk):
     return redirect("people:user_list") if deleted else _back(request, user)
 
 
-@require_GET
+@require_safe
 @requires(rights.MANAGE_USERS)
 def waiting_list(request):
     newcomers = User.objects.visible_to(request.user).awaiting_approval().order_by("date_joined", "pk")

@@ -97,6 +97,8 @@ MIDDLEWARE = [
     # ... and an approved account unless it allows newcomers (@new_user_allowed).
     "accounts.middleware.ApprovedUserRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A service's refusal that a view did not expect is a 404, as everything a user may not reach.
+    "vmlab.core.middleware.PermissionDeniedIsNotFoundMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that it sees the lockout flag that a refused login set further in.
     "axes.middleware.AxesMiddleware",

@@ -142,6 +142,20 @@ def test_a_session_opened_before_a_disable_stays_closed_after_the_user_is_enable
     assert response.url.startswith(LOGIN_URL)
 
 
+def test_a_session_survives_a_secret_key_rotation_until_the_user_is_disabled(client, settings):
+    old_key = settings.SECRET_KEY
+    manager, user = UserFactory(role=Role.MANAGER), UserFactory(username="jlee", role=Role.SIDEKICK)
+    client.force_login(user)
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-new-secret-key-" + "x" * 40, [old_key]
+
+    assert client.get(reverse("dashboard")).status_code == 200  # signed with the old key, still valid
+
+    services.user_disable(user=user, actor=manager)
+    services.user_enable(user=user, actor=manager)
+    response = client.get(reverse("dashboard"))
+    assert (response.status_code, response.url.startswith(LOGIN_URL)) == (302, True)
+
+
 def test_disabling_someone_leaves_the_other_users_sessions_open(client):
     manager = UserFactory(role=Role.MANAGER)
     client.force_login(manager)

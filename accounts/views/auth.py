@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import lockout, services
 from accounts.forms import LoginForm, RegistrationForm
@@ -39,7 +39,7 @@ password_reset = GET_OR_POST(
         success_url=reverse_lazy("accounts:password_reset_done"),
     )
 )
-password_reset_done = require_GET(auth_views.PasswordResetDoneView.as_view())
+password_reset_done = require_safe(auth_views.PasswordResetDoneView.as_view())
 
 
 class RecordPasswordChangeMixin:
@@ -84,7 +84,7 @@ password_reset_confirm = GET_OR_POST(
         success_url=reverse_lazy("accounts:password_reset_complete"),
     )
 )
-password_reset_complete = require_GET(auth_views.PasswordResetCompleteView.as_view())
+password_reset_complete = require_safe(auth_views.PasswordResetCompleteView.as_view())
 
 # Not Django's default template names: those belong to the Django admin's own password change pages.
 password_change = GET_OR_POST(
@@ -93,7 +93,7 @@ password_change = GET_OR_POST(
         success_url=reverse_lazy("accounts:password_change_done"),
     )
 )
-password_change_done = require_GET(
+password_change_done = require_safe(
     auth_views.PasswordChangeDoneView.as_view(
         template_name="registration/change_password_done.html",
     )
@@ -124,7 +124,7 @@ def register(request):
 
 
 @new_user_allowed
-@require_GET
+@require_safe
 def waiting(request):
     if request.user.is_approved:
         return redirect("dashboard")

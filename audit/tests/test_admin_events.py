@@ -110,7 +110,7 @@ def test_a_password_set_by_an_admin_is_recorded_without_the_password(admin_clien
     response = admin_client.post(url, {"password1": new, "password2": new, "usable_password": "true"})
 
     assert response.status_code == 302
-    assert events(Action.PASSWORD_CHANGE) == [("jlee", {"how": "admin"})]
+    assert events(Action.PASSWORD_CHANGE) == [("jlee", {"how": "admin", "via": "admin"})]
     assert new not in trail()
 
 

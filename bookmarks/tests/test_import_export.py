@@ -89,7 +89,7 @@ def test_import_refuses_a_file_larger_than_two_mib(user_client):
 
     response = upload(user_client, content)
 
-    assert "bookmark files can be at most 2.0" in response.text
+    assert "bookmark files can be at most 2\xa0MiB" in response.text
     assert not Bookmark.objects.exists()
 
 

@@ -1,8 +1,8 @@
-"""{% load file_sizes %}{{ size|file_size }}: connect.sftp.file_size, the formatter the messages use too."""
+"""{% load file_sizes %}{{ size|file_size }}: vmlab.core.sizes.file_size, the formatter the messages use too."""
 
 from django import template
 
-from connect.sftp import file_size
+from vmlab.core.sizes import file_size
 
 register = template.Library()
 register.filter("file_size", file_size)

@@ -20,6 +20,7 @@ from audit.models import Action, AuditEvent
 from connect import sftp
 from connect.targets import target_for
 from machines.models import VirtualMachine
+from vmlab.core.sizes import file_size
 
 MiB = 1024 * 1024
 
@@ -189,7 +190,7 @@ def test_the_upload_form_says_the_size_limit_in_mib_as_the_readme_does(owner_cli
     ],
 )
 def test_sizes_are_shown_in_binary_units(size, shown):
-    assert sftp.file_size(size) == shown
+    assert file_size(size) == shown
 
 
 # Round trip
@@ -612,7 +613,7 @@ def test_an_upload_body_over_its_own_limit_is_refused_before_it_is_read(owner_cl
     response = upload(owner_client, password_vm, remote(workdir), "huge.bin", b"x" * (2 * MiB + 65 * 1024))
 
     assert response.status_code == 413
-    assert "at most 2 MiB" in response.text
+    assert "at most 2\xa0MiB" in response.text
     assert list(workdir.iterdir()) == []
 
 
@@ -623,7 +624,7 @@ def test_visitors_who_are_not_logged_in_keep_the_usual_limit(client, password_vm
     response = upload(client, password_vm, remote(workdir), "anon.bin", b"x" * (3 * MiB // 2), follow=False)
 
     assert response.status_code == 413
-    assert "at most 1 MiB" in response.text
+    assert "at most 1\xa0MiB" in response.text
 
 
 def test_other_forms_keep_the_usual_limit_when_uploads_may_be_larger(owner_client, settings):
@@ -645,5 +646,5 @@ def test_only_users_who_may_connect_to_the_vm_may_send_the_larger_body(client, p
     response = upload(client, password_vm, remote(workdir), "big.bin", b"x" * (3 * MiB // 2), follow=False)
 
     assert response.status_code == 413
-    assert "at most 1 MiB" in response.text
+    assert "at most 1\xa0MiB" in response.text
     assert list(workdir.iterdir()) == []

@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from access.checks import allowed
 from audit.context import for_request
@@ -26,6 +26,7 @@ from connect.ssh import ConnectError, FailureKind
 from machines.models import VirtualMachine
 from machines.views.common import get_vm
 from vmlab.core.middleware import request_body_limit
+from vmlab.core.sizes import file_size
 from vmlab.core.streaming import stream_under_asgi
 
 # Room for the multipart framing and the form's other fields around a file of SFTP_MAX_FILE_SIZE bytes.
@@ -81,7 +82,7 @@ def too_many_connections(request, vm, error: services.TooManyConnections, direct
     return files_page(request, vm, status=429, error=error.message, error_kind="busy", retry_url=retry_url)
 
 
-@require_GET
+@require_safe
 def file_list(request, pk):
     vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     path = request.GET.get("path", "")
@@ -96,7 +97,7 @@ def file_list(request, pk):
     return files_page(request, vm, listing=listing, form=UploadForm(initial={"directory": listing.path}))
 
 
-@require_GET
+@require_safe
 def file_download(request, pk):
     vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     path = request.GET.get("path", "")
@@ -156,7 +157,7 @@ def file_upload(request, pk):
         messages.error(request, error.message)
         return redirect(listing_url(vm.pk, directory))
     directory = posixpath.dirname(result.path)
-    values = {"name": upload.name, "size": sftp.file_size(result.size), "directory": directory}
+    values = {"name": upload.name, "size": file_size(result.size), "directory": directory}
     if result.replaced:
         message = _("“%(name)s” (%(size)s) was uploaded to %(directory)s, replacing the file of that name.")
     else:

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from access.checks import allowed
 from connect.routing import terminal_socket_path
@@ -21,7 +21,7 @@ def policy_with_inline_styles(policy: str) -> str:
     return "; ".join([*others, "style-src 'self' 'unsafe-inline'"])
 
 
-@require_GET
+@require_safe
 def terminal(request, pk):
     vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     context = {

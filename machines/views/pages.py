@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from access import rights
 from access.checks import allowed, requires
@@ -103,7 +103,7 @@ def vm_create(request):
     return render(request, "machines/vm_create.html", {"form": form})
 
 
-@require_GET
+@require_safe
 def vm_detail(request, pk):
     vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     editable = allowed(VirtualMachine.objects.editable_by, request.user, vm)
@@ -201,7 +201,7 @@ def vm_assign(request, pk):
     return render(request, "machines/vm_assign.html", {"vm": vm, "form": form})
 
 
-@require_GET
+@require_safe
 def vm_ssh_config(request, pk):
     vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     response = HttpResponse(ssh_config_entry(vm), content_type="text/plain; charset=utf-8")

@@ -1,9 +1,12 @@
-import math
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve
+
+from vmlab.core.sizes import file_size
 
 
 def request_body_limit(limit: Callable[[], int], *, granted: Callable[..., bool]):
@@ -72,8 +75,8 @@ def _own_limit(request) -> Callable[[], int] | None:
 
 
 def _too_large(request, limit: int) -> TemplateResponse:
-    # In MiB, rounded down to a tenth: 3, 0.5; an upload limit of 100 MiB + 64 KiB of form overhead says 100.
-    context = {"limit_mib": f"{math.floor(limit / 2**20 * 10) / 10:g}"}
+    # Rounded down to a tenth: 3 MiB, 512 KiB; an upload limit of 100 MiB + 64 KiB of form overhead says 100 MiB.
+    context = {"limit": file_size(limit)}
     return TemplateResponse(request, "413.html", context, status=413).render()
 
 
@@ -87,3 +90,22 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         return response
+
+
+class PermissionDeniedIsNotFoundMiddleware:
+    """A refusal (PermissionDenied) that reaches no view's own handling answers 404 in the portal, like everything a
+    user may not reach (PRODUCT.md §3: never 403). Views fetch objects through the queryset verbs, so this is what a
+    service's second check answers when another change took the object out of reach in the meantime. The Django
+    admin keeps its 403 for staff who lack a permission."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        match = getattr(request, "resolver_match", None)
+        if isinstance(exception, PermissionDenied) and not (match and match.namespace == "admin"):
+            raise Http404(str(exception)) from exception
+        return None

@@ -307,7 +307,31 @@ def test_every_url_of_an_object_is_in_an_access_matrix():
 
 @pytest.mark.parametrize(("name", "kwargs"), PAGES, ids=[name for name, _ in PAGES])
 def test_every_page_names_the_methods_it_answers(admin_client, name, kwargs):
-    """Each view says which HTTP methods it takes (require_GET, require_POST, ...); anything else is a 405."""
+    """Each view says which HTTP methods it takes (require_safe, require_POST, ...); anything else is a 405."""
     VirtualMachineFactory(pk=1)
 
     assert admin_client.generic("PATCH", reverse(name, kwargs=kwargs)).status_code == 405
+
+
+def test_a_head_request_is_answered_like_a_get_for_uptime_probes(admin_client):
+    assert admin_client.head(reverse("dashboard")).status_code == 200
+
+
+def test_a_refusal_from_a_service_after_the_page_checked_access_is_a_404_not_a_403(client, monkeypatch):
+    """A VM taken out of the user's reach between the view's check and the service's (another change in between)."""
+    from django.core.exceptions import PermissionDenied
+
+    from machines import services
+
+    owner = UserFactory(role=Role.SIDEKICK)
+    client.force_login(owner)
+    vm = VirtualMachineFactory(owner=owner, shared=False)
+
+    def taken_away(**kwargs):
+        raise PermissionDenied("You cannot change this VM.")
+
+    monkeypatch.setattr(services, "vm_set_shared", taken_away)
+    response = client.post(reverse("machines:share", args=[vm.pk]), {"shared": "true"})
+
+    assert response.status_code == 404
+    assert "Page not found" in response.text

@@ -421,7 +421,7 @@ IMPORT_CASES = [
         "import-over-2-mib",
         "bookmarks:import",
         bookmark_file(netscape('<DT><A HREF="https://a.example">A</A>\n') + " " * 2 * 1024 * 1024),
-        "This file is too large: bookmark files can be at most 2.0 MB.",
+        "This file is too large: bookmark files can be at most 2 MiB.",
     ),
     case(
         "import-over-request-limit",

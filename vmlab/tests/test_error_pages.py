@@ -69,7 +69,7 @@ def test_a_request_body_over_the_limit_is_refused_before_it_is_read(client, sett
     response = client.post("/bookmarks/import/", {"file": upload})
 
     assert response.status_code == 413
-    assert "at most 1 MiB" in response.text
+    assert "at most 1\xa0MiB" in response.text
     assert "Nothing was saved" in response.text
 
 
@@ -100,4 +100,4 @@ def test_a_larger_limit_holds_only_for_the_requests_it_is_granted_to(client, set
     assert post("shut", 1 * MiB).text == f"read {1 * MiB}"
     refused = post("shut", 1 * MiB + 1)
     assert refused.status_code == 413
-    assert "at most 1 MiB" in refused.text
+    assert "at most 1\xa0MiB" in refused.text

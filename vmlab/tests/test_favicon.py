@@ -6,7 +6,7 @@ from django.urls import reverse
 def test_favicon_ico_leads_anyone_to_the_sites_icon(client):
     response = client.get("/favicon.ico")
 
-    assert (response.status_code, response["Location"]) == (301, static("img/favicon.svg"))
+    assert (response.status_code, response["Location"]) == (302, static("img/favicon.svg"))
 
 
 @pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Logins, failures and logouts reach the audit trail through the real login pages (audit.signals)."""
+"""Logins, failures and logouts reach the audit trail through the real login pages (accounts.signals)."""
 
 import pytest
 from django.urls import reverse

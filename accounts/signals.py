@@ -5,10 +5,10 @@ password into the username box, and that text must not be kept.
 """
 
 from axes.signals import user_locked_out
-from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from accounts.models import User
 from audit.context import for_request
 from audit.models import Action
 from audit.services import audit_record
@@ -17,7 +17,7 @@ from audit.services import audit_record
 def _account(username):
     if not username:
         return None
-    return get_user_model()._default_manager.with_username(username).first()
+    return User.objects.with_username(username).first()
 
 
 def _failure_details(account, request):

@@ -1,0 +1,23 @@
+"""Sizes as people read them, in the binary units the README and the settings use."""
+
+import math
+
+from django.utils.translation import ngettext
+
+
+def file_size(size: int | None) -> str:
+    """In binary units as the README and the 413 page give sizes: 1001 bytes, 1.2 KiB, 100 MiB; nothing for a size
+    the server did not say. The one formatter of sizes: messages, the 413 page, and (as the file_size filter) the pages.
+
+    Rounded down to a tenth, so that a limit is never shown larger than it is.
+    """
+    if size is None:
+        return ""
+    if size < 1024:
+        return ngettext("%(size)d\xa0byte", "%(size)d\xa0bytes", size) % {"size": size}
+    value, unit = size / 1024, "KiB"
+    for larger in ("MiB", "GiB", "TiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, larger
+    return f"{math.floor(value * 10) / 10:g}\xa0{unit}"
