@@ -47,3 +47,14 @@ def test_bookmarks_import_keeps_only_as_many_whole_tags_as_fit():
     stored = Bookmark.objects.get().tag_list
     assert 0 < len(stored) < 100
     assert stored == tags[: len(stored)]
+
+
+def test_a_bookmark_changes_owner_only_by_an_admin_even_when_the_instance_already_carries_the_new_owner():
+    owner, other = UserFactory(role=Role.SIDEKICK), UserFactory(role=Role.SIDEKICK)
+    bookmark = BookmarkFactory(owner=owner)
+    bookmark.owner = other  # as a form bound to the bookmark would have done
+
+    with pytest.raises(PermissionDenied):
+        services.bookmark_update(bookmark=bookmark, actor=owner, owner=other, name="x", link="https://lab.example/")
+
+    assert Bookmark.objects.get(pk=bookmark.pk).owner == owner
