@@ -117,7 +117,9 @@ class DirectoryBackend(LDAPBackend):
         context = for_request(request) if hasattr(request, "META") else None
         account = User.objects.with_username(username).first()
         if account is not None and account.sign_in != SignIn.LDAP:
-            logger.warning("directory entry %s not signed in: %s is a %s account", ldap_user.dn, account, account.sign_in)
+            logger.warning(
+                "directory entry %s not signed in: %s is a %s account", ldap_user.dn, account, account.sign_in
+            )
             raise ldap_user.AuthenticationFailed("the username belongs to an account that is not a directory one")
         groups = ldap_user.group_dns if self.settings.GROUP_SEARCH is not None else set()
         granted = granted_role(groups, _role_groups(settings.LDAP_ROLE_GROUPS), normalise_dn)

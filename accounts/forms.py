@@ -109,6 +109,15 @@ class ProfileForm(UniquePersonalFieldsMixin, forms.ModelForm):
         fields = PERSONAL_FIELDS
         field_classes = {"username": UsernameField}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance.has_local_password:
+            # The directory or the OIDC provider keeps these, and VM Lab takes them from it at each sign-in.
+            for name in PERSONAL_FIELDS:
+                self.fields[name].disabled = True
+                self.fields[name].help_text = _("Kept by your institution's account.")
+            del self.fields["current_password"]
+
     def clean(self):
         cleaned = super().clean()
         if not set(self.NEEDS_PASSWORD) & set(self.changed_data):

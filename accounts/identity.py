@@ -41,7 +41,9 @@ def needs_password(user: User) -> bool:
     return user.sign_in != SignIn.OIDC
 
 
-def confirm_identity(*, user: User, password: str = "", otp_token: str = "", context: AuditContext | None = None) -> str:
+def confirm_identity(
+    *, user: User, password: str = "", otp_token: str = "", context: AuditContext | None = None
+) -> str:
     """Check that `user` is at the keyboard; return how ("password", "password+code" or "code"), or raise
     IdentityRefused with the reason.
 

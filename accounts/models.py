@@ -1,10 +1,10 @@
 from django.contrib.auth.models import AbstractUser
-from django_otp.models import Device
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device
 
 from access.roles import Role
 from accounts.managers import UserManager
@@ -136,3 +136,6 @@ class BackupCode(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["device", "code_hash"], name="accounts_backup_code_unique")]
+
+    def __str__(self):
+        return f"backup code #{self.pk} of {self.device.user}"  # never the code, which is not stored anyway

@@ -40,7 +40,11 @@ ENDPOINTS = {
     "OIDC_OP_USER_ENDPOINT": "userinfo_endpoint",
     "OIDC_OP_JWKS_ENDPOINT": "jwks_uri",
 }
-RENAMED = {"OIDC_RP_CLIENT_ID": "OIDC_CLIENT_ID", "OIDC_RP_CLIENT_SECRET": "OIDC_CLIENT_SECRET", "OIDC_RP_SCOPES": "OIDC_SCOPES"}
+RENAMED = {
+    "OIDC_RP_CLIENT_ID": "OIDC_CLIENT_ID",
+    "OIDC_RP_CLIENT_SECRET": "OIDC_CLIENT_SECRET",
+    "OIDC_RP_SCOPES": "OIDC_SCOPES",
+}
 TOKEN_LEEWAY_SECONDS = 30
 _USERNAME_CHARACTERS = re.compile(r"[^\w.@+-]")
 
@@ -174,7 +178,9 @@ class OIDCBackend(OIDCAuthenticationBackend):
         except jwt.InvalidSignatureError as error:
             raise TokenRefused(_("The sign-in token's signature is not valid: refused.")) from error
         except jwt.PyJWTError as error:
-            raise TokenRefused(_("The sign-in token is not valid (%(reason)s): refused.") % {"reason": error}) from error
+            raise TokenRefused(
+                _("The sign-in token is not valid (%(reason)s): refused.") % {"reason": error}
+            ) from error
 
     def get_or_create_user(self, access_token, id_token, payload):
         """The account of the ID token's `sub`, created on first sign-in, refreshed after."""

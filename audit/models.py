@@ -43,6 +43,12 @@ class Action(models.TextChoices):
     BACKUP_CODE_USE = "2fa.backup_code_used", _("Backup code used")
 
 
+class AuditEventQuerySet(models.QuerySet):
+    def sign_ins_of(self, user):
+        """The logins of `user`, newest first: when, from where, how and with which second factor (details)."""
+        return self.filter(action=Action.LOGIN, actor=user).only("created_at", "ip", "user_agent", "details")
+
+
 class AuditEvent(models.Model):
     """Who did what to which object, when and from where. Never holds a secret's value.
 
@@ -66,6 +72,8 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=255, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]

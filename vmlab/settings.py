@@ -65,7 +65,8 @@ VM_SHARING_MINIMUM_ROLE = env.str("VM_SHARING_MINIMUM_ROLE", default="manager")
 INSTALLED_APPS = [
     # First: its runserver serves the ASGI application, so the terminal's WebSockets work in development too.
     "daphne",
-    "django.contrib.admin",
+    # The Django admin, whose login asks for the second factor too (accounts.admin_site).
+    "accounts.admin_site.VMLabAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

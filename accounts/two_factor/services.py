@@ -81,7 +81,11 @@ def passkey_added(*, user: User, device: WebAuthnCredential, context: AuditConte
 def _factor_added(*, user: User, device: Device, context: AuditContext | None) -> list[str]:
     kind = devices.kind_of(device)
     audit_record(
-        action=Action.TWO_FACTOR_ENROL, actor=user, target=user, context=context, details={"kind": kind, "name": device.name}
+        action=Action.TWO_FACTOR_ENROL,
+        actor=user,
+        target=user,
+        context=context,
+        details={"kind": kind, "name": device.name},
     )
     logger.info("user %s added a second factor (%s)", user.username, kind)
     _end_other_sessions(user)
@@ -154,6 +158,8 @@ def devices_reset(*, user: User, actor: User, context: AuditContext | None = Non
         model.objects.filter(user=user).delete()
     BackupCodeDevice.objects.filter(user=user).delete()
     _end_other_sessions(user)
-    audit_record(action=Action.TWO_FACTOR_RESET, actor=actor, target=user, context=context, details={"removed": removed})
+    audit_record(
+        action=Action.TWO_FACTOR_RESET, actor=actor, target=user, context=context, details={"removed": removed}
+    )
     logger.info("second factors of %s reset by %s (%d removed)", user.username, actor.username, removed)
     return removed

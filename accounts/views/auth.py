@@ -48,6 +48,10 @@ class LoginView(SignInStepMixin, auth_views.LoginView):
         )
 
 
+class AdminLoginView(SignInStepMixin, auth_views.LoginView):
+    """The Django admin's login form (accounts.admin_site)."""
+
+
 login_view = GET_OR_POST(LoginView.as_view())
 login_break_glass = GET_OR_POST(LoginView.as_view(break_glass=True))
 
@@ -99,6 +103,12 @@ class PasswordChangeView(RecordPasswordChangeMixin, auth_views.PasswordChangeVie
     """The current password is checked like a login: counted, and not checked at all while locked out."""
 
     how = "change"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.user.has_local_password:
+            messages.info(request, _("Your password is kept by your institution's account: change it there."))
+            return redirect("accounts:profile")
+        return super().dispatch(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
         if not lockout.password_check_allowed(request, request.user):

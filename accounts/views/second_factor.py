@@ -40,5 +40,9 @@ def second_factor(request):
                 sign_in.cancel(request)
                 return lockout.lockout_response(request, credentials={"username": user.get_username()})
             form.add_error("otp_token", _("This code is not valid, or was used already. Check your phone's clock."))
-    context = {"form": form, "has_totp": devices.confirmed_totp_devices(user).exists(), "has_passkey": devices.has_passkey(user)}
+    context = {
+        "form": form,
+        "has_totp": devices.confirmed_totp_devices(user).exists(),
+        "has_passkey": devices.has_passkey(user),
+    }
     return render(request, "registration/second_factor.html", context)
