@@ -5,6 +5,12 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from django.core.cache import cache
 
 from access.roles import SECOND_FACTOR_OPTIONAL, Role
+from accounts.tests.directory_server import (  # noqa: F401 (fixtures: the real OpenLDAP server)
+    closed_ldap_port,
+    directory_settings,
+    ldap_directory,
+    silent_ldap_port,
+)
 from accounts.tests.factories import UserFactory
 from vmlab.core import crypto
 from vmlab.tests.leakscan import every_logger, responses  # noqa: F401 (fixtures for the leak tests)
