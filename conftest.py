@@ -12,6 +12,7 @@ from accounts.tests.directory_server import (  # noqa: F401 (fixtures: the real 
     silent_ldap_port,
 )
 from accounts.tests.factories import UserFactory
+from accounts.tests.oidc_provider import oidc_provider, oidc_settings  # noqa: F401 (fixtures: a real OIDC provider)
 from vmlab.core import crypto
 from vmlab.tests.leakscan import every_logger, responses  # noqa: F401 (fixtures for the leak tests)
 

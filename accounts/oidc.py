@@ -126,11 +126,15 @@ class OIDCBackend(OIDCAuthenticationBackend):
         # Django builds every backend for each authenticate() call: the provider is asked only for an OIDC sign-in.
         self.UserModel = get_user_model()
 
+    def load_settings(self) -> None:
+        """mozilla-django-oidc's settings, the provider's endpoints among them (ProviderUnavailable if unreadable)."""
+        super().__init__()
+
     def authenticate(self, request, **kwargs):
         if request is None or "nonce" not in kwargs or not enabled():
             return None
         try:
-            super().__init__()
+            self.load_settings()
             return super().authenticate(request, **kwargs)
         except requests.HTTPError as error:
             logger.warning("OIDC sign-in refused by the provider: %s", error)
@@ -152,6 +156,23 @@ class OIDCBackend(OIDCAuthenticationBackend):
         except services.ExternalAccountConflict as conflict:
             request.sign_in_problem = str(conflict)
         return None
+
+    def retrieve_matching_jwk(self, token):
+        """The provider's published signing key for `token`: the one its `kid` names, or the only one there is
+        when the token names none (many providers publish a single key without naming it)."""
+        header = jwt.get_unverified_header(token)
+        response = requests.get(self.OIDC_OP_JWKS_ENDPOINT, timeout=settings.OIDC_TIMEOUT)
+        response.raise_for_status()
+        keys = [
+            key
+            for key in response.json().get("keys", [])
+            if key.get("use", "sig") == "sig" and key.get("alg", header.get("alg")) == header.get("alg")
+        ]
+        if "kid" in header:
+            keys = [key for key in keys if key.get("kid") == header["kid"]]
+        if len(keys) != 1:
+            raise TokenRefused(_("The sign-in token is signed with a key the provider does not publish: refused."))
+        return jwt.PyJWK(keys[0])
 
     def _verify_jws(self, payload, key):
         """The ID token's signature, issuer, audience, expiry and issue time (mozilla-django-oidc skips the audience

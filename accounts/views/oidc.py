@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import SuspiciousOperation
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -42,12 +41,12 @@ class CallbackView(OIDCAuthenticationCallbackView):
     def get(self, request):
         if not oidc.enabled():
             raise Http404("OpenID Connect is not configured.")
-        try:
-            return super().get(request)
-        except SuspiciousOperation:
+        state = request.GET.get("state")
+        if "code" in request.GET and state not in request.session.get("oidc_states", {}):
             # A state this browser did not start, or one already used: a replayed or forged answer.
             request.sign_in_problem = _("This sign-in answer is not one this browser is waiting for: sign in again.")
             return self.login_failure()
+        return super().get(request)
 
     def login_failure(self):
         user = getattr(self, "user", None)
