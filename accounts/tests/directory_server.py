@@ -5,6 +5,7 @@ The lab's directory: people under ou=people, groupOfNames groups under ou=groups
 with the inetOrgPerson attributes VM Lab reads (givenName, sn, mail).
 """
 
+import contextlib
 import os
 import socket
 import threading
@@ -68,10 +69,8 @@ class Directory:
 
     def delete(self, dn: str) -> None:
         for group in (STUDENTS, STAFF):
-            try:
+            with contextlib.suppress(ldap.NO_SUCH_ATTRIBUTE):
                 self.leave(dn, group)
-            except ldap.NO_SUCH_ATTRIBUTE:
-                pass
         connection = self._connection()
         try:
             connection.delete_s(dn)

@@ -85,7 +85,13 @@ def test_the_directory_only_raises_a_role_an_admin_set_by_hand(client, directory
     log_in(client, "ada2")
     assert User.objects.get(username="ada2").role == Role.MANAGER
     sync = AuditEvent.objects.get(action=Action.USER_ROLE_SYNC)
-    assert sync.details == {"old": "sidekick", "new": "manager", "source": "ldap", "authoritative": False, "group": STAFF}
+    assert sync.details == {
+        "old": "sidekick",
+        "new": "manager",
+        "source": "ldap",
+        "authoritative": False,
+        "group": STAFF,
+    }
     assert sync.actor_label == "LDAP directory"
 
 
@@ -175,7 +181,9 @@ def test_a_directory_that_is_down_says_so_counts_nothing_and_local_users_still_l
     assert is_logged_in(client)
 
 
-def test_a_directory_that_never_answers_fails_within_ldap_timeout(client, directory_settings, settings, silent_ldap_port):
+def test_a_directory_that_never_answers_fails_within_ldap_timeout(
+    client, directory_settings, settings, silent_ldap_port
+):
     settings.LDAP_SERVER_URI = f"ldap://127.0.0.1:{silent_ldap_port}"
     settings.LDAP_TIMEOUT = 1.0
 

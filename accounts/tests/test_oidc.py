@@ -129,7 +129,13 @@ def test_the_claim_raises_a_role_only_unless_authoritative(client, oidc_settings
     assert kept == Role.SIDEKICK
     assert User.objects.get(username="kat").role == Role.REGULAR
     sync = AuditEvent.objects.get(action=Action.USER_ROLE_SYNC)
-    assert sync.details == {"old": "sidekick", "new": "regular", "source": "oidc", "authoritative": True, "group": "/students"}
+    assert sync.details == {
+        "old": "sidekick",
+        "new": "regular",
+        "source": "oidc",
+        "authoritative": True,
+        "group": "/students",
+    }
 
 
 def test_the_request_carries_pkce_state_and_nonce(client, oidc_settings):
