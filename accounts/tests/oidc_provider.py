@@ -6,6 +6,7 @@ their claims are set over its HTTP API. Browsers (the Django test client here) a
 
 import os
 import threading
+import warnings
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -68,7 +69,10 @@ class Provider:
 
 @pytest.fixture(scope="session")
 def oidc_provider():
-    import oidc_provider_mock
+    with warnings.catch_warnings():
+        # authlib warns about its own modules that the mock imports, whatever the warning filters say.
+        warnings.simplefilter("ignore")
+        import oidc_provider_mock
 
     # The provider speaks plain HTTP on loopback; authlib refuses that unless told.
     os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
