@@ -70,8 +70,10 @@ class Provider:
 @pytest.fixture(scope="session")
 def oidc_provider():
     with warnings.catch_warnings():
-        # authlib warns about its own modules that the mock imports, whatever the warning filters say.
-        warnings.simplefilter("ignore")
+        # authlib warns about its own modules that the mock imports, and puts its warnings first in the filters.
+        from authlib.deprecate import AuthlibDeprecationWarning
+
+        warnings.simplefilter("ignore", AuthlibDeprecationWarning)
         import oidc_provider_mock
 
     # The provider speaks plain HTTP on loopback; authlib refuses that unless told.
