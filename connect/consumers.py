@@ -27,6 +27,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.two_factor.devices import must_set_one_up
 from audit.context import for_scope
 from audit.models import Action, AuditEvent
 from audit.services import audit_complete, audit_record
@@ -64,6 +65,8 @@ class Refused(Exception):
 
 
 def visible_vm(user, pk: int) -> VirtualMachine | None:
+    if must_set_one_up(user):
+        return None  # the portal's pages send such a user to the two-factor page; the terminal does not open
     return VirtualMachine.objects.visible_to(user).for_list().filter(pk=pk).first()
 
 

@@ -11,6 +11,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
+from access import rights
 from accounts.models import BackupCodeDevice
 
 TOTP, PASSKEY, BACKUP_CODE = "totp", "passkey", "backup_code"
@@ -29,6 +30,12 @@ def has_second_factor(user) -> bool:
         TOTPDevice.objects.filter(user=user, confirmed=True).exists()
         or WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
     )
+
+
+def must_set_one_up(user) -> bool:
+    """Whether `user`'s role requires a second factor (access.rights.MUST_USE_SECOND_FACTOR) they do not have yet:
+    then they may use nothing but the two-factor pages."""
+    return rights.MUST_USE_SECOND_FACTOR.granted_to(user) and not has_second_factor(user)
 
 
 def confirmed_totp_devices(user):

@@ -2,7 +2,6 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
-from access import rights
 from accounts.two_factor import devices, sign_in
 
 
@@ -38,9 +37,9 @@ class SecondFactorMiddleware:
         user = request.user
         if not user.is_authenticated:
             return redirect("accounts:second_factor") if sign_in.has_pending(request) else None
-        if getattr(view_func, "enrolment_allowed", False) or not rights.MUST_USE_SECOND_FACTOR.granted_to(user):
-            return None
-        if user.is_verified() or devices.has_second_factor(user):
+        if getattr(view_func, "enrolment_allowed", False) or user.is_verified():
+            return None  # a session that passed a second factor has one
+        if not devices.must_set_one_up(user):
             return None
         messages.warning(request, _("Your role needs a second factor: set one up before you go on."))
         return redirect("accounts:two_factor")
