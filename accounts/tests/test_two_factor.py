@@ -361,3 +361,20 @@ def test_the_user_model_keeps_no_code(ada):
     codes = with_backup_codes(ada)
     assert not User.objects.filter(password__contains=codes[0]).exists()
     assert not BackupCode.objects.filter(code_hash__contains=codes[0].replace("-", "")).exists()
+
+
+def test_typed_codes_are_masked_in_the_lockout_records_and_kept_out_of_the_audit_trail(client, ada):
+    from axes.models import AccessAttempt
+
+    authenticator_for(ada)
+    codes = with_backup_codes(ada)
+    log_in(client, "ada")
+    enter_code(client, "424242")
+    attempt = AccessAttempt.objects.get()
+    enter_code(client, codes[0])
+
+    assert "424242" not in attempt.post_data
+    assert is_logged_in(client)
+    trail = " ".join(str(event.details) for event in AuditEvent.objects.all())
+    assert "424242" not in trail
+    assert codes[0] not in trail and codes[0].replace("-", "") not in trail
