@@ -42,9 +42,15 @@ def needs_password(user: User) -> bool:
 
 
 def confirm_identity(
-    *, user: User, password: str = "", otp_token: str = "", context: AuditContext | None = None
+    *,
+    user: User,
+    password: str = "",
+    otp_token: str = "",
+    passkey_confirmed: bool = False,
+    context: AuditContext | None = None,
 ) -> str:
-    """Check that `user` is at the keyboard; return how ("password", "password+code" or "code"), or raise
+    """Check that `user` is at the keyboard; return how ("password", "password+code", "code",
+    "password+passkey" or "passkey"), or raise
     IdentityRefused with the reason.
 
     - password: the account's own, checked by VM Lab for local accounts and by the directory for LDAP accounts
@@ -52,6 +58,9 @@ def confirm_identity(
     - otp_token: a code of the user's authenticator app, or one of their backup codes (used up), required when the
       user has a second factor; for an OIDC account it is required, so such a user needs a second factor first.
       A code is refused once used (no replay within its time step).
+    - passkey_confirmed: True when the caller has just seen the user pass a WebAuthn assertion with one of their
+      passkeys (the portal's accounts.two_factor.passkey_confirmation); it stands for the code. API callers, which
+      have no browser to hold a passkey, leave it False.
 
     The password is checked first, so a wrong password does not use up a code.
     """
@@ -68,6 +77,8 @@ def confirm_identity(
         )
     if not has_factor:
         return "password"
+    if passkey_confirmed and not otp_token.strip():
+        return "password+passkey" if needs_password(user) else "passkey"
     if not otp_token.strip():
         raise IdentityRefused(CODE_NEEDED, _("Enter a code of your authenticator app, or one of your backup codes."))
     if verify_code(user, otp_token, context=context) is None:

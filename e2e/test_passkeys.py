@@ -10,8 +10,11 @@ from access.roles import Role
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from audit.models import Action, AuditEvent
 from e2e.pages import _new_page_loaded
+from machines.tests.factories import VirtualMachineFactory
 
 pytestmark = pytest.mark.e2e
+
+VM_PASSWORD = "router pass: Zq8!"
 
 
 @pytest.fixture
@@ -63,3 +66,15 @@ def test_a_user_registers_a_passkey_and_signs_in_with_it(browser, authenticator)
     assert browser.path == "/"
     login = AuditEvent.objects.filter(action=Action.LOGIN, actor=user).first()
     assert login.details["second_factor"] == "passkey"
+
+    # She reveals a VM's password with her password and her passkey instead of a code.
+    vm = VirtualMachineFactory(owner=user, password=VM_PASSWORD)
+    browser.visit(f"/machines/{vm.pk}/reveal/")
+    browser.step("reveal form offers the passkey")
+    click_and_wait_for_a_new_page(browser, "passkey-verification-button")
+    browser.step("passkey confirmed")
+    assert "Passkey confirmed" in browser.text
+    browser.fill(account_password=DEFAULT_PASSWORD)
+    browser.press("Reveal")
+    browser.step("password revealed")
+    assert browser.driver.find_element(By.ID, "vm-password").text == VM_PASSWORD

@@ -274,10 +274,12 @@ def vm_reveal_secret(
     field: str,
     account_password: str,
     otp_token: str = "",
+    passkey_confirmed: bool = False,
     context: AuditContext | None = None,
 ) -> str:
     """The plaintext of `field` ("password" or "ssh_key") for a user who confirmed who they are
-    (accounts.identity.confirm_identity: their password, and a code when they have a second factor).
+    (accounts.identity.confirm_identity: their password, and a code, or a passkey the portal has just checked,
+    when they have a second factor).
 
     A refusal is recorded (SECRET_REVEAL_DENIED, with its reason) and raises accounts.identity.IdentityRefused,
     whose `reason` says what was wrong; the caller counts it with accounts.lockout.count_refused_identity. A token
@@ -288,7 +290,13 @@ def vm_reveal_secret(
         raise ValueError(f"Unknown secret field {field!r}.")
     require(VirtualMachine.objects.visible_to, actor, vm, _("You cannot see this VM."))
     try:
-        confirm_identity(user=actor, password=account_password, otp_token=otp_token, context=context)
+        confirm_identity(
+            user=actor,
+            password=account_password,
+            otp_token=otp_token,
+            passkey_confirmed=passkey_confirmed,
+            context=context,
+        )
     except IdentityRefused as refusal:
         audit_record(
             action=Action.SECRET_REVEAL_DENIED,

@@ -1,14 +1,20 @@
 """Confirming who is at the keyboard before revealing a secret (accounts.identity.confirm_identity), through the
 reveal page: password, plus a code when the user has a second factor; OIDC accounts confirm with the code alone."""
 
+from datetime import timedelta
+from types import SimpleNamespace
+
 import pytest
+import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from access.roles import Role
 from accounts import identity
 from accounts.models import SignIn
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from accounts.tests.two_factor_helpers import authenticator_for, with_backup_codes
+from accounts.tests.two_factor_helpers import authenticator_for, stored_passkey_for, with_backup_codes
+from accounts.two_factor import passkey_confirmation
 from audit.models import Action, AuditEvent
 from machines.tests.factories import VirtualMachineFactory
 
@@ -120,3 +126,57 @@ def test_confirm_identity_says_how_and_why(ada):
         identity.confirm_identity(user=ada, password=DEFAULT_PASSWORD)
     assert (refusal.value.reason, refusal.value.counts_as_failure) == (identity.CODE_NEEDED, False)
     assert identity.confirm_identity(user=ada, password=DEFAULT_PASSWORD, otp_token=phone.now()) == "password+code"
+
+
+def test_a_passkey_just_used_stands_for_the_code(ada):
+    authenticator_for(ada)
+
+    assert identity.confirm_identity(user=ada, password=DEFAULT_PASSWORD, passkey_confirmed=True) == "password+passkey"
+    with pytest.raises(identity.IdentityRefused):
+        identity.confirm_identity(user=ada, password="nope", passkey_confirmed=True)
+
+
+def test_the_reveal_page_offers_a_passkey_to_whoever_has_one(client, ada, vm):
+    stored_passkey_for(ada)
+    client.force_login(ada)
+
+    page = client.get(reverse("machines:reveal", args=[vm.pk]))
+
+    assert "passkey-verification-placeholder" in page.text
+    assert reverse("otp_webauthn:confirmation-complete") in page.text
+    assert 'name="otp_token"' in page.text  # a backup code works too
+
+
+def passkey_just_used(client):
+    """What the confirmation endpoint leaves in the session once the browser's passkey verified."""
+    session = client.session
+    passkey_confirmation.remember(SimpleNamespace(session=session))
+    session.save()
+
+
+def test_a_passkey_confirmation_on_the_reveal_page_serves_one_reveal(client, ada, vm):
+    stored_passkey_for(ada)
+    client.force_login(ada)
+    passkey_just_used(client)
+
+    page = client.get(reverse("machines:reveal", args=[vm.pk]))
+    wrong = reveal(client, vm, account_password="guess")
+    right = reveal(client, vm, account_password=DEFAULT_PASSWORD)
+    again = reveal(client, vm, account_password=DEFAULT_PASSWORD)
+
+    assert "Passkey confirmed" in page.text and 'name="otp_token"' not in page.text
+    assert "Your password is not correct." in wrong.text
+    assert VM_PASSWORD in right.text
+    assert "Enter a code of your authenticator app" in again.text
+
+
+def test_a_passkey_confirmation_lasts_two_minutes(client, ada, vm):
+    stored_passkey_for(ada)
+    client.force_login(ada)
+    passkey_just_used(client)
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+        response = reveal(client, vm, account_password=DEFAULT_PASSWORD)
+
+    assert "Enter a code of your authenticator app" in response.text
+    assert VM_PASSWORD not in response.text

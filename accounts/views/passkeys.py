@@ -6,6 +6,7 @@ import json
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import JavaScriptCatalog
 from django_otp_webauthn import exceptions
@@ -13,7 +14,7 @@ from django_otp_webauthn import views as webauthn_views
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import lockout
-from accounts.two_factor import services, sign_in
+from accounts.two_factor import passkey_confirmation, services, sign_in
 from accounts.two_factor.middleware import enrolment_allowed, second_factor_step
 from accounts.views.two_factor import remember_new_backup_codes
 from audit.context import for_request
@@ -76,10 +77,41 @@ class CompleteAuthenticationView(PendingSignInMixin, webauthn_views.CompleteCred
         return self.redirect_to
 
 
+class ConfirmationMixin:
+    """A signed-in user confirms who they are with one of their passkeys (accounts.two_factor.passkey_confirmation).
+    Not while locked out; a passkey that does not verify counts like a wrong code."""
+
+    def check_can_authenticate(self):
+        if not lockout.password_check_allowed(self.request, self.request.user):
+            raise LockedOut()
+        super().check_can_authenticate()
+
+
+class BeginConfirmationView(ConfirmationMixin, webauthn_views.BeginCredentialAuthenticationView):
+    pass
+
+
+class CompleteConfirmationView(ConfirmationMixin, webauthn_views.CompleteCredentialAuthenticationView):
+    def post(self, *args, **kwargs):
+        try:
+            return super().post(*args, **kwargs)
+        except exceptions.OTPWebAuthnApiError:
+            lockout.count_failed_password_check(self.request, self.request.user)
+            raise
+
+    def complete_auth(self, device):
+        passkey_confirmation.remember(self.request)
+
+    def get_success_url(self):
+        return self.get_redirect_url() or reverse("dashboard")
+
+
 register_begin = enrolment_allowed(require_POST(webauthn_views.BeginCredentialRegistrationView.as_view()))
 register_complete = enrolment_allowed(require_POST(CompleteRegistrationView.as_view()))
 authenticate_begin = second_factor_step(login_not_required(require_POST(BeginAuthenticationView.as_view())))
 authenticate_complete = second_factor_step(login_not_required(require_POST(CompleteAuthenticationView.as_view())))
+confirmation_begin = require_POST(BeginConfirmationView.as_view())
+confirmation_complete = require_POST(CompleteConfirmationView.as_view())
 # The translations the package's scripts use; the code step loads it before anyone is logged in.
 javascript_catalog = second_factor_step(
     enrolment_allowed(login_not_required(require_GET(JavaScriptCatalog.as_view(packages=["django_otp_webauthn"]))))

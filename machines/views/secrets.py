@@ -16,7 +16,8 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_http_methods
 
 from accounts import identity, lockout
-from accounts.two_factor.devices import has_second_factor
+from accounts.two_factor import passkey_confirmation
+from accounts.two_factor.devices import has_passkey, has_second_factor
 from audit.context import for_request
 from machines import services
 from machines.forms import RevealSecretForm, VirtualMachinePasswordForm, VirtualMachineSshKeyForm
@@ -120,9 +121,22 @@ def _secret_response(request, vm, field: str, secret: str) -> HttpResponse:
 def vm_reveal(request, pk):
     vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     choices = [(field, label) for field, label in SECRET_CHOICES if getattr(vm, f"has_{field}")]
-    # What confirms who is asking: the password (not for OIDC accounts) and, with a second factor, a code.
-    asks = {"needs_password": identity.needs_password(request.user), "needs_code": has_second_factor(request.user)}
-    context = {"vm": vm, "form": RevealSecretForm(choices=choices, **asks)}
+    # What confirms who is asking: the password (not for OIDC accounts) and, with a second factor, a code or a
+    # passkey just used on this page.
+    passkey = has_passkey(request.user)
+    passkey_confirmed = passkey and passkey_confirmation.is_fresh(request)
+    offer_passkey = passkey and not passkey_confirmed
+    asks = {
+        "needs_password": identity.needs_password(request.user),
+        "needs_code": has_second_factor(request.user) and not passkey_confirmed,
+    }
+    context = {
+        "vm": vm,
+        "form": RevealSecretForm(choices=choices, **asks),
+        "passkey": passkey,
+        "passkey_confirmed": passkey_confirmed,
+        "passkey_config": passkey_confirmation.script_configuration(request) if offer_passkey else None,
+    }
     if request.method == "POST" and choices:
         if not ratelimit.allow(f"reveal:{request.user.pk}", limit=settings.REVEAL_RATE_LIMIT):
             return render(request, "machines/vm_reveal.html", {**context, "error": TOO_MANY_ATTEMPTS}, status=429)
@@ -138,8 +152,10 @@ def vm_reveal(request, pk):
                     field=field,
                     account_password=form.cleaned_data.get("account_password", ""),
                     otp_token=form.cleaned_data.get("otp_token", ""),
+                    passkey_confirmed=passkey_confirmed,
                     context=for_request(request),
                 )
+                passkey_confirmation.take(request)  # one passkey, one reveal
             except identity.IdentityRefused as refusal:
                 # Counted like a failed login: guessing here must not be a way around the lockout.
                 if lockout.count_refused_identity(request, request.user, refusal):
