@@ -378,3 +378,10 @@ def test_typed_codes_are_masked_in_the_lockout_records_and_kept_out_of_the_audit
     trail = " ".join(str(event.details) for event in AuditEvent.objects.all())
     assert "424242" not in trail
     assert codes[0] not in trail and codes[0].replace("-", "") not in trail
+
+
+def test_the_django_admin_never_shows_an_authenticator_apps_secret(admin_client, ada):
+    device = TOTPDevice.objects.create(user=ada, name="Phone", confirmed=True)
+
+    assert admin_client.get("/admin/otp_totp/totpdevice/").status_code == 404
+    assert device.key not in admin_client.get(reverse("admin:accounts_user_change", args=[ada.pk])).text
