@@ -4,11 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/vmlab
 
-.PHONY: run serve-prod test lint check test-sqlite test-postgres bench clean
+.PHONY: run serve-prod test lint check test-sqlite test-postgres bench clean test-system-packages
 
 $(VENV)/.runtime: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "VM Lab needs Python 3.11 or newer (set PYTHON=...)")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# python-ldap compiles against OpenLDAP's and SASL's headers.
+	@PYTHON=$(PYTHON) bash scripts/system_packages.sh build
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
@@ -43,11 +45,15 @@ check: $(VENV)/.dev .env
 		$(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
 
-test-sqlite: $(VENV)/.dev .env
+# The LDAP tests start Debian's slapd: installed when missing (as root), like Chromium in .ci/run.
+test-system-packages:
+	@bash scripts/system_packages.sh test
+
+test-sqlite: $(VENV)/.dev .env test-system-packages
 	@echo "== pytest on SQLite =="
 	DATABASE_URL=sqlite:///:memory: $(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgres: $(VENV)/.dev .env
+test-postgres: $(VENV)/.dev .env test-system-packages
 	@bash scripts/test_postgres.sh "$(POSTGRES_TEST_URL)" $(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint check test-sqlite test-postgres

@@ -4,8 +4,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from django.core.cache import cache
 
-from access.roles import Role
+from access.roles import SECOND_FACTOR_OPTIONAL, Role
+from accounts.tests.directory_server import (  # noqa: F401 (fixtures: the real OpenLDAP server)
+    closed_ldap_port,
+    directory_settings,
+    ldap_directory,
+    silent_ldap_port,
+)
 from accounts.tests.factories import UserFactory
+from accounts.tests.oidc_provider import oidc_provider, oidc_settings  # noqa: F401 (fixtures: a real OIDC provider)
 from vmlab.core import crypto
 from vmlab.tests.leakscan import every_logger, responses  # noqa: F401 (fixtures for the leak tests)
 
@@ -27,6 +34,13 @@ def _test_settings(settings):
     }
     # Rate-limit counters live in the cache: each test starts with none (SQLite may reuse user ids).
     cache.clear()
+    # Most tests log managers and admins in with force_login: the second factor their role needs in production
+    # (TWO_FACTOR_REQUIRED_ROLE=manager) is turned on by the tests about it.
+    settings.TWO_FACTOR_REQUIRED_ROLE = SECOND_FACTOR_OPTIONAL
+    # Each test states its own sign-in sources; a developer's .env configures none of them here.
+    settings.LDAP_SERVER_URI = ""
+    settings.OIDC_ISSUER_URL = ""
+    settings.LOCAL_LOGIN = True
 
 
 @pytest.fixture

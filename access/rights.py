@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Q
 
-from access.roles import SHARING_DISABLED, Role
+from access.roles import SECOND_FACTOR_OPTIONAL, SHARING_DISABLED, Role
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,11 @@ def _sharing_roles() -> tuple[str, ...]:
     return () if minimum == SHARING_DISABLED else tuple(Role.at_least(minimum))
 
 
+def _second_factor_roles() -> tuple[str, ...]:
+    minimum = settings.TWO_FACTOR_REQUIRED_ROLE
+    return () if minimum == SECOND_FACTOR_OPTIONAL else tuple(Role.at_least(minimum))
+
+
 USE_PORTAL = Right("use the portal", _from(Role.REGULAR))  # approved: the VMs assigned to them, connect, reveal
 OWN_VMS = Right("own VMs", _from(Role.SIDEKICK))
 KEEP_BOOKMARKS = Right("keep bookmarks", _from(Role.SIDEKICK))
@@ -53,6 +58,10 @@ REMOVE_USERS = Right("deny newcomers and delete users", _from(Role.ADMIN))
 VIEW_AUDIT = Right("read the audit trail", _from(Role.ADMIN))
 # The Django admin: every VM's metadata and any owner, to clean up (§3). is_staff follows the same role.
 ADMINISTER = Right("use the Django admin", _from(Role.ADMIN))
+# From TWO_FACTOR_REQUIRED_ROLE up, nobody uses the portal before they have a second factor.
+MUST_USE_SECOND_FACTOR = Right("must use a second factor", _second_factor_roles)
+# With LOCAL_LOGIN=false, the accounts that may still sign in with a password kept by VM Lab itself.
+BREAK_GLASS = Right("sign in with a local password when local login is off", _from(Role.ADMIN))
 
 
 def grantable_roles(actor) -> list[str]:

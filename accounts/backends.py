@@ -1,4 +1,11 @@
+from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
+from django.utils.translation import gettext_lazy as _
+
+from access import rights
+from accounts.models import SignIn
+
+LOCAL_LOGIN_OFF = _("Signing in with a VM Lab password is turned off here: use your institution's account.")
 
 
 class LoginBackend(ModelBackend):
@@ -8,7 +15,18 @@ class LoginBackend(ModelBackend):
     confirm_login_allowed), and only then: a wrong password gets the same answer as an unknown
     username, after the same single password hash, so neither words nor timing reveal who exists.
     Their sessions stay invalid: get_user() still returns only active users.
+
+    Every session is tied to this backend, whichever backend checked the password (accounts.two_factor.sign_in).
+    With LOCAL_LOGIN=false only accounts holding access.rights.BREAK_GLASS sign in with a local password.
     """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None or settings.LOCAL_LOGIN or rights.BREAK_GLASS.granted_to(user):
+            return user
+        if user.sign_in == SignIn.LOCAL and request is not None:
+            request.sign_in_problem = LOCAL_LOGIN_OFF
+        return None
 
     def user_can_authenticate(self, user):
         return True

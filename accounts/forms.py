@@ -20,7 +20,19 @@ class ForgetUsernameOnFailureMixin:
             self.data[self.username_field.name] = ""
 
 
-class LoginForm(ForgetUsernameOnFailureMixin, AuthenticationForm):
+class SignInProblemMixin:
+    """A backend that could not decide (the directory is down) or that refused for a reason the user must know
+    (local sign-in turned off, an e-mail address already taken) leaves `sign_in_problem` on the request: the form
+    says that instead of "wrong password"."""
+
+    def get_invalid_login_error(self):
+        problem = getattr(self.request, "sign_in_problem", None)
+        if problem:
+            return ValidationError(problem, code="sign_in_problem")
+        return super().get_invalid_login_error()
+
+
+class LoginForm(ForgetUsernameOnFailureMixin, SignInProblemMixin, AuthenticationForm):
     """Disabled users are told so only after the right password (see accounts.backends.LoginBackend)."""
 
     error_messages = {
@@ -29,8 +41,19 @@ class LoginForm(ForgetUsernameOnFailureMixin, AuthenticationForm):
     }
 
 
-class AdminLoginForm(ForgetUsernameOnFailureMixin, AdminAuthenticationForm):
+class AdminLoginForm(ForgetUsernameOnFailureMixin, SignInProblemMixin, AdminAuthenticationForm):
     pass
+
+
+class SecondFactorForm(forms.Form):
+    otp_token = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
+        help_text=_("The 6-digit code of your authenticator app, or one of your backup codes."),
+        error_messages={"required": _("Enter the code.")},
+    )
 
 
 class UniquePersonalFieldsMixin:
@@ -86,6 +109,15 @@ class ProfileForm(UniquePersonalFieldsMixin, forms.ModelForm):
         fields = PERSONAL_FIELDS
         field_classes = {"username": UsernameField}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance.has_local_password:
+            # The directory or the OIDC provider keeps these, and VM Lab takes them from it at each sign-in.
+            for name in PERSONAL_FIELDS:
+                self.fields[name].disabled = True
+                self.fields[name].help_text = _("Kept by your institution's account.")
+            del self.fields["current_password"]
+
     def clean(self):
         cleaned = super().clean()
         if not set(self.NEEDS_PASSWORD) & set(self.changed_data):
@@ -98,3 +130,32 @@ class ProfileForm(UniquePersonalFieldsMixin, forms.ModelForm):
             message = _("Your current password is not correct.")
             self.add_error("current_password", ValidationError(message, code="password_incorrect"))
         return cleaned
+
+
+class ConfirmIdentityForm(forms.Form):
+    """The password and code of accounts.identity.confirm_identity, each shown only when this user has one."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "current-password"}),
+    )
+    otp_token = forms.CharField(
+        label=_("Code"),
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+        help_text=_("From your authenticator app, or one of your backup codes."),
+    )
+
+    def __init__(self, *args, needs_password: bool, needs_code: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not needs_password:
+            del self.fields["password"]
+        if not needs_code:
+            del self.fields["otp_token"]
+
+
+class RemoveDeviceForm(ConfirmIdentityForm):
+    device = forms.CharField(widget=forms.HiddenInput)

@@ -75,6 +75,25 @@ def count_failed_password_check(request, user) -> bool:
     return bool(getattr(request, "axes_locked_out", False))
 
 
+def count_refused_identity(request, user, refusal) -> bool:
+    """The one count of a refused accounts.identity.confirm_identity (the reveal form, the REST API, removing a
+    second factor): a wrong password or code counts like a failed login (the caller records what was refused).
+    True if that locked the account out: answer with lockout_response then."""
+    return refusal.counts_as_failure and count_failed_password_check(request, user)
+
+
+def count_wrong_second_factor(request, user) -> bool:
+    """A wrong code (or passkey) at the second step of signing in: counted like a wrong password, for the account
+    and address. True if that locked the account out."""
+    audit_record(
+        action=Action.LOGIN_FAILED,
+        target=user,
+        context=for_request(request),
+        details={"path": request.path, "step": "second_factor"},
+    )
+    return count_failed_password_check(request, user)
+
+
 def refuse_wrong_password(request, form, field: str):
     """After `form` checked the user's own password in `field`: a wrong one is recorded and counts like
     a failed login. Returns the lockout page if that locked the account, else None."""
@@ -88,6 +107,12 @@ def refuse_wrong_password(request, form, field: str):
         details={"path": request.path},
     )
     return lockout_response(request) if count_failed_password_check(request, request.user) else None
+
+
+def not_counted(request, credentials=None) -> bool:
+    """AXES_WHITELIST_CALLABLE: a sign-in that failed because the directory did not answer is not the user's wrong
+    password, and does not count toward their lockout."""
+    return bool(getattr(request, "directory_unavailable", False))
 
 
 def unlock(user) -> None:

@@ -5,11 +5,20 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device
 
 from access.roles import Role
 from accounts.managers import UserManager
 
-__all__ = ["Role", "User"]
+__all__ = ["BackupCode", "BackupCodeDevice", "Role", "SignIn", "User"]
+
+
+class SignIn(models.TextChoices):
+    """Where an account's password lives, and so how it signs in."""
+
+    LOCAL = "local", _("VM Lab password")
+    LDAP = "ldap", _("Directory (LDAP)")
+    OIDC = "oidc", _("OpenID Connect")
 
 
 class User(AbstractUser):
@@ -23,6 +32,15 @@ class User(AbstractUser):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     # Raised to end every open session of the user at once (when they are disabled).
     session_generation = models.PositiveIntegerField(_("session generation"), default=0, editable=False)
+    sign_in = models.CharField(
+        _("signs in with"),
+        max_length=8,
+        choices=SignIn.choices,
+        default=SignIn.LOCAL,
+        help_text=_("Directory and OpenID Connect accounts have no password in VM Lab."),
+    )
+    # The OpenID Connect provider's `sub` claim: the only thing an OIDC sign-in is matched by.
+    oidc_subject = models.CharField(_("OpenID Connect subject"), max_length=255, unique=True, null=True, blank=True)
 
     REQUIRED_FIELDS = ["email"]
 
@@ -85,6 +103,11 @@ class User(AbstractUser):
         return reverse("people:user_detail", args=[self.pk])
 
     @property
+    def has_local_password(self) -> bool:
+        """Whether VM Lab itself checks this account's password (not the directory, not an OIDC provider)."""
+        return self.sign_in == SignIn.LOCAL
+
+    @property
     def disabled(self) -> bool:
         return not self.is_active
 
@@ -94,3 +117,32 @@ class User(AbstractUser):
 
     def role_at_least(self, role) -> bool:
         return Role.rank(self.role) >= Role.rank(role)
+
+
+class BackupCodeDevice(Device):
+    """A user's set of single-use backup codes, for when the phone or the passkey is not at hand.
+
+    A django-otp device of its own rather than django-otp's static tokens, which are stored as typed: only a
+    SHA-256 of each code is kept here (each code holds 80 random bits, so a plain hash cannot be reversed). The
+    codes are checked and used up by accounts.two_factor.services, which records each use.
+    """
+
+    class Meta:
+        verbose_name = _("backup codes")
+        verbose_name_plural = _("backup codes")
+
+    def verify_token(self, token):
+        # Only accounts.two_factor.services.backup_code_use may use a code up (and record it).
+        return False
+
+
+class BackupCode(models.Model):
+    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(_("SHA-256 of the code"), max_length=64)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "code_hash"], name="accounts_backup_code_unique")]
+
+    def __str__(self):
+        return f"backup code #{self.pk} of {self.device.user}"  # never the code, which is not stored anyway

@@ -26,14 +26,17 @@ def _failure_details(account, request):
         details["unknown_username"] = True
     if getattr(request, "axes_locked_out", False):
         details["locked_out"] = True
+    if getattr(request, "directory_unavailable", False):
+        details["directory_unavailable"] = True
     return details
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def record_login(sender, request, user, **kwargs):
-    audit_record(
-        action=Action.LOGIN, actor=user, target=user, context=for_request(request), details={"path": request.path}
-    )
+    # How the user signed in ("local", "ldap", "oidc") and with which second factor ("totp", "passkey",
+    # "backup_code", "none"), as accounts' sign-in steps leave them on the request.
+    details = {"path": request.path, **getattr(request, "sign_in_details", {})}
+    audit_record(action=Action.LOGIN, actor=user, target=user, context=for_request(request), details=details)
 
 
 @receiver(user_logged_out, dispatch_uid="audit_logout")

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from accounts.views import auth, profile
+from accounts.views import auth, profile, second_factor, two_factor
 
 app_name = "accounts"
 
 urlpatterns = [
     path("login/", auth.login_view, name="login"),
+    path("login/local/", auth.login_break_glass, name="login_break_glass"),
+    path("login/code/", second_factor.second_factor, name="second_factor"),
     path("logout/", auth.logout_view, name="logout"),
     path("register/", auth.register, name="register"),
     path("waiting/", auth.waiting, name="waiting"),
@@ -16,4 +18,8 @@ urlpatterns = [
     path("password/", auth.password_change, name="password_change"),
     path("password/done/", auth.password_change_done, name="password_change_done"),
     path("profile/", profile.profile, name="profile"),
+    path("two-factor/", two_factor.two_factor, name="two_factor"),
+    path("two-factor/totp/", two_factor.totp_enrol, name="two_factor_totp"),
+    path("two-factor/remove/", two_factor.device_remove, name="two_factor_remove"),
+    path("two-factor/backup-codes/", two_factor.backup_codes_regenerate, name="two_factor_backup_codes"),
 ]

@@ -34,6 +34,19 @@ class Action(models.TextChoices):
     USER_ENABLE = "user.enable", _("User enabled")
     USER_DELETE = "user.delete", _("User deleted")
     KEYS_ROTATE = "keys.rotate", _("Encryption keys rotated")
+    USER_EXTERNAL_CREATE = "user.external_create", _("User created at first sign-in (directory or OIDC)")
+    USER_ROLE_SYNC = "user.role_sync", _("Role set by the directory or OIDC provider")
+    TWO_FACTOR_ENROL = "2fa.enrol", _("Second factor added")
+    TWO_FACTOR_REMOVE = "2fa.remove", _("Second factor removed")
+    TWO_FACTOR_RESET = "2fa.reset", _("Second factors reset by an admin")
+    BACKUP_CODES_CREATE = "2fa.backup_codes", _("Backup codes generated")
+    BACKUP_CODE_USE = "2fa.backup_code_used", _("Backup code used")
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def sign_ins_of(self, user):
+        """The logins of `user`, newest first: when, from where, how and with which second factor (details)."""
+        return self.filter(action=Action.LOGIN, actor=user).only("created_at", "ip", "user_agent", "details")
 
 
 class AuditEvent(models.Model):
@@ -59,6 +72,8 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=255, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from access.checks import allowed
+from accounts.two_factor.devices import must_set_one_up
 from connect.terminal_slots import TerminalSlot
 from machines.models import VirtualMachine
 
@@ -28,6 +29,8 @@ class Lost(NamedTuple):
 
 
 def visible_vm(user, pk: int) -> VirtualMachine | None:
+    if must_set_one_up(user):
+        return None  # the portal's pages send such a user to the two-factor page; the terminal does not open
     return VirtualMachine.objects.visible_to(user).for_list().filter(pk=pk).first()
 
 

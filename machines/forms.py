@@ -190,6 +190,9 @@ class VirtualMachineAssignForm(forms.Form):
 
 
 class RevealSecretForm(forms.Form):
+    """The secret to reveal, and what confirms who is asking (accounts.identity.confirm_identity): the account's
+    password (none for accounts that sign in through OpenID Connect) and, for a user with a second factor, a code."""
+
     secret = forms.ChoiceField(
         label=_("Secret to reveal"),
         widget=forms.RadioSelect,
@@ -201,9 +204,20 @@ class RevealSecretForm(forms.Form):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "current-password"}),
         help_text=_("Confirm that it is you: the password you log in with, not the VM's."),
     )
+    otp_token = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+        help_text=_("From your authenticator app, or one of your backup codes."),
+        error_messages={"required": _("Enter a code of your authenticator app, or one of your backup codes.")},
+    )
 
-    def __init__(self, *args, choices, **kwargs):
+    def __init__(self, *args, choices, needs_password: bool = True, needs_code: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["secret"].choices = choices
         if choices:
             self.fields["secret"].initial = choices[0][0]
+        if not needs_password:
+            del self.fields["account_password"]
+        if not needs_code:
+            del self.fields["otp_token"]

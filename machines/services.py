@@ -9,7 +9,7 @@ once more (access.checks.require), so that no caller can skip them: the portal, 
 VM's version on (_write), and records audit events that name what changed, never a value.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,6 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from access import rights
 from access.checks import require, require_right
+from accounts.identity import IdentityRefused, confirm_identity
 from accounts.models import User
 from audit.context import AuditContext
 from audit.models import Action
@@ -32,10 +33,6 @@ HOST_KEY_ADDRESS_FIELDS = frozenset({"host", "port"})
 HOST_KEY_FORGOTTEN = {"host_key": "", "host_key_fingerprint": ""}
 SECRET_LABELS = {"password": gettext_lazy("password"), "ssh_key": gettext_lazy("SSH key")}
 CANNOT_CHANGE = gettext_lazy("You cannot change this VM.")
-
-
-class WrongAccountPassword(PermissionDenied):
-    """The password typed to confirm a reveal is not the actor's own."""
 
 
 class HostKeyConflict(Exception):
@@ -278,22 +275,44 @@ def vms_share_all_owned_by(*, owner: User) -> int:
 
 @sensitive_variables()
 def vm_reveal_secret(
-    *, vm: VirtualMachine, actor: User, field: str, account_password: str, context: AuditContext | None = None
+    *,
+    vm: VirtualMachine,
+    actor: User,
+    field: str,
+    account_password: str,
+    otp_token: str = "",
+    passkey_confirmed: bool = False,
+    context: AuditContext | None = None,
 ) -> str:
-    """The plaintext of `field` ("password" or "ssh_key") for a user who confirmed with their own password.
+    """The plaintext of `field` ("password" or "ssh_key") for a user who confirmed who they are
+    (accounts.identity.confirm_identity: their password, and a code, or a passkey the portal has just checked,
+    when they have a second factor).
 
-    A wrong password is recorded (SECRET_REVEAL_DENIED) and raises WrongAccountPassword. A token no key
-    decrypts raises vmlab.core.crypto.DecryptionError and nothing is recorded as revealed. Not atomic on
+    A refusal is recorded (SECRET_REVEAL_DENIED, with its reason) and raises accounts.identity.IdentityRefused,
+    whose `reason` says what was wrong; the caller counts it with accounts.lockout.count_refused_identity. A token
+    no key decrypts raises vmlab.core.crypto.DecryptionError and nothing is recorded as revealed. Not atomic on
     purpose: the record of a refused attempt must survive the exception that reports it.
     """
     if field not in SECRET_LABELS:
         raise ValueError(f"Unknown secret field {field!r}.")
     require(VirtualMachine.objects.visible_to, actor, vm, _("You cannot see this VM."))
-    if not actor.check_password(account_password):
-        audit_record(
-            action=Action.SECRET_REVEAL_DENIED, actor=actor, target=vm, context=context, details={"field": field}
+    try:
+        confirm_identity(
+            user=actor,
+            password=account_password,
+            otp_token=otp_token,
+            passkey_confirmed=passkey_confirmed,
+            context=context,
         )
-        raise WrongAccountPassword(_("Your password is not correct."))
+    except IdentityRefused as refusal:
+        audit_record(
+            action=Action.SECRET_REVEAL_DENIED,
+            actor=actor,
+            target=vm,
+            context=context,
+            details={"field": field, "reason": refusal.reason},
+        )
+        raise
     value = VirtualMachine.objects.values_list(field, flat=True).get(pk=vm.pk)
     if value is None:
         raise ValidationError(_("This VM has no %(secret)s."), params={"secret": SECRET_LABELS[field]})

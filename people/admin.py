@@ -13,6 +13,7 @@ from access.rights import grantable_roles
 from access.roles import Role
 from accounts import services as account_services
 from accounts.models import User
+from accounts.two_factor import services as two_factor_services
 from audit.context import for_admin_request
 from people import services
 from vmlab.core.admin import WritesThroughServices
@@ -27,18 +28,21 @@ class UserCreationForm(AdminUserCreationForm):
 @admin.register(User)
 class UserAdmin(WritesThroughServices, DjangoUserAdmin):
     add_form = UserCreationForm
-    list_display = ("username", "email", "first_name", "last_name", "role", "is_active", "last_login")
-    list_filter = ("role", "is_active")
+    list_display = ("username", "email", "first_name", "last_name", "role", "sign_in", "is_active", "last_login")
+    list_filter = ("role", "sign_in", "is_active")
     search_fields = ("username", "email", "first_name", "last_name")
     ordering = ("username",)
-    readonly_fields = ("is_active", "is_staff", "is_superuser", "last_login", "date_joined", "updated_at")
+    readonly_fields = (
+        *("is_active", "is_staff", "is_superuser", "last_login", "date_joined", "updated_at"),
+        *("sign_in", "oidc_subject"),
+    )
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
         (
             _("Access"),
             {
-                "fields": ("role", "is_active", "is_staff", "is_superuser"),
+                "fields": ("role", "is_active", "is_staff", "is_superuser", "sign_in", "oidc_subject"),
                 "description": _(
                     "Admin rights (staff, superuser) follow the role: only admins get them. "
                     "To approve, change the role, disable or enable the account, use the actions of "
@@ -59,6 +63,7 @@ class UserAdmin(WritesThroughServices, DjangoUserAdmin):
         "set_role_manager",
         "disable",
         "enable",
+        "reset_two_factor",
     )
 
     def get_readonly_fields(self, request, obj=None):
@@ -190,4 +195,15 @@ class UserAdmin(WritesThroughServices, DjangoUserAdmin):
             services.user_enable,
             done_message=_("%(count)d user(s) enabled."),
             history=_("Enabled."),
+        )
+
+    @admin.action(description=_("Reset the second factors of selected users (a lost phone)"))
+    def reset_two_factor(self, request, queryset):
+        done_message = _("Second factors reset for %(count)d user(s): they set a new one up at their next sign-in.")
+        self._apply(
+            request,
+            queryset,
+            two_factor_services.devices_reset,
+            done_message=done_message,
+            history=_("Second factors reset."),
         )

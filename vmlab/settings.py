@@ -11,6 +11,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.role_map import parse_role_map
 from vmlab.core.crypto import parse_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -64,13 +65,18 @@ VM_SHARING_MINIMUM_ROLE = env.str("VM_SHARING_MINIMUM_ROLE", default="manager")
 INSTALLED_APPS = [
     # First: its runserver serves the ASGI application, so the terminal's WebSockets work in development too.
     "daphne",
-    "django.contrib.admin",
+    # The Django admin, whose login asks for the second factor too (accounts.admin_site).
+    "accounts.admin_site.VMLabAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    # Second factors: TOTP apps and passkeys (WebAuthn); backup codes are accounts' own (stored hashed).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp_webauthn",
     "accounts",
     "machines",
     "bookmarks",
@@ -92,6 +98,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
+    # A sign-in waiting for its second factor reaches the code form only; a user who must have a second factor
+    # and has none reaches the enrolment pages only.
+    "accounts.two_factor.middleware.SecondFactorMiddleware",
     # Every page needs a login unless its view says otherwise (@login_not_required) ...
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # ... and an approved account unless it allows newcomers (@new_user_allowed).
@@ -139,7 +150,11 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # First: refuses every attempt, right password or not, while a username+IP pair is locked out.
     "axes.backends.AxesStandaloneBackend",
+    # Local passwords first, so that local accounts sign in even while the directory is down.
     "accounts.backends.LoginBackend",
+    # Each of these does nothing unless configured (LDAP_SERVER_URI, OIDC_ISSUER_URL).
+    "accounts.directory.DirectoryBackend",
+    "accounts.oidc.OIDCBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -156,6 +171,56 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Signing in (README "Signing in"). LOCAL_LOGIN=false: only directory and OIDC accounts sign in, and the accounts
+# holding access.rights.BREAK_GLASS (admins) with their local password.
+LOCAL_LOGIN = env.bool("LOCAL_LOGIN", default=True)
+
+# LDAP / Active Directory (accounts.directory): off while LDAP_SERVER_URI is empty.
+LDAP_SERVER_URI = env.str("LDAP_SERVER_URI", default="")
+LDAP_BIND_DN = env.str("LDAP_BIND_DN", default="")
+LDAP_BIND_PASSWORD = env.str("LDAP_BIND_PASSWORD", default="")
+LDAP_USER_SEARCH_BASE = env.str("LDAP_USER_SEARCH_BASE", default="")
+LDAP_USER_FILTER = env.str("LDAP_USER_FILTER", default="(uid=%(user)s)")
+LDAP_START_TLS = env.bool("LDAP_START_TLS", default=False)
+LDAP_GROUP_SEARCH_BASE = env.str("LDAP_GROUP_SEARCH_BASE", default="")
+LDAP_GROUP_TYPE = env.str("LDAP_GROUP_TYPE", default="groupOfNames")
+LDAP_ROLE_GROUPS = env.str("LDAP_ROLE_GROUPS", default="")
+LDAP_ROLE_GROUPS_AUTHORITATIVE = env.bool("LDAP_ROLE_GROUPS_AUTHORITATIVE", default=False)
+LDAP_TIMEOUT = env_number("LDAP_TIMEOUT", 5.0, kind=float, low=0, low_exclusive=True, high=60, unit="seconds")
+parse_role_map(LDAP_ROLE_GROUPS, "LDAP_ROLE_GROUPS")  # refused at start-up if malformed
+
+# OpenID Connect (accounts.oidc, with mozilla-django-oidc): off while OIDC_ISSUER_URL is empty. The provider's
+# endpoints and keys come from its discovery document, OIDC_ISSUER_URL/.well-known/openid-configuration.
+OIDC_ISSUER_URL = env.str("OIDC_ISSUER_URL", default="").rstrip("/")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on")
+OIDC_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+OIDC_ROLE_CLAIM = env.str("OIDC_ROLE_CLAIM", default="groups")
+OIDC_ROLE_MAP = env.str("OIDC_ROLE_MAP", default="")
+OIDC_ROLE_MAP_AUTHORITATIVE = env.bool("OIDC_ROLE_MAP_AUTHORITATIVE", default=False)
+OIDC_TIMEOUT = env_number("OIDC_TIMEOUT", 10.0, kind=float, low=0, low_exclusive=True, high=60, unit="seconds")
+parse_role_map(OIDC_ROLE_MAP, "OIDC_ROLE_MAP")
+# mozilla-django-oidc's own settings: the authorization code flow with PKCE, state and nonce, RS256 ID tokens.
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc:callback"
+OIDC_VERIFY_SSL = True
+
+# Second factor (accounts.two_factor): from this role up it is mandatory; "disabled" makes it optional for all.
+TWO_FACTOR_REQUIRED_ROLE = env.str("TWO_FACTOR_REQUIRED_ROLE", default="manager")
+OTP_TOTP_ISSUER = "VM Lab"
+# Wrong codes count toward the login lockout (AXES_FAILURE_LIMIT), which is the limit; django-otp's own growing
+# delay would only refuse the right code typed a second after a typo.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_WEBAUTHN_RP_NAME = "VM Lab"
+# The relying party is the host the browser asked for (one of ALLOWED_HOSTS), and so is the expected origin.
+OTP_WEBAUTHN_RP_ID_CALLABLE = "accounts.two_factor.passkeys.relying_party_id"
+OTP_WEBAUTHN_HELPER_CLASS = "accounts.two_factor.passkeys.PasskeyHelper"
+# Passkeys are a second factor only: the password (or the directory, or OIDC) comes first.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 # Password-reset links stay valid for one hour.
 PASSWORD_RESET_TIMEOUT = 3600
 
@@ -213,12 +278,15 @@ AXES_DISABLE_ACCESS_LOG = True
 # Masked in axes' own records and log lines (it always masks "password").
 AXES_SENSITIVE_PARAMETERS = [
     *["username", "ip_address", "csrfmiddlewaretoken", "account_password", "current_password", "old_password"],
+    "otp_token",
     *["password1", "password2", "new_password1", "new_password2"],
 ]
 AXES_RESET_ON_SUCCESS = True
 # A lockout lasts AXES_COOLOFF_MINUTES from the failure that caused it; retrying meanwhile does not extend it.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_CLIENT_IP_CALLABLE = "vmlab.core.client_ip.lockout_ip"
+# A sign-in refused because the directory was down is not counted (accounts.lockout.not_counted).
+AXES_WHITELIST_CALLABLE = "accounts.lockout.not_counted"
 AXES_VERBOSE = False
 
 # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, ... all from one URL, e.g.
@@ -246,6 +314,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 # Preloading is a commitment the site's owner makes for the whole domain, not a default.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# Passkeys: the expected origin is the request's own (accounts.two_factor.passkeys.PasskeyHelper), whose host Django
+# checked against ALLOWED_HOSTS, rather than a second list of origins to keep in step.
+SILENCED_SYSTEM_CHECKS.append("otp_webauthn.E030")
 X_FRAME_OPTIONS = "DENY"
 # Sent on every response by vmlab.core.middleware.ContentSecurityPolicyMiddleware. The portal and the Django
 # admin load scripts and styles from their own static files only: no inline code, no other origin.

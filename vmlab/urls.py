@@ -5,6 +5,10 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("", include("dashboard.urls")),
     path("accounts/", include("accounts.urls")),
+    # Passkeys: django-otp-webauthn's JSON endpoints (the namespace its template tags expect).
+    path("accounts/two-factor/passkeys/", include("accounts.passkey_urls")),
+    # OpenID Connect: the redirect to the provider and its answer (the redirect URI to register: /oidc/callback/).
+    path("oidc/", include("accounts.oidc_urls")),
     # The user pages keep their addresses under /accounts/; the people app serves them.
     path("accounts/", include("people.urls")),
     path("machines/", include("machines.urls")),

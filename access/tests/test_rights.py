@@ -22,6 +22,9 @@ EXPECTED = {
     rights.REMOVE_USERS: {ADM},
     rights.VIEW_AUDIT: {ADM},
     rights.ADMINISTER: {ADM},
+    rights.BREAK_GLASS: {ADM},
+    # The tests' settings make the second factor optional (conftest.py); production's default is below.
+    rights.MUST_USE_SECOND_FACTOR: set(),
 }
 CASES = [(right, role) for right in EXPECTED for role in ALL_ROLES]
 
@@ -65,6 +68,13 @@ def test_sharing_disabled_hides_others_shared_vms_from_every_role(settings, role
     settings.VM_SHARING_MINIMUM_ROLE = "disabled"
 
     assert rights.SEE_OTHERS_SHARED_VMS.granted_to(UserFactory.build(role=role)) is False
+
+
+@pytest.mark.parametrize(("role", "expected"), [(NEW, False), (REG, False), (SIDE, False), (MAN, True), (ADM, True)])
+def test_from_the_default_required_role_managers_and_admins_must_use_a_second_factor(settings, role, expected):
+    settings.TWO_FACTOR_REQUIRED_ROLE = "manager"
+
+    assert rights.MUST_USE_SECOND_FACTOR.granted_to(UserFactory.build(role=role)) is expected
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,7 @@ def test_a_successful_login_is_one_login_event_with_who_and_from_where(client, u
     event = only_event(Action.LOGIN)
     assert (event.actor, event.actor_label, event.target_id) == (user, "jsmith", str(user.pk))
     assert (event.ip, event.user_agent) == ("127.0.0.1", BROWSER)
-    assert event.details == {"path": url}
+    assert event.details == {"path": url, "how": "local", "second_factor": "none"}
     assert not AuditEvent.objects.filter(action=Action.LOGIN_FAILED).exists()
 
 

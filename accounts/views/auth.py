@@ -1,5 +1,6 @@
 """Signing in and out, registering, and Django's password views wired to this app's templates and URLs."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -10,16 +11,49 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts import lockout, services
+from accounts import directory, lockout, oidc, services
 from accounts.forms import LoginForm, RegistrationForm
 from accounts.middleware import new_user_allowed
+from accounts.two_factor import sign_in
 from audit.context import for_request
 
 # Django's views check the method only after their own first steps (a signed-in user's redirect, a reset link's
 # check), so each is wrapped: a method it does not take is a 405 before anything else.
 GET_OR_POST = require_http_methods(["GET", "POST"])
 
-login_view = GET_OR_POST(auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True))
+
+class SignInStepMixin:
+    """The password step of a login view: a user with a second factor is asked for it before being logged in."""
+
+    def form_valid(self, form):
+        return sign_in.start(self.request, form.get_user(), redirect_to=self.get_success_url())
+
+
+class LoginView(SignInStepMixin, auth_views.LoginView):
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+    # Break-glass sign-in (LOCAL_LOGIN=false): the password form for the accounts that may still use one.
+    break_glass = False
+
+    def get_context_data(self, **kwargs):
+        password_form = settings.LOCAL_LOGIN or directory.enabled() or self.break_glass
+        return super().get_context_data(
+            **kwargs,
+            password_form=password_form,
+            break_glass=self.break_glass,
+            directory=directory.enabled(),
+            oidc=oidc.enabled(),
+            oidc_provider_name=settings.OIDC_PROVIDER_NAME,
+            local_accounts=settings.LOCAL_LOGIN,
+        )
+
+
+class AdminLoginView(SignInStepMixin, auth_views.LoginView):
+    """The Django admin's login form (accounts.admin_site)."""
+
+
+login_view = GET_OR_POST(LoginView.as_view())
+login_break_glass = GET_OR_POST(LoginView.as_view(break_glass=True))
 
 
 class LogoutView(auth_views.LogoutView):
@@ -69,6 +103,12 @@ class PasswordChangeView(RecordPasswordChangeMixin, auth_views.PasswordChangeVie
     """The current password is checked like a login: counted, and not checked at all while locked out."""
 
     how = "change"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.user.has_local_password:
+            messages.info(request, _("Your password is kept by your institution's account: change it there."))
+            return redirect("accounts:profile")
+        return super().dispatch(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
         if not lockout.password_check_allowed(request, request.user):

@@ -1,13 +1,30 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from accounts import lockout, services
 from accounts.forms import ProfileForm
-from accounts.models import User
+from accounts.models import SignIn, User
+from accounts.two_factor import devices
 from audit.context import for_request
+from audit.models import AuditEvent
+
+RECENT_SIGN_INS = 10
+NO_SECOND_FACTOR = gettext_lazy("none")
+
+
+def _sign_in_row(event) -> dict:
+    how = event.details.get("how", SignIn.LOCAL)
+    factor = event.details.get("second_factor", "none")
+    return {
+        "when": event.created_at,
+        "how": SignIn(how).label if how in SignIn.values else how,
+        "second_factor": devices.KIND_LABELS.get(factor, NO_SECOND_FACTOR),
+        "ip": event.ip or "",
+    }
 
 
 @sensitive_post_parameters("current_password")
@@ -27,4 +44,9 @@ def profile(request):
         locked = lockout.refuse_wrong_password(request, form, "current_password")
         if locked:
             return locked
-    return render(request, "accounts/profile.html", {"form": form})
+    context = {
+        "form": form,
+        "devices": devices.device_rows(request.user),
+        "sign_ins": [_sign_in_row(event) for event in AuditEvent.objects.sign_ins_of(request.user)[:RECENT_SIGN_INS]],
+    }
+    return render(request, "accounts/profile.html", context)

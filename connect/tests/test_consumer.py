@@ -321,6 +321,13 @@ async def test_a_forged_vm_id_is_refused(password_vm, session_of):
     assert await refused(socket_path(password_vm.pk + 1000), cookie=cookie)
 
 
+async def test_an_owner_whose_role_needs_a_second_factor_they_lack_is_refused(password_vm, session_of, settings):
+    settings.TWO_FACTOR_REQUIRED_ROLE = Role.SIDEKICK  # the VM's owner is a sidekick
+    cookie = await session_of(password_vm.owner)
+
+    assert await refused(socket_path(password_vm), cookie=cookie)
+
+
 async def test_a_foreign_origin_is_refused_even_with_the_owners_session(password_vm, session_of):
     cookie = await session_of(password_vm.owner)
 

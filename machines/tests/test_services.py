@@ -5,6 +5,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from access.roles import Role
+from accounts.identity import IdentityRefused
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from audit.models import Action, AuditEvent
 from machines import services
@@ -281,10 +282,13 @@ def test_vm_reveal_secret_returns_the_plaintext_and_records_the_field_only(vm, o
 
 
 def test_vm_reveal_secret_with_a_wrong_account_password_records_the_refusal(vm, owner):
-    with pytest.raises(services.WrongAccountPassword):
+    with pytest.raises(IdentityRefused) as refusal:
         services.vm_reveal_secret(vm=vm, actor=owner, field="password", account_password="guess")
 
-    assert [e.details for e in events(vm, Action.SECRET_REVEAL_DENIED)] == [{"field": "password"}]
+    assert refusal.value.reason == "wrong_password"
+    assert [e.details for e in events(vm, Action.SECRET_REVEAL_DENIED)] == [
+        {"field": "password", "reason": "wrong_password"}
+    ]
     assert events(vm, Action.SECRET_REVEAL) == []
 
 

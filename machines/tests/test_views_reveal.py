@@ -86,7 +86,7 @@ def test_a_wrong_password_reveals_nothing_and_is_recorded(client, vm, owner):
     assert VM_PASSWORD not in response.text
     assert "not my password" not in response.text
     event = AuditEvent.objects.get(action=Action.SECRET_REVEAL_DENIED)
-    assert (event.actor, event.details) == (owner, {"field": "password"})
+    assert (event.actor, event.details) == (owner, {"field": "password", "reason": "wrong_password"})
     assert not AuditEvent.objects.filter(action=Action.SECRET_REVEAL).exists()
 
 

@@ -11,12 +11,13 @@ from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from accounts import lockout
+from accounts import identity, lockout
+from accounts.two_factor import passkey_confirmation
+from accounts.two_factor.devices import has_passkey, has_second_factor
 from audit.context import for_request
 from machines import services
 from machines.forms import RevealSecretForm, VirtualMachinePasswordForm, VirtualMachineSshKeyForm
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 SECRET_CHOICES = (("password", gettext_lazy("Password")), ("ssh_key", gettext_lazy("SSH private key")))
 TOO_MANY_ATTEMPTS = gettext_lazy("Too many attempts, wait a minute and try again.")
 CANNOT_DECRYPT = gettext_lazy("Cannot decrypt a stored secret: check FIELD_ENCRYPTION_KEYS.")
+# The reveal form's name for each field of accounts.identity.IdentityRefused.
+REVEAL_FIELDS = {"password": "account_password", "otp_token": "otp_token"}
 
 
 @dataclass(frozen=True)
@@ -113,18 +116,33 @@ def _secret_response(request, vm, field: str, secret: str) -> HttpResponse:
 
 
 @sensitive_variables()
-@sensitive_post_parameters("account_password")
+@sensitive_post_parameters("account_password", "otp_token")
 @require_http_methods(["GET", "POST"])
 def vm_reveal(request, pk):
     vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     choices = [(field, label) for field, label in SECRET_CHOICES if getattr(vm, f"has_{field}")]
-    context = {"vm": vm, "form": RevealSecretForm(choices=choices)}
+    # What confirms who is asking: the password (not for OIDC accounts) and, with a second factor, a code or a
+    # passkey just used on this page.
+    passkey = has_passkey(request.user)
+    passkey_confirmed = passkey and passkey_confirmation.is_fresh(request)
+    offer_passkey = passkey and not passkey_confirmed
+    asks = {
+        "needs_password": identity.needs_password(request.user),
+        "needs_code": has_second_factor(request.user) and not passkey_confirmed,
+    }
+    context = {
+        "vm": vm,
+        "form": RevealSecretForm(choices=choices, **asks),
+        "passkey": passkey,
+        "passkey_confirmed": passkey_confirmed,
+        "passkey_config": passkey_confirmation.script_configuration(request) if offer_passkey else None,
+    }
     if request.method == "POST" and choices:
         if not ratelimit.allow(f"reveal:{request.user.pk}", limit=settings.REVEAL_RATE_LIMIT):
             return render(request, "machines/vm_reveal.html", {**context, "error": TOO_MANY_ATTEMPTS}, status=429)
         if not lockout.password_check_allowed(request, request.user):
             return lockout.lockout_response(request)
-        form = context["form"] = RevealSecretForm(request.POST, choices=choices)
+        form = context["form"] = RevealSecretForm(request.POST, choices=choices, **asks)
         if form.is_valid():
             field = form.cleaned_data["secret"]
             try:
@@ -132,14 +150,18 @@ def vm_reveal(request, pk):
                     vm=vm,
                     actor=request.user,
                     field=field,
-                    account_password=form.cleaned_data["account_password"],
+                    account_password=form.cleaned_data.get("account_password", ""),
+                    otp_token=form.cleaned_data.get("otp_token", ""),
+                    passkey_confirmed=passkey_confirmed,
                     context=for_request(request),
                 )
-            except services.WrongAccountPassword:
+                passkey_confirmation.take(request)  # one passkey, one reveal
+            except identity.IdentityRefused as refusal:
                 # Counted like a failed login: guessing here must not be a way around the lockout.
-                if lockout.count_failed_password_check(request, request.user):
+                if lockout.count_refused_identity(request, request.user, refusal):
                     return lockout.lockout_response(request)
-                form.add_error("account_password", _("Your password is not correct."))
+                name = REVEAL_FIELDS[refusal.field]
+                form.add_error(name if name in form.fields else None, refusal.message)
             except ValidationError as error:
                 form.add_error(None, error)
             except DecryptionError:

@@ -18,3 +18,8 @@ document.addEventListener("submit", (event) => {
   const message = event.target.dataset.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
 });
+
+// Print the page (backup codes): <button data-print>
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-print]")) window.print();
+});

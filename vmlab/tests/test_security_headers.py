@@ -8,12 +8,14 @@ from django.urls import reverse
 
 from access.roles import Role
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from accounts.tests.two_factor_helpers import authenticator_for, stored_passkey_for
 from bookmarks.tests.factories import BookmarkFactory
 from machines.tests.factories import VirtualMachineFactory
 
 pytestmark = pytest.mark.django_db
 
-INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+# A <script type="application/json"> is a data block (django-otp-webauthn's configuration), never executed.
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>", re.IGNORECASE)
 INLINE_STYLE = re.compile(r"<style\b|\sstyle\s*=", re.IGNORECASE)
 INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=", re.IGNORECASE)
 JAVASCRIPT_URL = re.compile(r"""(?:href|src|action)\s*=\s*["']?\s*javascript:""", re.IGNORECASE)
@@ -144,6 +146,8 @@ def pages(client):
         reverse("people:waiting_list"),
         reverse("accounts:password_change"),
         reverse("accounts:profile"),
+        reverse("accounts:two_factor"),
+        reverse("accounts:two_factor_totp"),
         reverse("admin:index"),
         reverse("admin:machines_virtualmachine_changelist"),
         reverse("admin:machines_virtualmachine_change", args=[vm.pk]),
@@ -178,3 +182,15 @@ def test_nor_do_the_pages_of_visitors_and_the_lockout_page(client):
 
     assert locked.status_code == 429
     assert_nothing_inline(locked, "lockout page")
+
+
+def test_nor_does_the_second_step_of_signing_in(client):
+    user = UserFactory(username="ada")
+    authenticator_for(user)
+    stored_passkey_for(user)
+    client.post(reverse("accounts:login"), {"username": "ada", "password": DEFAULT_PASSWORD})
+
+    page = client.get(reverse("accounts:second_factor"))
+
+    assert "passkey-verification-placeholder" in page.text
+    assert_nothing_inline(page, "second factor")

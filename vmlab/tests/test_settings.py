@@ -226,3 +226,15 @@ def test_deploy_check_fails_when_an_operator_turns_https_off():
     assert result.returncode != 0
     assert "security.W008" in result.stderr
     assert "security.W004" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("LDAP_ROLE_GROUPS", "regular=cn=students,dc=lab;boss=cn=staff,dc=lab", "'boss' is not a role"),
+        ("OIDC_ROLE_MAP", "regular", "'regular' is not of the form role=group"),
+        ("LDAP_TIMEOUT", "0", "LDAP_TIMEOUT must be more than 0"),
+    ],
+)
+def test_a_malformed_sign_in_setting_stops_startup_with_a_clear_message(variable, value, message):
+    assert message in startup_error(**PRODUCTION, **{variable: value})
