@@ -1,5 +1,7 @@
 """Writing the audit trail. Callers pass facts, never secret values: details are for names and flags."""
 
+import getpass
+
 from django.db import models
 
 from audit.context import AuditContext
@@ -57,6 +59,14 @@ def _event(*, action, actor, target, context, details, operator="") -> AuditEven
         user_agent=context.user_agent,
         details=details,
     )
+
+
+def command_operator() -> str:
+    """Who ran a management command, as the operating system knows them: `operator` of its audit rows."""
+    try:
+        return f"{getpass.getuser()} (manage.py)"
+    except (KeyError, OSError):  # no name for this uid, e.g. in a container
+        return "manage.py"
 
 
 def audit_complete(event: AuditEvent, details: dict) -> None:

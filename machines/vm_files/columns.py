@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +14,10 @@ FORMATS = {
     YAML: _("YAML (e.g. from an Ansible inventory)"),
     SSH_CONFIG: _("OpenSSH client config (~/.ssh/config)"),
 }
+
+# How a file's name tells its format (what VM Lab's exports are named, and OpenSSH's own file names).
+SUFFIXES = {".csv": CSV, ".json": JSON, ".yaml": YAML, ".yml": YAML, ".ssh-config": SSH_CONFIG, ".conf": SSH_CONFIG}
+SSH_CONFIG_NAMES = {"config", "ssh_config"}
 
 # In the order exports write them. Secrets come last and are never exported.
 COLUMNS = ("name", "host", "port", "username", "shared", "assigned_to", "owner", "password", "ssh_key")
@@ -65,6 +70,12 @@ class ParsedFile:
     renames: bool = True
     # Columns that every row of a CSV file has (its header); None for formats where each item has its own keys.
     header: tuple[str, ...] | None = None
+
+
+def format_for_filename(name: str) -> str | None:
+    """The format a file's name says, or None."""
+    path = PurePath(name.lower())
+    return SSH_CONFIG if path.name in SSH_CONFIG_NAMES else SUFFIXES.get(path.suffix)
 
 
 def neutralise_formula(text: str) -> str:
