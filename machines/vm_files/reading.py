@@ -220,12 +220,13 @@ def _check_csv_structure(text: str) -> list[str | None]:
 
 
 def _columns(header: list[str]) -> list[str | None]:
+    written = [cell for cell in header if cell.strip()]
+    if len(written) == 1:
+        for delimiter, label in OTHER_DELIMITERS.items():
+            if delimiter in written[0]:
+                raise FileRefused(WRONG_DELIMITER, {"delimiter": label})
     names = [_header_name(cell) for cell in header]
     named = [name for name in names if name]
-    if len(named) == 1:
-        for delimiter, label in OTHER_DELIMITERS.items():
-            if delimiter in named[0]:
-                raise FileRefused(WRONG_DELIMITER, {"delimiter": label})
     unknown = [name for name in named if name not in COLUMNS]
     if unknown:
         raise FileRefused(UNKNOWN_COLUMNS, {"unknown": ", ".join(f"“{name}”" for name in unknown), "known": _known()})
@@ -265,6 +266,8 @@ def read_yaml(text: str) -> ParsedFile:
         _check_yaml_events(text)
         data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 (a safe loader: CSafeLoader or SafeLoader)
     except yaml.YAMLError as error:
+        if "maximum nesting depth" in str(error):  # libyaml's own limit, met while scanning ahead of our check
+            raise FileRefused(NESTED_TOO_DEEPLY) from None
         raise FileRefused(INVALID_YAML, {"error": " ".join(str(error).split())}) from None
     return _items(data)
 
