@@ -84,7 +84,7 @@ def test_a_file_larger_than_the_request_limit_is_refused(settings):
     settings.MAX_REQUEST_BODY = 100
 
     assert refusal(b"name,host,username\n" + b"a,b.example,c\n" * 10, CSV) == (
-        "This file is 159\xa0bytes; an import takes at most 100\xa0bytes (MAX_REQUEST_BODY): split it into smaller "
+        "This file is larger than 100\xa0bytes, the most an import takes (MAX_REQUEST_BODY): split it into smaller "
         "files."
     )
 

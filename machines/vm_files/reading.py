@@ -49,7 +49,7 @@ OTHER_DELIMITERS = {";": "“;”", "\t": gettext_lazy("tabs"), "|": "“|”"}
 EMPTY_FILE = gettext_lazy("The file is empty.")
 NO_VMS = gettext_lazy("No VMs found in this file.")
 FILE_TOO_LARGE = gettext_lazy(
-    "This file is %(size)s; an import takes at most %(limit)s (MAX_REQUEST_BODY): split it into smaller files."
+    "This file is larger than %(limit)s, the most an import takes (MAX_REQUEST_BODY): split it into smaller files."
 )
 TOO_MANY_ROWS = gettext_lazy(
     "This file has more than %(limit)s VMs; an import takes at most %(limit)s (IMPORT_MAX_ROWS): split it into "
@@ -108,7 +108,7 @@ def _known():
 def read_file(data: bytes, file_format: str) -> ParsedFile:
     """The rows of `data`, a file in `file_format` (machines.vm_files.columns.FORMATS)."""
     if len(data) > settings.MAX_REQUEST_BODY:
-        raise FileRefused(FILE_TOO_LARGE, {"size": filesizeformat(len(data)), "limit": _max_body()})
+        raise FileRefused(FILE_TOO_LARGE, {"limit": filesizeformat(settings.MAX_REQUEST_BODY)})
     text, notes = decode(data)
     reader = {CSV: read_csv, JSON: read_json, YAML: read_yaml, SSH_CONFIG: sshconfig.read}[file_format]
     parsed = reader(text)
@@ -117,10 +117,6 @@ def read_file(data: bytes, file_format: str) -> ParsedFile:
     parsed.notes[:0] = notes
     check_row_count(len(parsed.rows))
     return parsed
-
-
-def _max_body() -> str:
-    return filesizeformat(settings.MAX_REQUEST_BODY)
 
 
 def check_row_count(count: int) -> None:

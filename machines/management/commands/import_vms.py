@@ -24,6 +24,7 @@ from machines.vm_files.columns import FORMATS, format_for_filename
 from machines.vm_files.reading import FILE_TOO_LARGE
 
 COLUMN_WIDTH = 32  # longer values are cut in the table; the details below a row are whole
+MAX_ERRORS_SHOWN = 20  # in the error that ends the command; the table above has them all
 
 
 class Command(BaseCommand):
@@ -74,7 +75,14 @@ class Command(BaseCommand):
             f"{counts[SKIP]} skipped, {counts[ERROR]} with errors"
         )
         if report.has_errors:
-            raise CommandError(f"{summary}: nothing was written. Correct the rows with errors and run it again.")
+            errors = [
+                f"{report.where(row.number)}: {reason}"
+                for row in report.rows
+                if row.action == ERROR
+                for reason in row.reasons
+            ]
+            shown = "\n".join(errors[:MAX_ERRORS_SHOWN] + (["…"] if len(errors) > MAX_ERRORS_SHOWN else []))
+            raise CommandError(f"{summary}: nothing was written. Correct these rows and run it again:\n{shown}")
         if dry_run:
             self.stdout.write(f"Dry run: {summary}; nothing was written.")
         else:
@@ -85,9 +93,7 @@ class Command(BaseCommand):
         try:
             size = os.stat(path).st_size
             if size > settings.MAX_REQUEST_BODY:
-                raise CommandError(
-                    FILE_TOO_LARGE % {"size": filesizeformat(size), "limit": filesizeformat(settings.MAX_REQUEST_BODY)}
-                )
+                raise CommandError(FILE_TOO_LARGE % {"limit": filesizeformat(settings.MAX_REQUEST_BODY)})
             with open(path, "rb") as file:
                 return file.read()
         except OSError as error:
