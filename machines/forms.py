@@ -148,6 +148,17 @@ class VirtualMachineRowForm(VirtualMachineCreateForm):
         super().__init__(data, user=None)
 
 
+class _FieldsSharedByRows(dict):
+    """The row form's fields, which each form instance would otherwise deep-copy: a quarter of the time a row takes.
+    Rows are validated, never rendered, and validating changes no field, so every row can use the same ones."""
+
+    def __deepcopy__(self, memo):
+        return dict(self)
+
+
+VirtualMachineRowForm.base_fields = _FieldsSharedByRows(VirtualMachineRowForm.base_fields)
+
+
 class VirtualMachineEditForm(VersionCheckedForm, forms.ModelForm):
     """Connection details only: secrets, owner and assignee have their own pages.
 

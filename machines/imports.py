@@ -279,7 +279,7 @@ class _Planner:
     def _fingerprint(self, data: bytes, file_format: str, rows: tuple[ImportRow, ...]) -> str:
         # Keyed: a bare hash of a file would let whoever sees the fingerprint test guesses of the passwords in it.
         payload = json.dumps(
-            [self.owner.pk, self.match, file_format, hashlib.sha256(data).hexdigest(), [asdict(row) for row in rows]],
+            [self.owner.pk, self.match, file_format, hashlib.sha256(data).hexdigest(), [vars(row) for row in rows]],
             default=str,
         )
         return salted_hmac("machines.imports.preview", payload, algorithm="sha256").hexdigest()

@@ -268,6 +268,7 @@ def test_secrets_imported_through_the_pages_and_the_command_never_leak(
         ("dumpdata", dump.getvalue()),
         ("command output", out.getvalue()),
     ]
-    assert {name for _where, name in leaks([("the file", data.decode())], secrets)} >= {"web password", "SSH key"}
+    in_the_file = {name for _where, name in leaks([("the file", data.decode())], secrets)}
+    assert {"web password", "db password", "SSH key (line 2)"} <= in_the_file  # the scan finds what is there
     found = leaks(places, secrets)
     assert not found, "\n".join(f"{name} in {where}" for where, name in found)
