@@ -22,7 +22,7 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field, replace
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils.crypto import salted_hmac
@@ -189,20 +189,31 @@ def vms_import_apply(
                 raise ImportChanged(report)
             if report.has_errors:
                 return report
-            services.vms_create_many(
-                actor=actor, vms=[step.values for step in steps if step.row.action == CREATE], context=context
-            )
-            for step in steps:
-                if step.row.action == UPDATE:
-                    services.vm_update(
-                        vm=step.vm, actor=actor, expected_version=step.row.vm_version, context=context, **step.values
-                    )
+            _write(steps, actor=actor, context=context)
             _record(report, actor=actor, owner=planner.owner, context=context, operator=operator)
-    except StaleVersion:
-        # A VM changed between the planning above and its update: the transaction is undone.
+    except _Overtaken:
+        # The transaction is undone; the preview as it stands now says what changed.
         report = vms_import_preview(actor=actor, data=data, file_format=file_format, owner=owner, match=match)
         raise ImportChanged(report) from None
     return replace(report, applied=True)
+
+
+class _Overtaken(Exception):
+    """A VM changed, was deleted or was taken out of the actor's reach between the planning and its update."""
+
+
+def _write(steps: list["_Step"], *, actor: User, context: AuditContext | None) -> None:
+    services.vms_create_many(
+        actor=actor, vms=[step.values for step in steps if step.row.action == CREATE], context=context
+    )
+    for step in steps:
+        if step.row.action == UPDATE:
+            try:
+                services.vm_update(
+                    vm=step.vm, actor=actor, expected_version=step.row.vm_version, context=context, **step.values
+                )
+            except (StaleVersion, VirtualMachine.DoesNotExist, PermissionDenied) as error:
+                raise _Overtaken from error
 
 
 def _record(report: ImportReport, *, actor: User, owner: User, context: AuditContext | None, operator: str) -> None:

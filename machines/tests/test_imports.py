@@ -401,6 +401,22 @@ def test_a_vm_changed_while_the_import_runs_undoes_the_whole_import(sidekick, mo
     assert not AuditEvent.objects.exists()
 
 
+def test_a_vm_deleted_while_the_import_runs_undoes_the_whole_import(sidekick, monkeypatch):
+    VirtualMachineFactory(owner=sidekick, name="web", host="web.example", username="u")
+    real_update = services.vm_update
+
+    def someone_deletes_first(**kwargs):
+        VirtualMachine.objects.filter(pk=kwargs["vm"].pk).delete()
+        return real_update(**kwargs)
+
+    monkeypatch.setattr(services, "vm_update", someone_deletes_first)
+
+    with pytest.raises(ImportChanged):
+        apply(sidekick, csv_file("new,new.example,22,u", "renamed,web.example,22,u"))
+
+    assert not VirtualMachine.objects.filter(name="new").exists()
+
+
 # --- Audit, queries, the API's entry point ----------------------------------------------------------------------------
 
 
