@@ -310,7 +310,7 @@ class _Planner:
 
     def _load(self, parsed: ParsedFile) -> None:
         names = {
-            str(raw.cells[column]).strip().lower()
+            raw.cells[column].strip().lower()
             for raw in parsed.rows
             for column in ("owner", "assigned_to")
             if isinstance(raw.cells.get(column), str) and raw.cells[column].strip()
@@ -356,8 +356,9 @@ class _Planner:
                 continue
             values, _errors, _refused = _typed(raw.cells)
             key = self._row_key(values)
+            owner = values.get("owner", "").strip().lower()
             if key is not None:
-                seen[(values.get("owner", "").strip().lower(), key)].append(raw.number)
+                seen[("" if owner == self.owner.username.lower() else owner, key)].append(raw.number)
         return {
             number: [other for other in numbers if other != number]
             for numbers in seen.values()

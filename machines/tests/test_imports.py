@@ -162,6 +162,14 @@ def test_two_rows_with_one_key_are_both_errors(sidekick):
     assert reasons(report)[2] == ("The same host, port and username as row 2: a file gives each VM once.",)
 
 
+def test_a_row_naming_the_import_owner_is_the_same_vm_as_a_row_naming_nobody(sidekick):
+    report = preview(
+        sidekick, csv_file("a,h.example,22,u,SID", "b,h.example,22,u,", header="name,host,port,username,owner")
+    )
+
+    assert actions(report) == ["error", "error"]
+
+
 def test_a_row_matching_two_vms_is_an_error_that_suggests_matching_by_name(sidekick):
     VirtualMachineFactory(owner=sidekick, name="one", host="web.lab.example", username="u")
     VirtualMachineFactory(owner=sidekick, name="two", host="web.lab.example", username="u")

@@ -99,6 +99,10 @@ def vm_import_apply(request):
         messages.error(request, OUT_OF_DATE)
         return redirect("machines:import")
     owner = get_user_model().objects.filter(pk=pending["owner"]).first() if pending["owner"] else None
+    if pending["owner"] and owner is None:
+        request.session.pop(PENDING, None)
+        messages.error(request, _("The owner you chose for this import no longer exists: nothing was written."))
+        return redirect("machines:import")
     try:
         report = vms_import_apply(
             actor=request.user,
