@@ -18,6 +18,7 @@ class Action(models.TextChoices):
     VM_DELETE = "vm.delete", _("VM deleted")
     VM_SHARE = "vm.share", _("VM sharing changed")
     VM_ASSIGN = "vm.assign", _("VM assigned")
+    VM_IMPORT = "vm.import", _("VMs imported")
     VM_HOST_KEY_TRUST = "vm.host_key_trust", _("VM host key trusted")
     VM_HOST_KEY_RESET = "vm.host_key_reset", _("VM host key reset")
     VM_CONNECTION_TEST = "vm.connection_test", _("VM connection tested")

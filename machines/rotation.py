@@ -1,6 +1,5 @@
 """Re-encrypting every stored secret with the first FIELD_ENCRYPTION_KEYS key, and counting what each key reads."""
 
-import getpass
 import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -10,7 +9,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from audit.models import Action
-from audit.services import audit_record
+from audit.services import audit_record, command_operator
 from machines.fields import EncryptedTextField
 from vmlab.core import crypto
 
@@ -180,15 +179,7 @@ def audited_rotation():
 
 
 def _record(run, **outcome):
-    audit_record(action=Action.KEYS_ROTATE, operator=_operator(), details={**run.totals(), **outcome})
-
-
-def _operator() -> str:
-    """Who ran the command, as the operating system knows them."""
-    try:
-        return f"{getpass.getuser()} (manage.py)"
-    except (KeyError, OSError):  # no name for this uid, e.g. in a container
-        return "manage.py"
+    audit_record(action=Action.KEYS_ROTATE, operator=command_operator(), details={**run.totals(), **outcome})
 
 
 def _write_tokens(model, field_names, rows):

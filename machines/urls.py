@@ -1,11 +1,15 @@
 from django.urls import path
 
-from machines.views import pages, secrets
+from machines.views import import_export, pages, secrets
 
 app_name = "machines"
 
 urlpatterns = [
     path("new/", pages.vm_create, name="create"),
+    path("import/", import_export.vm_import, name="import"),
+    path("import/apply/", import_export.vm_import_apply, name="import_apply"),
+    path("import/discard/", import_export.vm_import_discard, name="import_discard"),
+    path("export/", import_export.vm_export, name="export"),
     path("<int:pk>/", pages.vm_detail, name="detail"),
     path("<int:pk>/edit/", pages.vm_edit, name="edit"),
     path("<int:pk>/delete/", pages.vm_delete, name="delete"),

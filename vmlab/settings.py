@@ -246,6 +246,9 @@ REVEAL_RATE_LIMIT = env_number("REVEAL_RATE_LIMIT", 5, low=1, high=100, unit="at
 # SFTP_MAX_FILE_SIZE plus 64 KiB from logged-in users, so a proxy in front must let that much through there.
 MAX_REQUEST_BODY = env.int("MAX_REQUEST_BODY", default=3 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY
+# Importing VMs from a file (machines.imports): at most this many rows (VMs) in one file, which is also at most
+# MAX_REQUEST_BODY bytes.
+IMPORT_MAX_ROWS = env_number("IMPORT_MAX_ROWS", 5000, low=1, high=1_000_000, unit="rows of an imported file")
 
 # Connecting to VMs (the connect app): SSH_CONNECT_TIMEOUT seconds for name lookup, TCP, handshake and
 # login together; a terminal with no keystroke for TERMINAL_IDLE_TIMEOUT minutes is closed; files moved

@@ -22,7 +22,8 @@ from audit.context import for_request
 from machines import services
 from machines.forms import RevealSecretForm, VirtualMachinePasswordForm, VirtualMachineSshKeyForm
 from machines.models import VirtualMachine
-from machines.views.common import add_service_errors, get_vm, key_filename
+from machines.views.common import add_service_errors, get_vm
+from machines.vm_files.sshconfig import key_filename
 from vmlab.core import ratelimit
 from vmlab.core.crypto import DecryptionError
 

@@ -122,6 +122,31 @@ def test_regular_users_see_others_shared_vms_when_the_sharing_minimum_is_regular
     assert client.get(reverse("machines:detail", args=[private.pk])).status_code == 404
 
 
+# Pages about VMs without an object id: (URL name, method, status for each role). The import pages need the right to
+# own VMs; the export is of the VMs a user sees, so every approved user has one.
+VM_PAGES = [
+    ("machines:create", "get", {Role.REGULAR: 404, Role.SIDEKICK: 200, Role.MANAGER: 200, Role.ADMIN: 200}),
+    ("machines:import", "get", {Role.REGULAR: 404, Role.SIDEKICK: 200, Role.MANAGER: 200, Role.ADMIN: 200}),
+    ("machines:import", "post", {Role.REGULAR: 404, Role.SIDEKICK: 200, Role.MANAGER: 200, Role.ADMIN: 200}),
+    ("machines:import_apply", "post", {Role.REGULAR: 404, Role.SIDEKICK: 302, Role.MANAGER: 302, Role.ADMIN: 302}),
+    ("machines:import_discard", "post", {Role.REGULAR: 404, Role.SIDEKICK: 302, Role.MANAGER: 302, Role.ADMIN: 302}),
+    ("machines:export", "get", {Role.REGULAR: 200, Role.SIDEKICK: 200, Role.MANAGER: 200, Role.ADMIN: 200}),
+]
+
+
+@pytest.mark.parametrize(("name", "method", "statuses"), VM_PAGES, ids=lambda v: str(v))
+@pytest.mark.parametrize("role", [Role.REGULAR, Role.SIDEKICK, Role.MANAGER, Role.ADMIN])
+def test_vm_page_access_matrix(client, role, name, method, statuses):
+    client.force_login(UserFactory(role=role))
+    VirtualMachineFactory(shared=True, password="pw-others")
+
+    response = getattr(client, method)(reverse(name))
+
+    assert response.status_code == statuses[role]
+    assert "pw-" not in response.text
+    assert VirtualMachine.objects.count() == 1, "a refused or empty request created a VM"
+
+
 BOOKMARK_URLS = [("bookmarks:edit", "get", 200), ("bookmarks:delete", "get", 200), ("bookmarks:delete", "post", 302)]
 
 

@@ -6,6 +6,7 @@ snapshot: no refused input below writes an audit row. (The one refusal that is a
 account password at reveal, is an attempt rather than bad input; machines/tests/test_views_reveal.py covers it.)
 """
 
+import json
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from io import StringIO
@@ -433,6 +434,134 @@ IMPORT_CASES = [
 ]
 
 
+def vm_file(text: str | bytes, name: str = "vms.csv", **options) -> dict:
+    return {"file": Upload(text.encode() if isinstance(text, str) else text, name), "match": "address", **options}
+
+
+def vm_csv(*rows: str, header: str = "name,host,port,username") -> dict:
+    return vm_file("\n".join([header, *rows]) + "\n")
+
+
+def vm_json(*items: dict) -> dict:
+    return vm_file(json.dumps([{"name": "web", "host": "web.lab.example", "username": "u"} | item for item in items]),
+                   "vms.json")  # fmt: skip
+
+
+# The classic "billion laughs": each line nine times the one before, a billion strings from a few hundred bytes.
+YAML_BOMB = "a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n" + "".join(
+    f"{name}: &{name} [{','.join([f'*{previous}'] * 9)}]\n"
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True)
+)
+FORMULA_MESSAGE = "name: “=cmd|' /C calc'!A0” starts with =, so a spreadsheet would run it as a formula."
+NESTED_TOO_DEEPLY = "This file is nested too deeply: a file of VMs is a list of items whose values are text"
+
+VM_IMPORT_CASES = [
+    case("vm-import-no-file", "machines:import", {"match": "address"}, REQUIRED),
+    case("vm-import-empty-file", "machines:import", vm_file(b""), FILE_EMPTY),
+    case(
+        "vm-import-wrong-delimiter",
+        "machines:import",
+        vm_file("name;host;port;username\nweb;web.lab.example;22;u\n"),
+        "The columns of this file are separated by “;”, not by commas: save it as CSV with commas",
+    ),
+    case(
+        "vm-import-bom",
+        "machines:import",
+        vm_file("\ufeffname,host,port,username\nweb,web.lab.example,22,u\n"),
+        "The file starts with a UTF-8 byte order mark (Excel writes one): it was ignored.",
+    ),
+    case(
+        "vm-import-utf16",
+        "machines:import",
+        vm_file("name,host,port,username\nweb,web.lab.example,22,u\n".encode("utf-16")),
+        "This file is UTF-16 text (Excel's “Unicode Text” is UTF-16): save it as UTF-8",
+    ),
+    case(
+        "vm-import-latin1",
+        "machines:import",
+        vm_file("name,host,port,username\ncafé,web.lab.example,22,u\n".encode("latin-1")),
+        "This file is not UTF-8 text (byte 28)",
+    ),
+    case(
+        "vm-import-duplicate-rows",
+        "machines:import",
+        vm_csv("web,web.lab.example,22,u", "web again,WEB.lab.example,22,u"),
+        "The same host, port and username as row 3: a file gives each VM once.",
+    ),
+    case("vm-import-port-0", "machines:import", vm_csv("web,web.lab.example,0,u"), f"port: {PORT_TOO_LOW}"),
+    case(
+        "vm-import-port-70000",
+        "machines:import",
+        vm_csv("web,web.lab.example,70000,u"),
+        "port: Ensure this value is less than or equal to 65535.",
+    ),
+    case("vm-import-host-with-space", "machines:import", vm_csv("web,exa mple.com,22,u"), f"host: {HOST_INVALID}"),
+    case(
+        "vm-import-1-mib-cell",
+        "machines:import",
+        vm_csv("x" * 2**20 + ",web.lab.example,22,u"),
+        "name: this cell holds 1,048,576 characters; a cell holds at most 32,768 (an SSH key at most 16 KiB).",
+    ),
+    case(
+        "vm-import-formula", "machines:import", vm_csv("\"=cmd|' /C calc'!A0\",web.lab.example,22,u"), FORMULA_MESSAGE
+    ),
+    case(
+        "vm-import-unknown-assignee",
+        "machines:import",
+        vm_csv("web,web.lab.example,22,u,nobody", header="name,host,port,username,assigned_to"),
+        "assigned_to: there is no active regular or sidekick user named “nobody”.",
+    ),
+    case(
+        "vm-import-passphrase-key",
+        "machines:import",
+        vm_json({"ssh_key": PASSPHRASE_PROTECTED_KEY}),
+        f"ssh_key: This private key is protected by a passphrase. {PASSPHRASE_REFUSED}",
+    ),
+    case("vm-import-damaged-key", "machines:import", vm_json({"ssh_key": KEY_CUT_SHORT}), KEY_DAMAGED),
+    case("vm-import-public-key", "machines:import", vm_json({"ssh_key": PUBLIC_KEY}), PUBLIC_KEY_GIVEN),
+    case(
+        "vm-import-yaml-bomb",
+        "machines:import",
+        vm_file(YAML_BOMB, "bomb.yaml"),
+        "YAML anchors and aliases (&name, *name, line 1) are not accepted: write every VM out in full.",
+    ),
+    case(
+        "vm-import-deep-json", "machines:import", vm_file("[" * 100_000 + "]" * 100_000, "deep.json"), NESTED_TOO_DEEPLY
+    ),
+    case(
+        "vm-import-yaml-no-as-name",
+        "machines:import",
+        vm_file("- {name: no, host: web.lab.example, username: u}\n", "vms.yaml"),
+        "name: False is not text; write it in quotes.",
+    ),
+    case(
+        "vm-import-ssh-config-include",
+        "machines:import",
+        vm_file("Host web\n  HostName web.lab.example\n  User u\nInclude ~/.ssh/config.d/*\n", "config"),
+        "Line 4: Include is not accepted: VM Lab never reads other files on the server.",
+    ),
+    case(
+        "vm-import-over-max-rows",
+        "machines:import",
+        vm_csv(*(f"vm{number},vm{number}.lab.example,22,u" for number in range(5001))),
+        "This file has more than 5,000 VMs; an import takes at most 5,000 (IMPORT_MAX_ROWS): split it into smaller",
+    ),
+    case(
+        "vm-import-over-request-limit",
+        "machines:import",
+        {"file": Upload(name="vms.csv", oversize=True)},
+        TOO_LARGE_PAGE,
+        status=413,
+    ),
+    case(
+        "vm-import-unknown-format",
+        "machines:import",
+        vm_file("host,username\nweb.lab.example,u\n", "vms.txt"),
+        "VM Lab cannot tell the format of “vms.txt” from its name: choose it.",
+    ),
+]
+
+
 def personal_field_cases(page, data):
     """The same bad inputs on registration and on the profile: `data(**changes)` builds an otherwise valid post."""
     form = page.split(":")[1]
@@ -495,6 +624,7 @@ PAGE_CASES = [
     *VM_SECRET_CASES,
     *BOOKMARK_CASES,
     *IMPORT_CASES,
+    *VM_IMPORT_CASES,
     *ACCOUNT_CASES,
 ]
 
@@ -605,6 +735,50 @@ COMMAND_CASES = [
         "Cannot read {tmp}/users.yaml: save it as UTF-8 text",
     ),
     command_case("seed-missing-file", SEED, {}, "Cannot read {tmp}/users.yaml: [Errno 2] No such file or directory"),
+    *(
+        command_case(
+            f"import-vms-{case_id}", ("import_vms", f"{{tmp}}/{name}", "--owner", "mia"), {name: content}, message
+        )
+        for case_id, name, content, message in [
+            (
+                "row-error",
+                "vms.csv",
+                "name,host,port,username\nweb,web.lab.example,0,u\n",
+                f"row 2: port: {PORT_TOO_LOW}",
+            ),
+            ("formula", "vms.csv", "name,host,username\n=1+1,web.lab.example,u\n", "row 2: name: “=1+1” starts with ="),
+            ("yaml-bomb", "vms.yaml", YAML_BOMB, "YAML anchors and aliases (&name, *name, line 1) are not accepted"),
+            ("deep-json", "vms.json", "[" * 100_000 + "]" * 100_000, NESTED_TOO_DEEPLY),
+            ("include", "config", "Include /etc/ssh/ssh_config\n", "Line 1: Include is not accepted"),
+            ("utf16", "vms.csv", "host,username\na.example,u\n".encode("utf-16"), "This file is UTF-16 text"),
+            ("unknown-format", "vms.txt", "host,username\n", "Cannot tell the format of {tmp}/vms.txt from its name"),
+            ("too-large", "vms.csv", b"#" * (3 * 2**20 + 1), "This file is larger than 3\xa0MiB, the most an import"),
+        ]
+    ),
+    command_case(
+        "import-vms-unknown-owner",
+        ("import_vms", "{tmp}/vms.csv", "--owner", "ghost"),
+        {"vms.csv": "host,username\na.example,u\n"},
+        "There is no user named ghost.",
+    ),
+    command_case(
+        "import-vms-owner-cannot-own",
+        ("import_vms", "{tmp}/vms.csv", "--owner", "alice"),
+        {"vms.csv": "host,username\na.example,u\n"},
+        "alice cannot own VMs: owners are active sidekicks, managers or admins.",
+    ),
+    command_case(
+        "import-vms-missing-file",
+        ("import_vms", "{tmp}/vms.csv", "--owner", "mia"),
+        {},
+        "Cannot read {tmp}/vms.csv: [Errno 2] No such file or directory",
+    ),
+    command_case(
+        "import-vms-unknown-format-option",
+        ("import_vms", "{tmp}/vms.csv", "--owner", "mia", "--format", "xlsx"),
+        {},
+        "argument --format: invalid choice: 'xlsx'",
+    ),
     command_case("rotate-batch-size-0", ("rotate_encryption_keys", "--batch-size", "0"), {}, "at least 1"),
     command_case("rotate-batch-size-minus-1", ("rotate_encryption_keys", "--batch-size", "-1"), {}, "at least 1"),
     command_case(

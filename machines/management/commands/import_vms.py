@@ -1,0 +1,131 @@
+import os
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from audit.services import command_operator
+from machines import services
+from machines.imports import (
+    CREATE,
+    ERROR,
+    MATCH_ADDRESS,
+    MATCHES,
+    SKIP,
+    UNCHANGED,
+    UPDATE,
+    ImportReport,
+    vms_import_apply,
+    vms_import_preview,
+)
+from machines.vm_files.columns import FORMATS, format_for_filename
+from machines.vm_files.reading import FILE_TOO_LARGE
+from vmlab.core.sizes import file_size
+
+COLUMN_WIDTH = 32  # longer values are cut in the table; the details below a row are whole
+MAX_ERRORS_SHOWN = 20  # in the error that ends the command; the table above has them all
+
+
+class Command(BaseCommand):
+    help = (
+        "Import VMs from FILE (CSV, JSON, YAML or an OpenSSH client config) into the VMs of --owner, with that user's "
+        "rights, as the portal's import does: the preview of every row is printed, then everything is written in one "
+        "transaction, or nothing if a row has an error (exit status 1). --dry-run prints the preview only."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="The file to import.")
+        parser.add_argument("--owner", required=True, help="Username of the VMs' owner, who makes the changes.")
+        parser.add_argument(
+            "--format", choices=sorted(FORMATS), help="The file's format (default: from its name: .csv, .json, ...)."
+        )
+        parser.add_argument(
+            "--match",
+            choices=sorted(MATCHES),
+            default=MATCH_ADDRESS,
+            help="A row is the VM with the same host, port and username (address, the default) or name.",
+        )
+        parser.add_argument("--dry-run", action="store_true", help="Print what the import would do; write nothing.")
+
+    def handle(self, *args, file, owner, format, match, dry_run, **options):
+        user = get_user_model().objects.filter(username__iexact=owner).first()
+        if user is None:
+            raise CommandError(f"There is no user named {owner}.")
+        try:
+            services.check_owner(user)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+        file_format = format or format_for_filename(file)
+        if file_format is None:
+            raise CommandError(f"Cannot tell the format of {file} from its name: give --format ({', '.join(FORMATS)}).")
+        data = self.read(file)
+        arguments = {"actor": user, "data": data, "file_format": file_format, "match": match}
+        try:
+            if dry_run:
+                report = vms_import_preview(**arguments)
+            else:
+                report = vms_import_apply(**arguments, operator=command_operator())
+        except (ValidationError, PermissionDenied) as error:
+            raise CommandError(" ".join(getattr(error, "messages", [str(error)]))) from None
+        self.print_table(report)
+        counts = report.counts
+        summary = (
+            f"{counts[CREATE]} to create, {counts[UPDATE]} to update, {counts[UNCHANGED]} unchanged, "
+            f"{counts[SKIP]} skipped, {counts[ERROR]} with errors"
+        )
+        if report.has_errors:
+            errors = [
+                f"{report.where(row.number)}: {reason}"
+                for row in report.rows
+                if row.action == ERROR
+                for reason in row.reasons
+            ]
+            shown = "\n".join(errors[:MAX_ERRORS_SHOWN] + (["…"] if len(errors) > MAX_ERRORS_SHOWN else []))
+            raise CommandError(f"{summary}: nothing was written. Correct these rows and run it again:\n{shown}")
+        if dry_run:
+            self.stdout.write(f"Dry run: {summary}; nothing was written.")
+        else:
+            done = summary.replace("to create", "created").replace("to update", "updated")
+            self.stdout.write(self.style.SUCCESS(f"Imported: {done}."))
+
+    def read(self, path: str) -> bytes:
+        try:
+            size = os.stat(path).st_size
+            if size > settings.MAX_REQUEST_BODY:
+                raise CommandError(FILE_TOO_LARGE % {"limit": file_size(settings.MAX_REQUEST_BODY)})
+            with open(path, "rb") as file:
+                return file.read()
+        except OSError as error:
+            raise CommandError(f"Cannot read {path}: {error}") from None
+
+    def print_table(self, report: ImportReport) -> None:
+        header = (report.numbering, "action", "name", "connection", "shared", "assigned_to", "owner", "secrets")
+        lines = [header]
+        details = []
+        for row in report.rows:
+            secrets = "+".join(
+                name for name, given in (("password", row.sets_password), ("key", row.sets_ssh_key)) if given
+            )
+            connection = f"{row.username}@{row.host}:{row.port}" if row.host else ""
+            shared = {True: "yes", False: "no", None: ""}[row.shared]
+            lines.append(
+                (str(row.number), row.action, row.name, connection, shared, row.assigned_to, row.owner, secrets)
+            )
+            changes = [f"changes: {', '.join(row.changes)}"] if row.changes else []
+            details.append([*changes, *row.reasons, *row.notes])
+        cut = [
+            [value if len(value) <= COLUMN_WIDTH else value[: COLUMN_WIDTH - 1] + "…" for value in line]
+            for line in lines
+        ]
+        widths = [max(len(line[column]) for line in cut) for column in range(len(header))]
+        for number, line in enumerate(cut):
+            self.stdout.write("  ".join(value.ljust(width) for value, width in zip(line, widths, strict=True)).rstrip())
+            for detail in details[number - 1] if number else ():
+                self.stdout.write(f"    {detail}")
+        for note in report.notes:
+            self.stdout.write(f"note: {note}")
+
+
+def _cut(value: str) -> str:
+    return value if len(value) <= COLUMN_WIDTH else value[: COLUMN_WIDTH - 1] + "…"
