@@ -1,9 +1,6 @@
-import re
-
 from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.shortcuts import get_object_or_404
-from django.utils.text import slugify
 
 from access.checks import QuerysetVerb
 from machines.models import VirtualMachine
@@ -25,14 +22,3 @@ def add_service_errors(form: Form, error: ValidationError) -> None:
         return
     for field, errors in error.error_dict.items():
         form.add_error(field if field in form.fields else None, errors)
-
-
-def host_alias(vm: VirtualMachine) -> str:
-    """A name for `Host` lines and file names: the VM's name as a slug, or vm-<pk> if nothing is left."""
-    return slugify(vm.name) or f"vm-{vm.pk}"
-
-
-def key_filename(vm: VirtualMachine) -> str:
-    """<vm-name>_id, like ssh-keygen's id_<type>: the name with anything unsafe in a file name replaced."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", vm.name).strip(".-")
-    return f"{safe or f'vm-{vm.pk}'}_id"

@@ -16,8 +16,9 @@ from audit.context import for_request
 from machines import services
 from machines.forms import VirtualMachineAssignForm, VirtualMachineCreateForm, VirtualMachineEditForm
 from machines.models import VirtualMachine
+from machines.sshconfig import host_alias, ssh_command, ssh_config_entry
 from machines.versioning import VERSION_FIELD, StaleVersion
-from machines.views.common import add_service_errors, get_vm, host_alias, key_filename
+from machines.views.common import add_service_errors, get_vm
 from vmlab.core.redirects import safe_next
 
 
@@ -64,18 +65,6 @@ def vm_actions(vm: VirtualMachine, user, *, editable: bool) -> list[VmAction]:
     if editable:
         actions.append(VmAction(_("Delete"), url("delete"), "btn-danger"))
     return actions
-
-
-def ssh_command(vm: VirtualMachine) -> str:
-    return f"ssh -p {vm.port} {vm.username}@{vm.host}"
-
-
-def ssh_config_entry(vm: VirtualMachine) -> str:
-    """A ~/.ssh/config block; IdentityFile names the file that revealing the key downloads."""
-    lines = [f"Host {host_alias(vm)}", f"    HostName {vm.host}", f"    Port {vm.port}", f"    User {vm.username}"]
-    if vm.has_ssh_key:
-        lines += [f"    IdentityFile ~/.ssh/{key_filename(vm)}", "    IdentitiesOnly yes"]
-    return "\n".join(lines) + "\n"
 
 
 @sensitive_post_parameters("password", "ssh_key")

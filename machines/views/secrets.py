@@ -4,7 +4,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms import Form
@@ -18,17 +17,16 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import lockout
 from audit.context import for_request
-from machines import services
+from machines import reveal, services
 from machines.forms import RevealSecretForm, VirtualMachinePasswordForm, VirtualMachineSshKeyForm
 from machines.models import VirtualMachine
-from machines.views.common import add_service_errors, get_vm, key_filename
-from vmlab.core import ratelimit
+from machines.sshconfig import key_filename
+from machines.views.common import add_service_errors, get_vm
 from vmlab.core.crypto import DecryptionError
 
 logger = logging.getLogger(__name__)
 
 SECRET_CHOICES = (("password", gettext_lazy("Password")), ("ssh_key", gettext_lazy("SSH private key")))
-TOO_MANY_ATTEMPTS = gettext_lazy("Too many attempts, wait a minute and try again.")
 CANNOT_DECRYPT = gettext_lazy("Cannot decrypt a stored secret: check FIELD_ENCRYPTION_KEYS.")
 
 
@@ -120,25 +118,22 @@ def vm_reveal(request, pk):
     choices = [(field, label) for field, label in SECRET_CHOICES if getattr(vm, f"has_{field}")]
     context = {"vm": vm, "form": RevealSecretForm(choices=choices)}
     if request.method == "POST" and choices:
-        if not ratelimit.allow(f"reveal:{request.user.pk}", limit=settings.REVEAL_RATE_LIMIT):
-            return render(request, "machines/vm_reveal.html", {**context, "error": TOO_MANY_ATTEMPTS}, status=429)
-        if not lockout.password_check_allowed(request, request.user):
+        try:
+            reveal.reveal_gate(request)
+        except reveal.TooManyAttempts as refusal:
+            return render(request, "machines/vm_reveal.html", {**context, "error": str(refusal)}, status=429)
+        except reveal.LockedOut:
             return lockout.lockout_response(request)
         form = context["form"] = RevealSecretForm(request.POST, choices=choices)
         if form.is_valid():
             field = form.cleaned_data["secret"]
             try:
-                secret = services.vm_reveal_secret(
-                    vm=vm,
-                    actor=request.user,
-                    field=field,
-                    account_password=form.cleaned_data["account_password"],
-                    context=for_request(request),
+                secret = reveal.reveal_secret(
+                    request, vm=vm, field=field, account_password=form.cleaned_data["account_password"]
                 )
+            except reveal.LockedOut:
+                return lockout.lockout_response(request)
             except services.WrongAccountPassword:
-                # Counted like a failed login: guessing here must not be a way around the lockout.
-                if lockout.count_failed_password_check(request, request.user):
-                    return lockout.lockout_response(request)
                 form.add_error("account_password", _("Your password is not correct."))
             except ValidationError as error:
                 form.add_error(None, error)
