@@ -34,6 +34,9 @@ class Action(models.TextChoices):
     USER_ENABLE = "user.enable", _("User enabled")
     USER_DELETE = "user.delete", _("User deleted")
     KEYS_ROTATE = "keys.rotate", _("Encryption keys rotated")
+    TOKEN_CREATE = "token.create", _("API token created")
+    TOKEN_NEW_IP = "token.new_ip", _("API token used from a new IP address")
+    TOKEN_REVOKE = "token.revoke", _("API token revoked")
 
 
 class AuditEvent(models.Model):

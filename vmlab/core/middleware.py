@@ -87,3 +87,14 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         return response
+
+
+def policy_with_inline_styles(policy: str) -> str:
+    """`policy` with style-src 'self' 'unsafe-inline'; every other directive, script-src included, unchanged.
+
+    For the two pages whose vendored code writes <style> elements and offers no way to give them a nonce: the terminal
+    (xterm.js) and the API's Redoc page (styled-components). Inline scripts stay forbidden: a style cannot run code.
+    """
+    directives = [part.strip() for part in policy.split(";") if part.strip()]
+    others = [directive for directive in directives if directive.split()[0] != "style-src"]
+    return "; ".join([*others, "style-src 'self' 'unsafe-inline'"])

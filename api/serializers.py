@@ -1,0 +1,239 @@
+"""What the API reads and writes. Secrets are write-only: no serializer here ever outputs a password or a key.
+
+Writes are validated by the services (machines.services, bookmarks.services, people.services, accounts.tokens); these
+serializers only check types and sizes, so that the description of the API says what a request may hold.
+"""
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from access.roles import Role
+from accounts.models import ApiToken, TokenScope, User
+from audit.models import Action, AuditEvent
+from bookmarks.links import LINK_MAX_LENGTH
+from bookmarks.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, TAGS_MAX_LENGTH, Bookmark
+from machines.models import VirtualMachine
+from machines.querysets import assignable_users
+from machines.sshconfig import ssh_command
+from machines.validators import PORT_MAX, PORT_MIN, SECRET_PASSWORD_MAX_LENGTH, SSH_KEY_MAX_BYTES
+
+VM_FIELD_LENGTHS = {name: VirtualMachine._meta.get_field(name).max_length for name in ("name", "host", "username")}
+
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+
+
+# -- VMs -------------------------------------------------------------------------------------------------------------
+
+
+class VirtualMachineSerializer(serializers.ModelSerializer):
+    """A VM as its readers see it: whether a password or key is set, never their values."""
+
+    owner = UserRefSerializer(read_only=True)
+    assigned_to = UserRefSerializer(read_only=True, allow_null=True)
+    has_password = serializers.BooleanField(read_only=True)
+    has_ssh_key = serializers.BooleanField(read_only=True)
+    ssh_command = serializers.SerializerMethodField()
+
+    class Meta:
+        model = VirtualMachine
+        fields = [
+            *("id", "name", "host", "port", "username", "shared", "owner", "assigned_to"),
+            *("has_password", "has_ssh_key", "host_key_fingerprint", "ssh_command", "version"),
+            *("created_at", "updated_at"),
+        ]
+        read_only_fields = fields
+
+    def get_ssh_command(self, vm) -> str:
+        return ssh_command(vm)
+
+
+def _secret_field(max_length: int, help_text: str) -> serializers.CharField:
+    return serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_null=True,
+        trim_whitespace=False,
+        max_length=max_length,
+        help_text=help_text,
+    )
+
+
+class VirtualMachineWriteSerializer(serializers.Serializer):
+    """Create (POST) or change (PUT, PATCH) a VM. `password` and `ssh_key` are write-only: a text sets a new value,
+    null removes it. `version`, on a change, is the version the caller read: if the VM changed since, nothing is
+    written and the answer is 409 with the current values."""
+
+    name = serializers.CharField(max_length=VM_FIELD_LENGTHS["name"])
+    host = serializers.CharField(max_length=VM_FIELD_LENGTHS["host"])
+    port = serializers.IntegerField(min_value=PORT_MIN, max_value=PORT_MAX, default=22)
+    username = serializers.CharField(max_length=VM_FIELD_LENGTHS["username"])
+    shared = serializers.BooleanField(default=True)
+    password = _secret_field(SECRET_PASSWORD_MAX_LENGTH, _("Write-only. A new password; null removes it."))
+    ssh_key = _secret_field(
+        SSH_KEY_MAX_BYTES * 2, _("Write-only. A private key in OpenSSH or PEM format; null removes it.")
+    )
+    assigned_to = serializers.PrimaryKeyRelatedField(
+        queryset=assignable_users(),
+        required=False,
+        allow_null=True,
+        help_text=_("Id of an active regular or sidekick user (managers and admins), or null."),
+    )
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, help_text=_("Admins only: the id of the VM's new owner.")
+    )
+    version = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, required=False, help_text=_("The version the change is based on.")
+    )
+
+    def validate(self, data):
+        for name in ("password", "ssh_key"):
+            if data.get(name) == "":
+                raise serializers.ValidationError({name: _("Send a value, or null to remove it.")})
+        return data
+
+
+class ShareSerializer(serializers.Serializer):
+    shared = serializers.BooleanField()
+
+
+class AssignSerializer(serializers.Serializer):
+    assigned_to = serializers.PrimaryKeyRelatedField(
+        queryset=assignable_users(), allow_null=True, help_text=_("An active regular or sidekick user, or null.")
+    )
+
+
+class RevealSerializer(serializers.Serializer):
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, max_length=4096, help_text=_("Your own VM Lab password.")
+    )
+    secret = serializers.ChoiceField(choices=[("password", "password"), ("ssh_key", "ssh_key")])
+    otp_token = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text=_("The code of your second factor, once sign-in has one."),
+    )
+
+
+class RevealedSerializer(serializers.Serializer):
+    secret = serializers.ChoiceField(choices=[("password", "password"), ("ssh_key", "ssh_key")])
+    value = serializers.CharField(help_text=_("The secret. Shown once: the response is never cached."))
+
+
+# -- Bookmarks and tags ----------------------------------------------------------------------------------------------
+
+
+class TagListField(serializers.ListField):
+    child = serializers.CharField(max_length=TAGS_MAX_LENGTH)
+
+    def to_representation(self, data):
+        return data.split() if isinstance(data, str) else super().to_representation(data)
+
+
+class BookmarkSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    link = serializers.CharField(max_length=LINK_MAX_LENGTH, help_text=_("An http:// or https:// address."))
+    tags = TagListField(required=False, max_length=100, help_text=_("Tags, lowercase words."))
+    description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True)
+
+    class Meta:
+        model = Bookmark
+        fields = ["id", "name", "link", "tags", "description", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class TagSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    count = serializers.IntegerField(help_text=_("How many of your bookmarks carry it."))
+
+
+# -- People and the audit trail --------------------------------------------------------------------------------------
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = [
+            *("id", "username", "email", "first_name", "last_name", "role", "is_active", "date_joined", "last_login"),
+        ]
+        read_only_fields = fields
+
+
+GRANTED_ROLES = [(role, label) for role, label in Role.choices if role != Role.NEW_USER]
+
+
+class RoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=GRANTED_ROLES)
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    action = serializers.ChoiceField(choices=Action.choices, read_only=True)
+    details = serializers.DictField(read_only=True, help_text=_("Names, counts and flags; never a secret."))
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            *("id", "created_at", "actor", "actor_label", "action", "target_type", "target_id", "target_label"),
+            *("ip", "user_agent", "details"),
+        ]
+        read_only_fields = fields
+
+
+class TokenSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "scope", "created_at", "expires_at"]
+        read_only_fields = fields
+
+
+class MeSerializer(serializers.ModelSerializer):
+    token = serializers.SerializerMethodField(help_text=_("The token of this request; null in a browser session."))
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "first_name", "last_name", "role", "date_joined", "last_login", "token"]
+        read_only_fields = fields
+
+    @extend_schema_field(TokenSummarySerializer(allow_null=True))
+    def get_token(self, user):
+        token = self.context["request"].auth
+        return TokenSummarySerializer(token).data if isinstance(token, ApiToken) else None
+
+
+# -- Tokens ----------------------------------------------------------------------------------------------------------
+
+
+class TokenSerializer(serializers.ModelSerializer):
+    starts_with = serializers.CharField(source="prefix", read_only=True)
+    scope = serializers.ChoiceField(choices=TokenScope.choices, default=TokenScope.READ)
+    expires_in_days = serializers.IntegerField(
+        write_only=True,
+        required=False,
+        min_value=1,
+        max_value=settings.API_TOKEN_MAX_DAYS,
+        help_text=_("Days until it expires: 90 unless chosen, at most API_TOKEN_MAX_DAYS."),
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            *("id", "name", "scope", "starts_with", "created_at", "expires_at", "expires_in_days"),
+            *("last_used_at", "last_used_ip", "revoked_at"),
+        ]
+        read_only_fields = ["id", "created_at", "expires_at", "last_used_at", "last_used_ip", "revoked_at"]
+
+
+class NewTokenSerializer(TokenSerializer):
+    token = serializers.SerializerMethodField(help_text=_("The token itself: shown this once, never again."))
+
+    class Meta(TokenSerializer.Meta):
+        fields = [*TokenSerializer.Meta.fields, "token"]
+
+    def get_token(self, token) -> str:
+        return self.context["plaintext"]
