@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.views import auth, profile
+from accounts.views import auth, profile, tokens
 
 app_name = "accounts"
 
@@ -16,4 +16,6 @@ urlpatterns = [
     path("password/", auth.password_change, name="password_change"),
     path("password/done/", auth.password_change_done, name="password_change_done"),
     path("profile/", profile.profile, name="profile"),
+    path("profile/tokens/", tokens.token_create, name="token_create"),
+    path("profile/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
 ]

@@ -4,10 +4,22 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from access import rights
 from accounts import lockout, services
-from accounts.forms import ProfileForm
-from accounts.models import User
+from accounts.forms import ApiTokenForm, ProfileForm
+from accounts.models import ApiToken, User
 from audit.context import for_request
+
+
+def render_profile(request, *, form=None, token_form=None, status=200, **extra):
+    """The profile page: personal details, and (for approved users) the personal access tokens of the API."""
+    if form is None:
+        form = ProfileForm(instance=User.objects.get(pk=request.user.pk))
+    context = {"form": form, **extra}
+    if rights.USE_PORTAL.granted_to(request.user):
+        context["token_form"] = token_form or ApiTokenForm()
+        context["api_tokens"] = ApiToken.objects.revocable_by(request.user)
+    return render(request, "accounts/profile.html", context, status=status)
 
 
 @sensitive_post_parameters("current_password")
@@ -27,4 +39,4 @@ def profile(request):
         locked = lockout.refuse_wrong_password(request, form, "current_password")
         if locked:
             return locked
-    return render(request, "accounts/profile.html", {"form": form})
+    return render_profile(request, form=form)

@@ -4,10 +4,9 @@ from rest_framework import viewsets
 from audit.context import AuditContext, for_request
 
 
+# Views stay thin: objects come from the queryset verbs (`object_from`), changes go to the services with the request's
+# audit context (`audit_context`). (A comment, not a docstring: drf-spectacular would publish it.)
 class ApiViewSet(viewsets.GenericViewSet):
-    """Views stay thin: objects come from the queryset verbs (`object_from`), changes go to the services with the
-    request's audit context (`audit_context`)."""
-
     lookup_value_regex = "[0-9]+"
 
     def audit_context(self) -> AuditContext:

@@ -4,6 +4,7 @@ import logging
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status
@@ -31,7 +32,11 @@ from vmlab.core.crypto import DecryptionError
 
 logger = logging.getLogger(__name__)
 
-WRONG_PASSWORD = _("Your password is not correct.")
+WRONG_PASSWORD = gettext_lazy("Your password is not correct.")
+STALE = gettext_lazy(
+    "Someone else changed this VM after the version you sent, so nothing was saved. `current` holds the saved values; "
+    "send your change again with its version to replace them."
+)
 
 
 def validated(serializer_class, data, **kwargs) -> dict:
@@ -95,9 +100,9 @@ class VirtualMachineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ap
             services.vm_update(
                 vm=vm, actor=request.user, expected_version=version, context=self.audit_context(), **data
             )
-        except StaleVersion as stale:
+        except StaleVersion:
             current = VirtualMachineSerializer(VirtualMachine.objects.for_list().get(pk=vm.pk)).data
-            raise Conflict(stale.message, current=current) from None
+            raise Conflict(STALE, current=current) from None
         except VirtualMachine.DoesNotExist:
             raise exceptions.NotFound() from None
         return self._answer(vm)

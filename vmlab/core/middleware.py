@@ -2,8 +2,12 @@ import math
 from collections.abc import Callable
 
 from django.conf import settings
+from django.http import HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve
+
+# The API's addresses (the api app): its clients read errors as JSON, in the API's one shape (api.errors).
+JSON_PATH_PREFIX = "/api/"
 
 
 def request_body_limit(limit: Callable[[], int], *, granted: Callable[..., bool]):
@@ -71,10 +75,13 @@ def _own_limit(request) -> Callable[[], int] | None:
     return getattr(match.func, "request_body_limit", None)
 
 
-def _too_large(request, limit: int) -> TemplateResponse:
+def _too_large(request, limit: int) -> HttpResponse:
     # In MiB, rounded down to a tenth: 3, 0.5; an upload limit of 100 MiB + 64 KiB of form overhead says 100.
-    context = {"limit_mib": f"{math.floor(limit / 2**20 * 10) / 10:g}"}
-    return TemplateResponse(request, "413.html", context, status=413).render()
+    limit_mib = f"{math.floor(limit / 2**20 * 10) / 10:g}"
+    if request.path_info.startswith(JSON_PATH_PREFIX):
+        message = f"The request body is larger than {limit_mib} MiB (MAX_REQUEST_BODY)."
+        return JsonResponse({"error": {"code": "too_large", "message": message}}, status=413)
+    return TemplateResponse(request, "413.html", {"limit_mib": limit_mib}, status=413).render()
 
 
 class ContentSecurityPolicyMiddleware:
