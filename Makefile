@@ -42,6 +42,8 @@ check: $(VENV)/.dev .env
 	DEBUG=false ALLOWED_HOSTS=vmlab.example \
 		$(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
+	@# The API's OpenAPI description: complete, valid, and without a single warning.
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 test-sqlite: $(VENV)/.dev .env
 	@echo "== pytest on SQLite =="

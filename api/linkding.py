@@ -166,7 +166,11 @@ class LinkdingBookmarkViewSet(ApiViewSet):
     def retrieve(self, request, pk=None):
         return Response(self.get_serializer(self.object_from(self.get_queryset())).data)
 
-    @extend_schema(summary="linkding: list archived bookmarks (VM Lab has no archive: always empty)", tags=["linkding"])
+    @extend_schema(
+        summary="linkding: list archived bookmarks (VM Lab has no archive: always empty)",
+        responses=LinkdingBookmarkSerializer(many=True),
+        tags=["linkding"],
+    )
     @action(detail=False, methods=["get"])
     def archived(self, request):
         page = self.paginate_queryset(self.get_queryset().none())

@@ -32,6 +32,7 @@ ERRORS = {
     "401": "No credentials, or a token that is unknown, expired or revoked, or whose account is disabled.",
     "403": "Not allowed: a read-scope token writing, an account awaiting approval, or a change the role may not make.",
     "404": "No such object, or one you may not see; or an endpoint your role cannot use.",
+    "405": "This method is not one the endpoint takes.",
     "409": "Changed by someone else since the `version` sent: nothing was written; `current` holds the stored VM.",
     "413": "The request body is larger than MAX_REQUEST_BODY.",
     "415": "The body must be JSON (Content-Type: application/json).",
@@ -75,7 +76,7 @@ def add_error_responses(result, generator, request, public):
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            codes = ["401", "403", "404", "429"]
+            codes = ["401", "403", "404", "405", "429"]
             if method in WITH_BODY or operation.get("parameters") or "{" in path:
                 codes.append("400")
             if method in WITH_BODY:

@@ -122,7 +122,9 @@ def caller(identity, route):
         return client, user, None
     role = S if identity in (READ_TOKEN, DISABLED, EXPIRED) else identity
     user = UserFactory(role=role)
-    token, plaintext = token_create(user=user, name="matrix", scope=TokenScope.READ if identity == READ_TOKEN else "write")
+    token, plaintext = token_create(
+        user=user, name="matrix", scope=TokenScope.READ if identity == READ_TOKEN else "write"
+    )
     if identity == DISABLED:
         type(user).objects.filter(pk=user.pk).update(is_active=False)
     if identity == EXPIRED:
