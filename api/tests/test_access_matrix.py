@@ -1,4 +1,4 @@
-"""Every API endpoint × every kind of caller × every relation to the object, with the status written out by hand
+"""Every API endpoint, every kind of caller, every relation to the object, with the status written out by hand
 from PRODUCT.md §3 (not derived from the querysets under test), and a check that no route of the API escapes it."""
 
 from datetime import timedelta

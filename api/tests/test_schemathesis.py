@@ -81,7 +81,7 @@ class World:
             vms.append(VirtualMachineFactory(owner=self.caller, password=VM_PASSWORD, ssh_key=SSH_KEY))
         bookmarks = [BookmarkFactory(owner=self.caller, tags="lab docs"), BookmarkFactory(owner=sidekick, tags="x")]
         newcomer = UserFactory(role=Role.NEW_USER, password=ACCOUNT_PASSWORD)
-        token, self.plaintext = token_create(user=self.caller, name="fuzz", scope=TokenScope.WRITE)
+        _token, self.plaintext = token_create(user=self.caller, name="fuzz", scope=TokenScope.WRITE)
         other_token, self.other_plaintext = token_create(user=self.caller, name="spare", scope=TokenScope.READ)
         self.ids = [
             *(vm.pk for vm in vms),
