@@ -39,12 +39,18 @@ def _answering_themselves(patterns: list[URLPattern]) -> list[URLPattern]:
     return patterns
 
 
+def _portal_page(view):
+    """DRF marks its views login_not_required; these two are pages of the portal, behind its login middlewares."""
+    view.login_required = True
+    return view
+
+
 urlpatterns = [
     path("v1/", include(_answering_themselves([*v1.urls, path("me/", accounts.MeView.as_view(), name="me")]))),
     path("schema/", login_not_required(docs.SchemaView.as_view()), name="schema"),
     # The documentation pages are the portal's: anonymous visitors go to the login page, newcomers to the waiting page.
-    path("docs/", docs.SwaggerView.as_view(), name="docs"),
-    path("redoc/", docs.RedocView.as_view(), name="redoc"),
+    path("docs/", _portal_page(docs.SwaggerView.as_view()), name="docs"),
+    path("redoc/", _portal_page(docs.RedocView.as_view()), name="redoc"),
     path("", include(_answering_themselves(compatible.urls))),
     path("user/profile/", login_not_required(linkding.LinkdingProfileView.as_view()), name="linkding-profile"),
     re_path(r"^(?P<rest>.*)$", login_not_required(unknown), name="unknown"),
