@@ -13,7 +13,9 @@ import pytest
 import schemathesis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
@@ -106,8 +108,19 @@ class World:
         return {"Authorization": f"{keyword} {self.plaintext}"}
 
 
+@pytest.fixture
+def keep_the_test_connection():
+    """The WSGI handler closes the database connection after each request, as a server's would: the test's own
+    transaction must survive it (django.test.Client does the same)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture(params=ROLES)
-def world(request, db, settings):
+def world(request, db, settings, keep_the_test_connection):
     settings.ALLOWED_HOSTS = ["localhost", "testserver"]
     settings.API_RATE_LIMIT = 100_000
     settings.REVEAL_RATE_LIMIT = 100
