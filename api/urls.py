@@ -53,5 +53,6 @@ urlpatterns = [
     path("redoc/", _portal_page(docs.RedocView.as_view()), name="redoc"),
     path("", include(_answering_themselves(compatible.urls))),
     path("user/profile/", login_not_required(linkding.LinkdingProfileView.as_view()), name="linkding-profile"),
-    re_path(r"^(?P<rest>.*)$", login_not_required(unknown), name="unknown"),
+    # [\s\S]: also paths with a line break in them (%0A), which "." would leave to the portal's HTML 404.
+    re_path(r"^(?P<rest>[\s\S]*)$", login_not_required(unknown), name="unknown"),
 ]

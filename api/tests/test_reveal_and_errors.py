@@ -93,3 +93,11 @@ def test_an_unknown_api_address_is_a_json_404(sidekick):
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_an_api_address_with_a_line_break_is_a_json_404_too(sidekick):
+    """Found by schemathesis: /api/v1/tokens/%0Ah/ fell through to the portal's HTML page."""
+    response = bearer(sidekick).get("/api/v1/tokens/%0Ah/")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
