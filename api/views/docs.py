@@ -4,7 +4,7 @@ The pages are the portal's: signed-in, approved users only (anonymous visitors g
 with the portal's policy unchanged: its start-up script is a separate request (SpectacularSwaggerSplitView) and its
 page has no inline style (templates/drf_spectacular/swagger_ui.html). Redoc writes <style> elements at run time
 (styled-components), which no nonce can cover, so its page alone allows inline styles, as the terminal page does for
-xterm.js; scripts stay 'self' there too.
+xterm.js; scripts stay 'self' there too (its search, which needs a blob: worker, is off: templates/drf_spectacular/).
 """
 
 from django.conf import settings
