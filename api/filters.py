@@ -10,6 +10,17 @@ from machines.models import VirtualMachine
 from vmlab.core.search import QUERY_MAX_LENGTH
 
 
+class StrictBooleanFilter(django_filters.ChoiceFilter):
+    """true or false, and nothing else: django-filter's BooleanFilter ignores a value it cannot read (?shared=maybe
+    would list everything), where a caller must be told."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, choices=[("true", "true"), ("false", "false")], **kwargs)
+
+    def filter(self, qs, value):
+        return super().filter(qs, {"true": True, "false": False}.get(value, value))
+
+
 def _search(queryset, name, value):
     return queryset.search(value.strip()[:QUERY_MAX_LENGTH])
 
@@ -20,8 +31,8 @@ class VirtualMachineFilter(django_filters.FilterSet):
     )
     owner = django_filters.CharFilter(method="by_owner", help_text=_("The owner's username."))
     assigned_to = django_filters.CharFilter(method="by_assignee", help_text=_("The assignee's username."))
-    shared = django_filters.BooleanFilter(field_name="shared")
-    assigned = django_filters.BooleanFilter(method="by_assigned", help_text=_("Assigned to someone, or to nobody."))
+    shared = StrictBooleanFilter(field_name="shared")
+    assigned = StrictBooleanFilter(method="by_assigned", help_text=_("Assigned to someone (true), or to nobody."))
 
     class Meta:
         model = VirtualMachine

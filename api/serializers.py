@@ -19,6 +19,7 @@ from machines.querysets import assignable_users
 from machines.sshconfig import ssh_command
 from machines.validators import PORT_MAX, PORT_MIN, SECRET_PASSWORD_MAX_LENGTH, SSH_KEY_MAX_BYTES
 
+NOT_ASSIGNABLE = _("VMs are assigned to active regular or sidekick users: user {pk_value} is not one.")
 VM_FIELD_LENGTHS = {name: VirtualMachine._meta.get_field(name).max_length for name in ("name", "host", "username")}
 
 
@@ -82,6 +83,7 @@ class VirtualMachineWriteSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         help_text=_("Id of an active regular or sidekick user (managers and admins), or null."),
+        error_messages={"does_not_exist": NOT_ASSIGNABLE},
     )
     owner = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), required=False, help_text=_("Admins only: the id of the VM's new owner.")
@@ -103,7 +105,10 @@ class ShareSerializer(serializers.Serializer):
 
 class AssignSerializer(serializers.Serializer):
     assigned_to = serializers.PrimaryKeyRelatedField(
-        queryset=assignable_users(), allow_null=True, help_text=_("An active regular or sidekick user, or null.")
+        queryset=assignable_users(),
+        allow_null=True,
+        help_text=_("An active regular or sidekick user, or null."),
+        error_messages={"does_not_exist": NOT_ASSIGNABLE},
     )
 
 

@@ -101,3 +101,19 @@ def test_an_api_address_with_a_line_break_is_a_json_404_too(sidekick):
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_filter_value_that_is_neither_true_nor_false_is_refused_not_ignored(sidekick):
+    response = bearer(sidekick).get("/api/v1/vms/", {"shared": "perhaps"})
+
+    assert response.status_code == 400
+    assert "shared" in response.json()["error"]["fields"]
+
+
+def test_revealing_a_secret_the_vm_has_not_names_the_field(sidekick, vm):
+    response = bearer(sidekick).post(
+        f"/api/v1/vms/{vm.pk}/reveal/", {"password": DEFAULT_PASSWORD, "secret": "ssh_key"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"secret": ["This VM has no SSH key."]}

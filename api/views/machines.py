@@ -2,6 +2,7 @@
 
 import logging
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -173,6 +174,8 @@ class VirtualMachineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ap
             raise exceptions.Throttled(wait=minutes * 60, detail=message % {"minutes": minutes}) from None
         except services.WrongAccountPassword:
             raise exceptions.ValidationError({"password": [WRONG_PASSWORD]}) from None
+        except DjangoValidationError as error:  # the VM has no such secret
+            raise exceptions.ValidationError({"secret": error.messages}) from None
         except DecryptionError:
             logger.error("VM #%s: its %s cannot be decrypted with FIELD_ENCRYPTION_KEYS.", vm.pk, data["secret"])
             raise exceptions.APIException(
