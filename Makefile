@@ -44,6 +44,8 @@ check: $(VENV)/.dev .env
 	DEBUG=false ALLOWED_HOSTS=vmlab.example \
 		$(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
+	@# The API's OpenAPI description: complete, valid, and without a single warning.
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 # The LDAP tests start Debian's slapd: installed when missing (as root), like Chromium in .ci/run.
 test-system-packages:

@@ -1,8 +1,12 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.models import Group
+from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import tokens
 from accounts.forms import AdminLoginForm
+from accounts.models import ApiToken
+from audit.context import for_admin_request
 
 # Roles decide every right in VM Lab; Django's groups and permissions are not used.
 admin.site.unregister(Group)
@@ -11,3 +15,36 @@ admin.site.unregister(Group)
 admin.site.unregister(TOTPDevice)
 admin.site.login_form = AdminLoginForm
 # The User admin is in people/admin.py: its actions approve, disable and delete people with their VMs (people.services).
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Every personal access token, never its hash; revoking calls the service (audited, "via": "admin")."""
+
+    list_display = ("name", "user", "scope", "prefix", "created_at", "expires_at", "last_used_at", "last_used_ip")
+    list_filter = ("scope", ("revoked_at", admin.EmptyFieldListFilter))
+    list_select_related = ("user",)
+    search_fields = ("name", "user__username", "prefix")
+    fields = ("name", "user", "scope", "prefix", "created_at", "expires_at", "last_used_at", "last_used_ip")
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False  # tokens are shown once to whoever creates them: their owner, on the profile page
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoked, not deleted: the row keeps when and from where it was used
+
+    def get_queryset(self, request):
+        return ApiToken.objects.administrable_by(request.user).defer("digest")
+
+    @admin.action(description=_("Revoke the selected tokens"))
+    def revoke(self, request, queryset):
+        revoked = sum(
+            tokens.token_revoke(token=token, actor=request.user, context=for_admin_request(request))
+            for token in queryset.select_related("user")
+        )
+        self.message_user(request, _("%(count)d token(s) revoked.") % {"count": revoked}, messages.SUCCESS)

@@ -1,10 +1,12 @@
 from django import forms
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, UsernameField
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import TokenScope, User
 from accounts.services import PERSONAL_FIELDS
 
 
@@ -159,3 +161,21 @@ class ConfirmIdentityForm(forms.Form):
 
 class RemoveDeviceForm(ConfirmIdentityForm):
     device = forms.CharField(widget=forms.HiddenInput)
+
+
+class ApiTokenForm(forms.Form):
+    """A new personal access token (accounts.tokens.token_create checks the same limits)."""
+
+    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("Where it is used, e.g. “CI inventory”."))
+    scope = forms.ChoiceField(
+        label=_("Scope"), choices=TokenScope.choices, initial=TokenScope.READ, widget=forms.RadioSelect
+    )
+    expires_in_days = forms.IntegerField(label=_("Expires in (days)"), min_value=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        days = self.fields["expires_in_days"]
+        days.max_value = settings.API_TOKEN_MAX_DAYS
+        days.validators.append(MaxValueValidator(settings.API_TOKEN_MAX_DAYS))
+        days.initial = settings.API_TOKEN_DEFAULT_DAYS
+        days.help_text = _("At most %(max)d.") % {"max": settings.API_TOKEN_MAX_DAYS}

@@ -39,7 +39,8 @@ def _lockout_name(typed: str) -> str:
     return "unknown:" + salted_hmac("accounts.lockout.unknown-username", typed.lower()).hexdigest()[:32]
 
 
-def _minutes_left(request, credentials) -> int:
+def minutes_left(request, credentials=None) -> int:
+    """Minutes until the lockout of this account (request.user's, or `credentials`') from this address ends."""
     if credentials is None and request.user.is_authenticated:
         credentials = _credentials(request.user)
     attempt = (
@@ -56,7 +57,7 @@ def _minutes_left(request, credentials) -> int:
 
 
 def lockout_response(request, original_response=None, credentials=None):
-    context = {"minutes_left": _minutes_left(request, credentials), "failure_limit": settings.AXES_FAILURE_LIMIT}
+    context = {"minutes_left": minutes_left(request, credentials), "failure_limit": settings.AXES_FAILURE_LIMIT}
     return TemplateResponse(request, "registration/locked_out.html", context, status=429).render()
 
 

@@ -3,14 +3,16 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device
 
+from access import rights
 from access.roles import Role
 from accounts.managers import UserManager
 
-__all__ = ["BackupCode", "BackupCodeDevice", "Role", "SignIn", "User"]
+__all__ = ["ApiToken", "BackupCode", "BackupCodeDevice", "Role", "SignIn", "TokenScope", "User"]
 
 
 class SignIn(models.TextChoices):
@@ -146,3 +148,61 @@ class BackupCode(models.Model):
 
     def __str__(self):
         return f"backup code #{self.pk} of {self.device.user}"  # never the code, which is not stored anyway
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", _("Read: look, change nothing")
+    WRITE = "write", _("Write: everything the account may do")
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        return self.filter(user=user)
+
+    def active(self):
+        """Tokens that still open the API: not revoked, not expired (the owner's own state is checked apart)."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+    def revocable_by(self, user):
+        """A user's own tokens; admins revoke anyone's in the Django admin (administrable_by)."""
+        return self.owned_by(user) if user.is_authenticated else self.none()
+
+    def administrable_by(self, user):
+        return self.all() if rights.ADMINISTER.granted_to(user) else self.none()
+
+
+class ApiToken(models.Model):
+    """A personal access token for the REST API. Only the SHA-256 of the token is kept: it is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user"))
+    name = models.CharField(_("name"), max_length=100)
+    digest = models.CharField(_("SHA-256"), max_length=64, unique=True, editable=False)
+    # The token's first characters, to tell tokens apart in lists: too short to be of use to anyone.
+    prefix = models.CharField(_("starts with"), max_length=16, editable=False)
+    scope = models.CharField(_("scope"), max_length=8, choices=TokenScope.choices, default=TokenScope.READ)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    last_used_ip = models.GenericIPAddressField(_("last IP address"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def may_write(self) -> bool:
+        return self.scope == TokenScope.WRITE

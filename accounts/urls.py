@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.views import auth, profile, second_factor, two_factor
+from accounts.views import auth, profile, second_factor, tokens, two_factor
 
 app_name = "accounts"
 
@@ -22,4 +22,6 @@ urlpatterns = [
     path("two-factor/totp/", two_factor.totp_enrol, name="two_factor_totp"),
     path("two-factor/remove/", two_factor.device_remove, name="two_factor_remove"),
     path("two-factor/backup-codes/", two_factor.backup_codes_regenerate, name="two_factor_backup_codes"),
+    path("profile/tokens/", tokens.token_create, name="token_create"),
+    path("profile/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
 ]

@@ -42,6 +42,9 @@ class Action(models.TextChoices):
     TWO_FACTOR_RESET = "2fa.reset", _("Second factors reset by an admin")
     BACKUP_CODES_CREATE = "2fa.backup_codes", _("Backup codes generated")
     BACKUP_CODE_USE = "2fa.backup_code_used", _("Backup code used")
+    TOKEN_CREATE = "token.create", _("API token created")
+    TOKEN_NEW_IP = "token.new_ip", _("API token used from a new IP address")
+    TOKEN_REVOKE = "token.revoke", _("API token revoked")
 
 
 class AuditEventQuerySet(models.QuerySet):

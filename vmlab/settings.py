@@ -85,6 +85,11 @@ INSTALLED_APPS = [
     "connect",
     "people",
     "dashboard",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -249,6 +254,44 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY
 # Importing VMs from a file (machines.imports): at most this many rows (VMs) in one file, which is also at most
 # MAX_REQUEST_BODY bytes.
 IMPORT_MAX_ROWS = env_number("IMPORT_MAX_ROWS", 5000, low=1, high=1_000_000, unit="rows of an imported file")
+
+# The REST API (api app, README "API"). Personal access tokens last API_TOKEN_DEFAULT_DAYS unless their owner
+# chooses otherwise, and at most API_TOKEN_MAX_DAYS; each token (or each browser session) may make API_RATE_LIMIT
+# requests a minute, counted in the cache like the other limits.
+API_TOKEN_MAX_DAYS = env_number("API_TOKEN_MAX_DAYS", 365, low=1, high=3650, unit="days")
+API_TOKEN_DEFAULT_DAYS = min(90, API_TOKEN_MAX_DAYS)
+API_RATE_LIMIT = env_number("API_RATE_LIMIT", 120, low=1, high=100_000, unit="requests per token per minute")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ApprovedUser", "api.permissions.TokenScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerTokenThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "VM Lab API",
+    "DESCRIPTION": 'VMs, bookmarks, people and the audit trail of VM Lab (README.md, "API").',
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["api.permissions.ApprovedUser"],
+    "SERVE_AUTHENTICATION": [
+        "api.authentication.BearerTokenAuthentication",
+        "api.authentication.SessionAuthentication",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "access.roles.Role", "ScopeEnum": "accounts.models.TokenScope"},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.add_error_responses"],
+}
 
 # Connecting to VMs (the connect app): SSH_CONNECT_TIMEOUT seconds for name lookup, TCP, handshake and
 # login together; a terminal with no keystroke for TERMINAL_IDLE_TIMEOUT minutes is closed; files moved

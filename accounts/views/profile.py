@@ -5,9 +5,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from access import rights
 from accounts import lockout, services
-from accounts.forms import ProfileForm
-from accounts.models import SignIn, User
+from accounts.forms import ApiTokenForm, ProfileForm
+from accounts.models import ApiToken, SignIn, User
 from accounts.two_factor import devices
 from audit.context import for_request
 from audit.models import AuditEvent
@@ -27,6 +28,24 @@ def _sign_in_row(event) -> dict:
     }
 
 
+def render_profile(request, *, form=None, token_form=None, status=200, **extra):
+    """The profile page: personal details, second factors and recent sign-ins, and (for approved users) the personal
+    access tokens of the API."""
+    if form is None:
+        form = ProfileForm(instance=User.objects.get(pk=request.user.pk))
+    recent = AuditEvent.objects.sign_ins_of(request.user)[:RECENT_SIGN_INS]
+    context = {
+        "form": form,
+        "devices": devices.device_rows(request.user),
+        "sign_ins": [_sign_in_row(event) for event in recent],
+        **extra,
+    }
+    if rights.USE_PORTAL.granted_to(request.user):
+        context["token_form"] = token_form or ApiTokenForm()
+        context["api_tokens"] = ApiToken.objects.revocable_by(request.user)
+    return render(request, "accounts/profile.html", context, status=status)
+
+
 @sensitive_post_parameters("current_password")
 @require_http_methods(["GET", "POST"])
 def profile(request):
@@ -44,9 +63,4 @@ def profile(request):
         locked = lockout.refuse_wrong_password(request, form, "current_password")
         if locked:
             return locked
-    context = {
-        "form": form,
-        "devices": devices.device_rows(request.user),
-        "sign_ins": [_sign_in_row(event) for event in AuditEvent.objects.sign_ins_of(request.user)[:RECENT_SIGN_INS]],
-    }
-    return render(request, "accounts/profile.html", context)
+    return render_profile(request, form=form)

@@ -8,17 +8,7 @@ from access.checks import allowed
 from connect.routing import terminal_socket_path
 from machines.models import VirtualMachine
 from machines.views.common import get_vm
-
-
-def policy_with_inline_styles(policy: str) -> str:
-    """`policy` with style-src 'self' 'unsafe-inline'; every other directive, script-src included, unchanged.
-
-    xterm.js injects <style> elements for its layout and colours and offers no way to give them a nonce, so
-    the terminal page alone allows inline styles. Inline scripts stay forbidden: a style cannot run code.
-    """
-    directives = [part.strip() for part in policy.split(";") if part.strip()]
-    others = [directive for directive in directives if directive.split()[0] != "style-src"]
-    return "; ".join([*others, "style-src 'self' 'unsafe-inline'"])
+from vmlab.core.middleware import policy_with_inline_styles
 
 
 @require_safe

@@ -19,7 +19,7 @@ from machines.models import VirtualMachine
 from machines.versioning import VERSION_FIELD, StaleVersion
 from machines.views.common import add_service_errors, get_vm
 from machines.vm_files.sshconfig import entry as ssh_config_entry
-from machines.vm_files.sshconfig import host_alias
+from machines.vm_files.sshconfig import host_alias, ssh_command
 from vmlab.core.redirects import safe_next
 
 
@@ -66,10 +66,6 @@ def vm_actions(vm: VirtualMachine, user, *, editable: bool) -> list[VmAction]:
     if editable:
         actions.append(VmAction(_("Delete"), url("delete"), "btn-danger"))
     return actions
-
-
-def ssh_command(vm: VirtualMachine) -> str:
-    return f"ssh -p {vm.port} {vm.username}@{vm.host}"
 
 
 @sensitive_post_parameters("password", "ssh_key")

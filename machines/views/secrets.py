@@ -4,7 +4,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms import Form
@@ -19,18 +18,16 @@ from accounts import identity, lockout
 from accounts.two_factor import passkey_confirmation
 from accounts.two_factor.devices import has_passkey, has_second_factor
 from audit.context import for_request
-from machines import services
+from machines import reveal, services
 from machines.forms import RevealSecretForm, VirtualMachinePasswordForm, VirtualMachineSshKeyForm
 from machines.models import VirtualMachine
 from machines.views.common import add_service_errors, get_vm
 from machines.vm_files.sshconfig import key_filename
-from vmlab.core import ratelimit
 from vmlab.core.crypto import DecryptionError
 
 logger = logging.getLogger(__name__)
 
 SECRET_CHOICES = (("password", gettext_lazy("Password")), ("ssh_key", gettext_lazy("SSH private key")))
-TOO_MANY_ATTEMPTS = gettext_lazy("Too many attempts, wait a minute and try again.")
 CANNOT_DECRYPT = gettext_lazy("Cannot decrypt a stored secret: check FIELD_ENCRYPTION_KEYS.")
 # The reveal form's name for each field of accounts.identity.IdentityRefused.
 REVEAL_FIELDS = {"password": "account_password", "otp_token": "otp_token"}
@@ -139,28 +136,28 @@ def vm_reveal(request, pk):
         "passkey_config": passkey_confirmation.script_configuration(request) if offer_passkey else None,
     }
     if request.method == "POST" and choices:
-        if not ratelimit.allow(f"reveal:{request.user.pk}", limit=settings.REVEAL_RATE_LIMIT):
-            return render(request, "machines/vm_reveal.html", {**context, "error": TOO_MANY_ATTEMPTS}, status=429)
-        if not lockout.password_check_allowed(request, request.user):
+        try:
+            reveal.reveal_gate(request)
+        except reveal.TooManyAttempts as refusal:
+            return render(request, "machines/vm_reveal.html", {**context, "error": str(refusal)}, status=429)
+        except reveal.LockedOut:
             return lockout.lockout_response(request)
         form = context["form"] = RevealSecretForm(request.POST, choices=choices, **asks)
         if form.is_valid():
             field = form.cleaned_data["secret"]
             try:
-                secret = services.vm_reveal_secret(
+                secret = reveal.reveal_secret(
+                    request,
                     vm=vm,
-                    actor=request.user,
                     field=field,
                     account_password=form.cleaned_data.get("account_password", ""),
                     otp_token=form.cleaned_data.get("otp_token", ""),
                     passkey_confirmed=passkey_confirmed,
-                    context=for_request(request),
                 )
                 passkey_confirmation.take(request)  # one passkey, one reveal
+            except reveal.LockedOut:
+                return lockout.lockout_response(request)
             except identity.IdentityRefused as refusal:
-                # Counted like a failed login: guessing here must not be a way around the lockout.
-                if lockout.count_refused_identity(request, request.user, refusal):
-                    return lockout.lockout_response(request)
                 name = REVEAL_FIELDS[refusal.field]
                 form.add_error(name if name in form.fields else None, refusal.message)
             except ValidationError as error:

@@ -137,6 +137,11 @@ def key_filename(vm) -> str:
     return f"{safe or f'vm-{vm.pk}'}_id"
 
 
+def ssh_command(vm) -> str:
+    """The command line that reaches `vm`, to copy from its page."""
+    return f"ssh -p {vm.port} {vm.username}@{vm.host}"
+
+
 def entry(vm, alias: str | None = None) -> str:
     """A ~/.ssh/config block for `vm` (loaded with has_ssh_key); IdentityFile names the file that revealing the key
     downloads."""

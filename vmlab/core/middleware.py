@@ -2,11 +2,14 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve
 
 from vmlab.core.sizes import file_size
+
+# The API's addresses (the api app): its clients read errors as JSON, in the API's one shape (api.errors).
+JSON_PATH_PREFIX = "/api/"
 
 
 def request_body_limit(limit: Callable[[], int], *, granted: Callable[..., bool]):
@@ -74,10 +77,12 @@ def _own_limit(request) -> Callable[[], int] | None:
     return getattr(match.func, "request_body_limit", None)
 
 
-def _too_large(request, limit: int) -> TemplateResponse:
+def _too_large(request, limit: int) -> HttpResponse:
     # Rounded down to a tenth: 3 MiB, 512 KiB; an upload limit of 100 MiB + 64 KiB of form overhead says 100 MiB.
-    context = {"limit": file_size(limit)}
-    return TemplateResponse(request, "413.html", context, status=413).render()
+    if request.path_info.startswith(JSON_PATH_PREFIX):
+        message = f"The request body is larger than {file_size(limit)} (MAX_REQUEST_BODY)."
+        return JsonResponse({"error": {"code": "too_large", "message": message}}, status=413)
+    return TemplateResponse(request, "413.html", {"limit": file_size(limit)}, status=413).render()
 
 
 class ContentSecurityPolicyMiddleware:
@@ -90,6 +95,17 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         return response
+
+
+def policy_with_inline_styles(policy: str) -> str:
+    """`policy` with style-src 'self' 'unsafe-inline'; every other directive, script-src included, unchanged.
+
+    For the two pages whose vendored code writes <style> elements and offers no way to give them a nonce: the terminal
+    (xterm.js) and the API's Redoc page (styled-components). Inline scripts stay forbidden: a style cannot run code.
+    """
+    directives = [part.strip() for part in policy.split(";") if part.strip()]
+    others = [directive for directive in directives if directive.split()[0] != "style-src"]
+    return "; ".join([*others, "style-src 'self' 'unsafe-inline'"])
 
 
 class PermissionDeniedIsNotFoundMiddleware:

@@ -10,7 +10,9 @@ import pytest
 from django.urls import URLPattern, get_resolver, reverse
 
 from access.roles import Role
+from accounts.models import TokenScope
 from accounts.tests.factories import UserFactory
+from accounts.tokens import token_create
 from bookmarks.tests.factories import BookmarkFactory
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
@@ -230,6 +232,24 @@ def test_denying_a_newcomer_is_for_admins_only(client, role):
     assert type(newcomer).objects.filter(pk=newcomer.pk).exists() is (role != Role.ADMIN)
 
 
+TOKEN_URLS = [("accounts:token_revoke", "post", 302)]
+
+
+@pytest.mark.parametrize("relation", ["own", "others"])
+@pytest.mark.parametrize("role", [Role.REGULAR, Role.SIDEKICK, Role.MANAGER, Role.ADMIN])
+def test_an_api_token_is_revoked_on_the_profile_page_by_its_owner_only(client, role, relation):
+    actor = UserFactory(role=role)
+    client.force_login(actor)
+    owner = actor if relation == "own" else UserFactory(role=Role.SIDEKICK)
+    token, _plaintext = token_create(user=owner, name="ci", scope=TokenScope.READ)
+
+    response = client.post(reverse("accounts:token_revoke", args=[token.pk]))
+
+    assert response.status_code == (302 if relation == "own" else 404)
+    token.refresh_from_db()
+    assert token.revoked is (relation == "own")
+
+
 # -- Every page: anonymous visitors go to the login page, newcomers to the waiting page ---------------
 
 PUBLIC_PAGES = {
@@ -256,13 +276,17 @@ SIGN_IN_STEPS = {
 }
 
 
+# The API answers in JSON (401, not a redirect to the login page): its own matrix is api/tests/test_access_matrix.py.
+NOT_PAGES = {"admin", "api"}
+
+
 def every_portal_page():
     """(name, kwargs) for every named URL of the portal, found in the URL configuration itself: every namespace but
-    the Django admin's, and the names outside any namespace."""
+    the Django admin's and the API's, and the names outside any namespace."""
     resolver = get_resolver()
     pages = [(name, {}) for name in resolver.reverse_dict if isinstance(name, str)]  # the dashboard
     for namespace, (_prefix, namespace_resolver) in resolver.namespace_dict.items():
-        if namespace == "admin":
+        if namespace in NOT_PAGES:
             continue
         for pattern in namespace_resolver.url_patterns:
             assert isinstance(pattern, URLPattern)
@@ -344,10 +368,10 @@ CHECKED_BY_THEIR_OWN_TESTS = {
 def test_every_url_of_an_object_is_in_an_access_matrix():
     """A new page with an object id cannot skip the matrices: every namespace of the URL configuration is read."""
     object_urls = {name for name, kwargs in PAGES if "pk" in kwargs}
-    covered = {url[0] for url in [*VM_URLS, *BOOKMARK_URLS, *USER_URLS]} | set(CHECKED_BY_THEIR_OWN_TESTS)
+    covered = {url[0] for url in [*VM_URLS, *BOOKMARK_URLS, *USER_URLS, *TOKEN_URLS]} | set(CHECKED_BY_THEIR_OWN_TESTS)
 
     assert object_urls - covered == set()
-    assert {name.split(":")[0] for name in object_urls} == {"machines", "connect", "bookmarks", "people"}
+    assert {name.split(":")[0] for name in object_urls} == {"machines", "connect", "bookmarks", "people", "accounts"}
 
 
 @pytest.mark.parametrize(("name", "kwargs"), PAGES, ids=[name for name, _ in PAGES])

@@ -6,7 +6,7 @@ import uuid
 import pytest
 import redis
 
-from vmlab.core.ratelimit import allow
+from vmlab.core.ratelimit import allow, window_wait
 
 
 def test_the_attempt_after_the_limit_is_refused():
@@ -90,3 +90,43 @@ def test_with_redis_the_limit_holds_across_worker_processes(redis_cache):
 def test_with_the_local_memory_cache_each_process_would_count_alone():
     """Why several workers need CACHE_URL (and why deploy/gunicorn.conf.py refuses to start them without)."""
     assert attempts_in_processes(processes=4, attempts_each=5) == 20
+
+
+# -- window_wait: the API's per-token limit, one increment per request ----------------------------------------------
+
+
+def test_the_request_after_the_window_limit_waits_until_the_window_ends(monkeypatch):
+    monkeypatch.setattr(time, "time", lambda: 1_000_000 * 60 + 45.5)
+
+    waits = [window_wait("api:token:1", limit=3) for _ in range(4)]
+
+    assert waits == [None, None, None, 15]
+
+
+def test_a_new_window_starts_a_new_count(monkeypatch):
+    now = [1_000_000 * 60 + 59.0]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    for _ in range(3):
+        window_wait("api:token:1", limit=3)
+    now[0] += 2
+
+    assert window_wait("api:token:1", limit=3) is None
+
+
+def test_with_redis_the_window_limit_holds_across_worker_processes(redis_cache):
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(4)
+
+    def worker(results):
+        start.wait()
+        results.put(sum(window_wait("api:token:9", limit=10, window=10**8) is None for _ in range(5)))
+
+    results = context.Queue()
+    workers = [context.Process(target=worker, args=(results,)) for _ in range(4)]
+    for process in workers:
+        process.start()
+    allowed = sum(results.get(timeout=30) for _ in workers)
+    for process in workers:
+        process.join(timeout=30)
+
+    assert allowed == 10
