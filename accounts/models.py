@@ -1,7 +1,11 @@
+import zoneinfo
+
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
@@ -9,6 +13,11 @@ from access.roles import Role
 from accounts.managers import UserManager
 
 __all__ = ["Role", "User"]
+
+
+def validate_time_zone(value: str) -> None:
+    if value and value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(zone)s is not a time zone, e.g. Europe/Paris."), params={"zone": value})
 
 
 class User(AbstractUser):
@@ -22,6 +31,17 @@ class User(AbstractUser):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     # Raised to end every open session of the user at once (when they are disabled).
     session_generation = models.PositiveIntegerField(_("session generation"), default=0, editable=False)
+    # From this moment the account has no access at all, as if disabled (access.rights), but nothing is changed:
+    # setting a later date (or none) gives it back. Set by managers and admins (people.services).
+    access_expires_at = models.DateTimeField(
+        _("access expires at"),
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=_("From then on the account cannot log in and sees nothing. Empty: no end."),
+    )
+    # Dates and times on the pages and in e-mails, for this user; empty: the site's TIME_ZONE.
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="", validators=[validate_time_zone])
 
     REQUIRED_FIELDS = ["email"]
 
@@ -80,6 +100,16 @@ class User(AbstractUser):
     @property
     def disabled(self) -> bool:
         return not self.is_active
+
+    @property
+    def access_expired(self) -> bool:
+        """Whether the account's access has ended, by this process's clock (the database's: UserQuerySet)."""
+        return self.access_expires_at is not None and self.access_expires_at <= timezone.now()
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The user's time zone: their own choice, else the site's."""
+        return zoneinfo.ZoneInfo(self.time_zone) if self.time_zone else timezone.get_default_timezone()
 
     @property
     def is_approved(self) -> bool:

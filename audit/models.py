@@ -24,6 +24,8 @@ class Action(models.TextChoices):
     VM_TERMINAL = "vm.terminal", _("Terminal session")
     VM_FILE_DOWNLOAD = "vm.file_download", _("File downloaded from a VM")
     VM_FILE_UPLOAD = "vm.file_upload", _("File uploaded to a VM")
+    VM_ASSIGNMENT_CHANGE = "vm.assignment_change", _("VM assignment's end changed")
+    VM_ASSIGNMENT_END = "vm.assignment_end", _("VM assignment ended on its date")
     USER_REGISTER = "user.register", _("User registered")
     USER_CREATE = "user.create", _("User created by an admin")
     USER_APPROVE = "user.approve", _("User approved")
@@ -33,6 +35,12 @@ class Action(models.TextChoices):
     USER_DISABLE = "user.disable", _("User disabled")
     USER_ENABLE = "user.enable", _("User enabled")
     USER_DELETE = "user.delete", _("User deleted")
+    USER_ACCESS_EXPIRY = "user.access_expiry", _("Account's access end changed")
+    REQUEST_CREATE = "request.create", _("VM requested")
+    REQUEST_EXTEND = "request.extend", _("Longer assignment requested")
+    REQUEST_APPROVE = "request.approve", _("Request approved")
+    REQUEST_DENY = "request.deny", _("Request denied")
+    REQUEST_CANCEL = "request.cancel", _("Request withdrawn")
     KEYS_ROTATE = "keys.rotate", _("Encryption keys rotated")
 
 

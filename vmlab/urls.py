@@ -11,6 +11,8 @@ urlpatterns = [
     path("machines/", include("connect.urls")),
     path("bookmarks/", include("bookmarks.urls")),
     path("audit/", include("audit.urls")),
+    path("requests/", include("access_requests.urls")),
+    path("jobs/", include("jobs.urls")),
     # The admin's own password change would check the current password without the lockout: use the portal's.
     path("admin/password_change/", RedirectView.as_view(pattern_name="accounts:password_change")),
     path("admin/", admin.site.urls),
