@@ -23,12 +23,9 @@ from audit.models import Action
 from audit.services import audit_record
 from machines import services as machine_services
 from machines.models import VirtualMachine
+from vmlab.core.dates import utc_text
 
 NOT_PENDING = _("This request was already decided or withdrawn.")
-
-
-def _moment(value: datetime.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def _check_future(until: datetime.datetime) -> None:
@@ -62,7 +59,7 @@ def request_create(
     request = AccessRequest.objects.create(
         kind=AccessRequest.Kind.VM, requester=requester, purpose=purpose.strip(), until=until, vm=vm
     )
-    details = {"until": _moment(until), "vm": vm.name if vm else None}
+    details = {"until": utc_text(until), "vm": vm.name if vm else None}
     audit_record(action=Action.REQUEST_CREATE, actor=requester, target=request, context=context, details=details)
     notify(deciders_of(request), "request_created", {"request": request})
     return request
@@ -93,7 +90,7 @@ def request_extension(
     request = AccessRequest.objects.create(
         kind=AccessRequest.Kind.EXTENSION, requester=requester, purpose=purpose.strip(), until=until, vm=vm
     )
-    details = {"vm": vm.name, "until": _moment(until), "current_until": _moment(current["assigned_until"])}
+    details = {"vm": vm.name, "until": utc_text(until), "current_until": utc_text(current["assigned_until"])}
     audit_record(action=Action.REQUEST_EXTEND, actor=requester, target=request, context=context, details=details)
     notify(
         deciders_of(request), "extension_requested", {"request": request, "current_until": current["assigned_until"]}
@@ -150,7 +147,7 @@ def request_approve(
         except PermissionDenied:
             raise ValidationError({"vm": _("You can only assign VMs of your own.")}) from None
     _decided(locked, actor, AccessRequest.State.APPROVED, note, granted_vm=vm, granted_until=until)
-    details = {"vm": vm.name, "until": _moment(until), "requester": locked.requester.username}
+    details = {"vm": vm.name, "until": utc_text(until), "requester": locked.requester.username}
     audit_record(action=Action.REQUEST_APPROVE, actor=actor, target=locked, context=context, details=details)
     notify([locked.requester], "request_approved", {"request": locked})
     request.refresh_from_db()

@@ -26,6 +26,7 @@ from audit.services import audit_record
 from machines.models import Assignment, VirtualMachine
 from machines.querysets import SECRET_FIELDS
 from machines.versioning import StaleVersion
+from vmlab.core.dates import utc_text
 
 METADATA_FIELDS = ("name", "host", "port", "username", "shared")
 PEOPLE_FIELDS = ("owner", "assigned_to")
@@ -157,7 +158,7 @@ def vm_create(
         Assignment.objects.create(vm=vm, user=assigned_to, assigned_by=actor, until=assigned_until)
     details = {
         "assigned_to": assigned_to.username if assigned_to else None,
-        **({"assigned_until": _moment(assigned_until)} if assigned_to else {}),
+        **({"assigned_until": utc_text(assigned_until)} if assigned_to else {}),
         "shared": shared,
         "password_set": bool(password),
         "ssh_key_set": bool(ssh_key),
@@ -250,10 +251,6 @@ def _id(user: User | None) -> int | None:
     return getattr(user, "pk", None)
 
 
-def _moment(value: datetime.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def _record_assignment(vm: VirtualMachine, actor: User, stored: dict, changed: list[str]) -> tuple[Action, dict]:
     """Bring the history (Assignment) in line with the VM's new assignment; returns the audit action and details.
 
@@ -268,13 +265,13 @@ def _record_assignment(vm: VirtualMachine, actor: User, stored: dict, changed: l
         running_id = None
     details = {"assigned_to": vm.assigned_to.username if vm.assigned_to else None}
     if vm.assigned_until is not None:
-        details["until"] = _moment(vm.assigned_until)
+        details["until"] = utc_text(vm.assigned_until)
     if running_id is not None and running_id == vm.assigned_to_id:
         open_rows.update(until=vm.assigned_until)
         return Action.VM_ASSIGNMENT_CHANGE, {
             **details,
-            "until": _moment(vm.assigned_until),
-            "previous_until": _moment(stored["assigned_until"]),
+            "until": utc_text(vm.assigned_until),
+            "previous_until": utc_text(stored["assigned_until"]),
         }
     if running_id is not None:
         end = Assignment.End.REPLACED if vm.assigned_to_id else Assignment.End.UNASSIGNED
@@ -382,7 +379,7 @@ def vm_assignments_close_expired() -> int:
             vm = VirtualMachine.objects.without_secrets().select_for_update().assignment_ended().filter(pk=pk).first()
             if vm is None:
                 continue
-            ended = {"assigned_to": vm.assigned_to.username, "until": _moment(vm.assigned_until)}
+            ended = {"assigned_to": vm.assigned_to.username, "until": utc_text(vm.assigned_until)}
             Assignment.objects.filter(vm=vm, ended_at__isnull=True).update(
                 ended_at=vm.assigned_until, end=Assignment.End.EXPIRED
             )

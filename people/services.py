@@ -25,6 +25,7 @@ from audit.services import audit_record
 from bookmarks.models import Bookmark
 from machines import services as machine_services
 from machines.models import VirtualMachine
+from vmlab.core.dates import utc_text
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +126,8 @@ def user_set_access_expiry(
     user.access_expires_at = expires_at
     user.save(update_fields=["access_expires_at", "updated_at"])
     details = {
-        "expires_at": expires_at.isoformat() if expires_at else None,
-        "previous": previous.isoformat() if previous else None,
+        "expires_at": utc_text(expires_at),
+        "previous": utc_text(previous),
     }
     audit_record(action=Action.USER_ACCESS_EXPIRY, actor=actor, target=user, context=context, details=details)
     logger.info("access end of user %s set to %s by %s", user.username, details["expires_at"], actor.username)

@@ -20,14 +20,33 @@ def parse_end(value: object, zone: datetime.tzinfo | None = None) -> datetime.da
         return end_of_day(value, zone)
     elif isinstance(value, str):
         text = value.strip()
-        moment = parse_datetime(text)
-        if moment is None:
-            day = parse_date(text)
-            if day is None:
-                raise ValueError(text)
+        day = _date(text)  # first: Python reads "2027-03-12" as a datetime too, at midnight
+        if day is not None:
             return end_of_day(day, zone)
+        moment = _datetime(text)
+        if moment is None:
+            raise ValueError(text)
     else:
         raise ValueError(repr(value))
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=zone or timezone.get_current_timezone())
     return moment
+
+
+def _date(text: str) -> datetime.date | None:
+    try:
+        return parse_date(text)
+    except ValueError:  # well formed but not a day, e.g. 2027-13-01
+        return None
+
+
+def _datetime(text: str) -> datetime.datetime | None:
+    try:
+        return parse_datetime(text)
+    except ValueError:
+        return None
+
+
+def utc_text(value: datetime.datetime | None) -> str | None:
+    """For the audit trail: the moment in UTC, ISO 8601, whatever time zone it was typed in."""
+    return value.astimezone(datetime.UTC).isoformat() if value is not None else None
