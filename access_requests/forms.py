@@ -41,6 +41,7 @@ class ApproveForm(forms.Form):
     vm = forms.ModelChoiceField(
         label=_("VM to assign"),
         queryset=VirtualMachine.objects.none(),
+        empty_label=_("Choose one of the VMs you may assign"),
         error_messages={"invalid_choice": _("Choose one of the VMs you may assign.")},
     )
     until = AccessEndField(label=_("Until"), help_text=_("The VM disappears from their dashboard at that moment."))

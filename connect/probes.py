@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 State = Reachability.State
 STORE_EVERY = 500  # results written at once
+BANNER_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -45,15 +46,6 @@ class ProbeResult:
     offered_fingerprint: str = ""
 
 
-class _Banner(asyncssh.SSHClient):
-    """Keeps the connection, to read the server's version string once the key exchange is done."""
-
-    connection: asyncssh.SSHClientConnection | None = None
-
-    def connection_made(self, conn):
-        self.connection = conn
-
-
 async def probe(target: ProbeTarget, *, timeout: float) -> ProbeResult:
     loop = asyncio.get_running_loop()
     where = {"host": target.host, "port": target.port, "seconds": timeout}
@@ -70,8 +62,10 @@ async def probe(target: ProbeTarget, *, timeout: float) -> ProbeResult:
             started = loop.time()
             sock = await _open(addresses)
             latency = round((loop.time() - started) * 1000, 3)
-            waiting_for = _("the SSH banner and host key")
-            key, version = await _host_key(sock, target)
+            waiting_for = _("the SSH banner")
+            version = await _banner(sock)
+            waiting_for = _("the SSH host key")
+            key = await _host_key(sock, target)
     except TimeoutError:
         return result(
             State.UNREACHABLE,
@@ -85,6 +79,10 @@ async def probe(target: ProbeTarget, *, timeout: float) -> ProbeResult:
         reason = error.strerror or str(error) or error.__class__.__name__
         return result(
             State.UNREACHABLE, _("%(host)s port %(port)s cannot be reached: %(reason)s.") % {**where, "reason": reason}
+        )
+    except NotSSH as error:
+        return result(
+            State.UNREACHABLE, _("Port %(port)s answers, but not with SSH: %(reason)s") % {**where, "reason": error}
         )
     except (asyncssh.Error, asyncio.IncompleteReadError, EOFError) as error:
         reason = getattr(error, "reason", "") or str(error) or error.__class__.__name__
@@ -127,23 +125,50 @@ async def _open(addresses: list[tuple]) -> socket.socket:
     raise error
 
 
-async def _host_key(sock: socket.socket, target: ProbeTarget) -> tuple[asyncssh.SSHKey, str]:
-    """The key the server presents (of the stored key's type first, as OpenSSH asks) and its version string."""
+class NotSSH(Exception):
+    """What the server said first is no SSH banner."""
+
+
+async def _banner(sock: socket.socket) -> str:
+    """The server's version line ("SSH-2.0-OpenSSH_9.2p1 …"), which an SSH server sends first: read without taking
+    it off the socket (MSG_PEEK), so that the key exchange then starts as if nothing had been read."""
+    loop = asyncio.get_running_loop()
+    arrived = loop.create_future()
+    loop.add_reader(sock.fileno(), lambda: arrived.done() or arrived.set_result(None))
+    try:
+        await arrived
+    finally:
+        loop.remove_reader(sock.fileno())
+    try:
+        greeting = sock.recv(BANNER_BYTES, socket.MSG_PEEK)
+    except BlockingIOError:
+        greeting = b""
+    if not greeting:
+        sock.close()
+        raise NotSSH(_("it closed the connection at once"))
+    lines = greeting.decode("ascii", "replace").splitlines()
+    # RFC 4253 allows other lines before the version; a version line not yet complete is still one.
+    version = next((line for line in lines if line.startswith("SSH-")), "")
+    if not version:
+        sock.close()
+        raise NotSSH(_("its first words were “%(words)s”") % {"words": lines[0][:60] if lines else ""})
+    return version.strip()
+
+
+async def _host_key(sock: socket.socket, target: ProbeTarget) -> asyncssh.SSHKey:
+    """The key the server presents in the key exchange (of the stored key's type first, as OpenSSH asks for it);
+    nothing is logged in to."""
     trusted = asyncssh.import_public_key(target.host_key) if target.host_key else None
-    banner = _Banner()
-    options = await asyncssh.SSHClientConnectionOptions.construct(
-        client_factory=lambda: banner, config=None, connect_timeout=None
-    )
     try:
         key = await asyncssh.get_server_host_key(
-            sock=sock, options=options, server_host_key_algs=_host_key_algorithms(trusted), config=None
+            sock=sock, server_host_key_algs=_host_key_algorithms(trusted), config=None
         )
     except BaseException:
         sock.close()
         raise
     if key is None:
         raise asyncssh.ProtocolError(asyncssh.DISC_PROTOCOL_ERROR, "no host key presented")
-    return key, banner.connection.get_extra_info("server_version", "") if banner.connection else ""
+    return key
 
 
 def _now() -> datetime.datetime:
