@@ -180,7 +180,7 @@ def measure(servers, closed) -> None:
     ideal = slowest * probed / concurrency
     print(f"Probing VMs on loopback ({connection.vendor}): {SERVERS} asyncssh servers, {CLOSED_PORTS} closed ports")
     print(f"  REACHABILITY_CONCURRENCY {concurrency}, REACHABILITY_TIMEOUT {settings.REACHABILITY_TIMEOUT:g} s")
-    print("  load average of the machine before and after: {:.2f} / {:.2f}".format(load_before, os.getloadavg()[0]))
+    print(f"  load average of the machine before and after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
     print(f"  slowest single probe (median of {SAMPLES}): {slowest * 1000:.2f} ms")
     for step in STEPS:
         wall, used, peak, count = runs[step]
