@@ -30,7 +30,9 @@ class AccessRequest(models.Model):
     )
     purpose = models.TextField(_("purpose"), max_length=2000)
     until = models.DateTimeField(_("until"))
-    # The VM asked for (kind VM, optional: a shared VM) or whose assignment should last longer (kind EXTENSION).
+    # The VM asked for (kind VM, optional: a shared VM) or whose assignment should last longer (kind EXTENSION). A
+    # deleted VM leaves the request without one: a request for more time then waits for its requester to withdraw
+    # it, as nobody may decide it.
     vm = models.ForeignKey(
         VirtualMachine,
         on_delete=models.SET_NULL,
@@ -67,10 +69,6 @@ class AccessRequest(models.Model):
         verbose_name = _("access request")
         ordering = ["-created_at", "-pk"]
         constraints = [
-            models.CheckConstraint(
-                condition=~models.Q(kind="extension") | models.Q(vm__isnull=False),
-                name="access_requests_extension_names_its_vm",
-            ),
             # One open request for more time per assignment.
             models.UniqueConstraint(
                 fields=["requester", "vm"],

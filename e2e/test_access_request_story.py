@@ -21,7 +21,7 @@ from machines.tests.factories import VirtualMachineFactory
 
 pytestmark = pytest.mark.e2e
 
-GRANTED_FOR = datetime.timedelta(seconds=14)
+GRANTED_FOR = datetime.timedelta(seconds=20)
 
 
 def log_in(browser, username):

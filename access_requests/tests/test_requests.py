@@ -346,3 +346,15 @@ def test_my_requests_lists_the_users_requests_and_their_outcome(client, ada, kte
 
     assert "approved" in page and "“gpu-1” until" in page
     assert "waiting" in page
+
+
+def test_deleting_a_vm_keeps_the_requests_that_named_it(ada, kteo, gpu, running):
+    extension = services.request_extension(requester=ada, vm=gpu, until=running + DAYS, purpose="x")
+    named = AccessRequestFactory(requester=ada, vm=gpu)
+
+    machine_services.vm_delete(vm=gpu, actor=kteo)
+
+    assert AccessRequest.objects.get(pk=extension.pk).vm is None
+    assert AccessRequest.objects.get(pk=named.pk).vm is None
+    assert not AccessRequest.objects.decidable_by(kteo).filter(pk=extension.pk).exists()
+    services.request_withdraw(request=extension, actor=ada)

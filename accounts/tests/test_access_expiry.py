@@ -71,7 +71,7 @@ def test_an_expired_admin_cannot_log_in_to_the_django_admin(client):
 
 
 def test_an_open_session_ends_the_moment_the_account_expires(client):
-    user = UserFactory(username="ada", access_expires_at=timezone.now() + datetime.timedelta(seconds=1))
+    user = UserFactory(username="ada", access_expires_at=timezone.now() + datetime.timedelta(seconds=3))
     client.force_login(user)
     assert client.get(reverse("dashboard")).status_code == 200
 

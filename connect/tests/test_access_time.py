@@ -23,6 +23,9 @@ from machines import services
 from machines.tests.expiry import assign_ended, assign_ending_soon, wait_past
 
 CHECK_EVERY = 0.2
+# How soon after the end a session must be closed: the check interval, and slack for a busy test machine (the
+# default interval, ACCESS_CHECK_INTERVAL, is a minute).
+CLOSED_WITHIN = CHECK_EVERY + 4
 
 
 @pytest.fixture
@@ -75,7 +78,7 @@ def live(test):
 
 @live
 async def test_an_open_terminal_closes_when_the_assignment_ends(terminal_of, vm, manager, student):
-    until = await sync_to_async(assign_ending_soon)(vm, actor=manager, assignee=student, seconds=2)
+    until = await sync_to_async(assign_ending_soon)(vm, actor=manager, assignee=student, seconds=4)
     tab = await terminal_of(vm, student)
     assert await tab.open()
     await tab.output_shows("$ ")
@@ -83,14 +86,14 @@ async def test_an_open_terminal_closes_when_the_assignment_ends(terminal_of, vm,
     closed = await tab.control("closed")
 
     assert closed["message"] == "Your access to this VM has ended."
-    assert time.time() - until.timestamp() < 1 + CHECK_EVERY  # within the check interval of the end
+    assert time.time() - until.timestamp() < CLOSED_WITHIN
     assert await tab.closed() == 1000
 
 
 @live
 async def test_an_open_terminal_closes_when_the_account_expires(terminal_of, vm, manager, student):
     await sync_to_async(services.vm_assign)(vm=vm, actor=manager, assignee=student)
-    ends = timezone.now() + datetime.timedelta(seconds=2)
+    ends = timezone.now() + datetime.timedelta(seconds=4)
     await sync_to_async(get_user_model().objects.filter(pk=student.pk).update)(access_expires_at=ends)
     tab = await terminal_of(vm, student)
     assert await tab.open()
@@ -99,7 +102,7 @@ async def test_an_open_terminal_closes_when_the_account_expires(terminal_of, vm,
     closed = await tab.control("closed")
 
     assert closed["message"] == "Your access to VM Lab has ended: your account expired."
-    assert time.time() - ends.timestamp() < 1 + CHECK_EVERY
+    assert time.time() - ends.timestamp() < CLOSED_WITHIN
 
 
 @live
@@ -127,7 +130,7 @@ def download_url(vm, path):
 
 @pytest.mark.django_db
 def test_a_download_in_progress_stops_when_the_assignment_ends(client, vm, manager, student, big_file, quick_checks):
-    until = assign_ending_soon(vm, actor=manager, assignee=student, seconds=1)
+    until = assign_ending_soon(vm, actor=manager, assignee=student, seconds=3)
     client.force_login(student)
     response = client.get(download_url(vm, big_file))
     assert response.status_code == 200

@@ -109,7 +109,7 @@ def test_a_listener_that_never_answers_is_unreachable_after_the_timeout(silent_s
 
     result = probe(silent_server.port, timeout=0.5)
 
-    assert 0.5 <= time.monotonic() - started < 2
+    assert 0.5 <= time.monotonic() - started < 5  # the timeout, and some slack on a busy machine
     assert result.state == State.UNREACHABLE
     assert result.detail == "No answer within 0.5 s, waiting for the SSH banner."
     assert result.latency_ms is not None  # the TCP connection itself was accepted
@@ -128,8 +128,10 @@ def test_a_server_that_is_not_ssh_is_unreachable(non_ssh_server):
 # Many at once
 
 
-def test_probing_many_holds_no_more_connections_than_the_concurrency(counting_listener):
-    targets = [ProbeTarget(n, "127.0.0.1", counting_listener.port) for n in range(1, 10)]
+def test_probing_many_keeps_to_the_concurrency(counting_listener):
+    """Seven probes of a listener that never answers, three at a time: three rounds of the timeout. Four or more at
+    a time would take two rounds."""
+    targets = [ProbeTarget(n, "127.0.0.1", counting_listener.port) for n in range(1, 8)]
     stored = []
 
     async def batches():
@@ -140,12 +142,13 @@ def test_probing_many_holds_no_more_connections_than_the_concurrency(counting_li
         stored.extend(results)
 
     started = time.monotonic()
-    probed = async_to_sync(probes.probe_all)(batches(), store, concurrency=3, timeout=0.3)
+    probed = async_to_sync(probes.probe_all)(batches(), store, concurrency=3, timeout=0.4)
 
-    assert probed == 9
-    assert sorted(result.vm_id for result in stored) == list(range(1, 10))
-    assert counting_listener.most == 3
-    assert time.monotonic() - started >= 0.9  # three rounds of three
+    assert probed == 7
+    assert sorted(result.vm_id for result in stored) == list(range(1, 8))
+    assert {result.state for result in stored} == {State.UNREACHABLE}
+    assert time.monotonic() - started >= 3 * 0.4
+    assert counting_listener.most >= 3  # they did overlap
 
 
 def test_results_are_stored_a_slice_at_a_time(monkeypatch, closed_port):

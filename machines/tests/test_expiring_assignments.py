@@ -60,7 +60,7 @@ def test_a_running_assignment_counts_until_its_end(vm, manager, student):
 
 
 def test_the_vm_leaves_the_assignee_the_moment_the_assignment_ends(client, vm, manager, student):
-    until = assign_ending_soon(vm, actor=manager, assignee=student, seconds=1)
+    until = assign_ending_soon(vm, actor=manager, assignee=student, seconds=3)
     client.force_login(student)
     assert client.get(reverse("machines:detail", args=[vm.pk])).status_code == 200
     assert "thesis-gpu" in client.get(reverse("dashboard")).text
