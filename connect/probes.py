@@ -51,6 +51,7 @@ async def probe(target: ProbeTarget, *, timeout: float) -> ProbeResult:
     where = {"host": target.host, "port": target.port, "seconds": timeout}
     waiting_for = _("the host name to resolve")
     latency = None
+    sock = None
 
     def result(state, detail="", **found):
         return ProbeResult(target.vm_id, state, _now(), latency, detail, **found)
@@ -92,6 +93,9 @@ async def probe(target: ProbeTarget, *, timeout: float) -> ProbeResult:
     except Exception as error:
         logger.exception("Probing VM %s at %s port %s failed", target.vm_id, target.host, target.port)
         return result(State.UNREACHABLE, _("The probe failed: %(error)s") % {"error": error.__class__.__name__})
+    finally:
+        if sock is not None:
+            sock.close()  # at once, however the probe ended (asyncssh has closed it already after a key exchange)
     found = {"server_version": version, "offered_fingerprint": fingerprint(key)}
     if not target.host_key:
         return result(State.UP, _("Its host key is not confirmed yet: the first connection asks for it."), **found)
@@ -144,13 +148,11 @@ async def _banner(sock: socket.socket) -> str:
     except BlockingIOError:
         greeting = b""
     if not greeting:
-        sock.close()
         raise NotSSH(_("it closed the connection at once"))
     lines = greeting.decode("ascii", "replace").splitlines()
     # RFC 4253 allows other lines before the version; a version line not yet complete is still one.
     version = next((line for line in lines if line.startswith("SSH-")), "")
     if not version:
-        sock.close()
         raise NotSSH(_("its first words were “%(words)s”") % {"words": lines[0][:60] if lines else ""})
     return version.strip()
 
@@ -159,13 +161,7 @@ async def _host_key(sock: socket.socket, target: ProbeTarget) -> asyncssh.SSHKey
     """The key the server presents in the key exchange (of the stored key's type first, as OpenSSH asks for it);
     nothing is logged in to."""
     trusted = asyncssh.import_public_key(target.host_key) if target.host_key else None
-    try:
-        key = await asyncssh.get_server_host_key(
-            sock=sock, server_host_key_algs=_host_key_algorithms(trusted), config=None
-        )
-    except BaseException:
-        sock.close()
-        raise
+    key = await asyncssh.get_server_host_key(sock=sock, server_host_key_algs=_host_key_algorithms(trusted), config=None)
     if key is None:
         raise asyncssh.ProtocolError(asyncssh.DISC_PROTOCOL_ERROR, "no host key presented")
     return key
