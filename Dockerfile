@@ -1,6 +1,7 @@
 # VM Lab's production image: gunicorn with uvicorn workers (pages and the terminal's WebSockets) on port 8000,
-# static files collected at build time and served by whitenoise. Configuration comes from the environment
-# (README.md, "Configuration"); compose.yaml runs it with PostgreSQL and Redis.
+# static files collected at build time and served by whitenoise; or, given the argument `worker`, the task queue's
+# worker. Configuration comes from the environment (README.md, "Configuration"); compose.yaml runs one of each with
+# PostgreSQL and Redis.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -29,5 +30,7 @@ RUN DEBUG=false \
 USER vmlab
 ENV BIND=0.0.0.0:8000
 EXPOSE 8000
-# Migrations first (they are safe to repeat), then the server as PID 1 so that it receives SIGTERM.
-CMD ["sh", "-c", "python manage.py migrate --no-input && exec gunicorn --config deploy/gunicorn.conf.py vmlab.asgi:application"]
+# web: migrations and schedules first (safe to repeat), then the server as PID 1 so that it receives SIGTERM;
+# worker: `manage.py qcluster` as PID 1, which finishes its task on SIGTERM.
+ENTRYPOINT ["scripts/container.sh"]
+CMD ["web"]

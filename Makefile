@@ -25,9 +25,11 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 run: $(VENV)/.runtime .env
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_users
+	$(PY) manage.py setup_schedules
 	@echo "VM Lab: http://127.0.0.1:8000  (Django admin, for admins: http://127.0.0.1:8000/admin/)"
-	@# daphne's runserver: HTTP and the terminal's WebSockets, reloading on code changes.
-	$(PY) manage.py runserver 127.0.0.1:8000
+	@# daphne's runserver (HTTP and the terminal's WebSockets, reloading on code changes), with the task queue's
+	@# worker beside it (probes, reminders, e-mails; the database is its broker): Ctrl+C stops both.
+	PY=$(PY) bash scripts/with_worker.sh $(PY) manage.py runserver 127.0.0.1:8000
 
 # The production set-up on this machine: PostgreSQL, Redis, DEBUG=False, collectstatic, gunicorn + uvicorn workers.
 serve-prod: $(VENV)/.runtime .env

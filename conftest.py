@@ -3,6 +3,7 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from django.core.cache import cache
+from django_q.conf import Conf
 
 from access.roles import SECOND_FACTOR_OPTIONAL, Role
 from accounts.tests.directory_server import (  # noqa: F401 (fixtures: the real OpenLDAP server)
@@ -17,6 +18,14 @@ from vmlab.core import crypto
 from vmlab.tests.leakscan import every_logger, responses  # noqa: F401 (fixtures for the leak tests)
 
 TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_at_once(monkeypatch):
+    """Tasks queued in a test (e-mails, "Check now" probes) run at once, in the test's own process and database
+    transaction, once the transaction that queued them commits (django_capture_on_commit_callbacks). The tests of
+    the worker itself (jobs/tests/test_worker.py) start real worker processes instead."""
+    monkeypatch.setattr(Conf, "SYNC", True)
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.utils.translation import gettext_lazy as _
 
@@ -9,12 +10,12 @@ LOCAL_LOGIN_OFF = _("Signing in with a VM Lab password is turned off here: use y
 
 
 class LoginBackend(ModelBackend):
-    """Django's ModelBackend, except that a disabled user with the right password is authenticated.
+    """Django's ModelBackend, except that a disabled or expired user with the right password is authenticated.
 
-    The login form then refuses them with "This account is disabled" (AuthenticationForm's
+    The login form then refuses them with "This account is disabled" or "has expired" (LoginForm's
     confirm_login_allowed), and only then: a wrong password gets the same answer as an unknown
     username, after the same single password hash, so neither words nor timing reveal who exists.
-    Their sessions stay invalid: get_user() still returns only active users.
+    Their sessions stay invalid: get_user() returns only active users whose access has not ended.
 
     Every session is tied to this backend, whichever backend checked the password (accounts.two_factor.sign_in).
     With LOCAL_LOGIN=false only accounts holding access.rights.BREAK_GLASS sign in with a local password.
@@ -32,5 +33,6 @@ class LoginBackend(ModelBackend):
         return True
 
     def get_user(self, user_id):
-        user = super().get_user(user_id)
-        return user if user is not None and user.is_active else None
+        # One query per request, the access end compared with the database's clock (as visible_to does), so that
+        # a session ends the moment its account expires, whatever ran or did not run meanwhile.
+        return get_user_model()._default_manager.active().access_current().filter(pk=user_id).first()

@@ -1,3 +1,5 @@
+import zoneinfo
+
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -7,7 +9,7 @@ from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TokenScope, User
-from accounts.services import PERSONAL_FIELDS
+from accounts.services import PERSONAL_FIELDS, PROFILE_FIELDS
 
 
 class ForgetUsernameOnFailureMixin:
@@ -34,7 +36,20 @@ class SignInProblemMixin:
         return super().get_invalid_login_error()
 
 
-class LoginForm(ForgetUsernameOnFailureMixin, SignInProblemMixin, AuthenticationForm):
+ACCESS_ENDED = _("This account's access has ended. Ask a lab manager to extend it.")
+
+
+class AccessEndedMixin:
+    """An account whose access has expired cannot log in; told so only after the right password, like "disabled"
+    (accounts.backends.LoginBackend). The end is compared with the database's clock, as everywhere."""
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if User.objects.access_ended().filter(pk=user.pk).exists():
+            raise ValidationError(ACCESS_ENDED, code="access_ended")
+
+
+class LoginForm(ForgetUsernameOnFailureMixin, SignInProblemMixin, AccessEndedMixin, AuthenticationForm):
     """Disabled users are told so only after the right password (see accounts.backends.LoginBackend)."""
 
     error_messages = {
@@ -43,7 +58,7 @@ class LoginForm(ForgetUsernameOnFailureMixin, SignInProblemMixin, Authentication
     }
 
 
-class AdminLoginForm(ForgetUsernameOnFailureMixin, SignInProblemMixin, AdminAuthenticationForm):
+class AdminLoginForm(ForgetUsernameOnFailureMixin, SignInProblemMixin, AccessEndedMixin, AdminAuthenticationForm):
     pass
 
 
@@ -106,13 +121,21 @@ class ProfileForm(UniquePersonalFieldsMixin, forms.ModelForm):
         help_text=_("Needed only to change your username or e-mail address."),
     )
 
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        help_text=_("Dates and times on the pages and in e-mails. Empty: the lab's time zone."),
+    )
+
     class Meta:
         model = User
-        fields = PERSONAL_FIELDS
+        fields = PROFILE_FIELDS
         field_classes = {"username": UsernameField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        zones = sorted(zoneinfo.available_timezones())
+        self.fields["time_zone"].choices = [("", _("The lab's time zone")), *((zone, zone) for zone in zones)]
         if not self.instance.has_local_password:
             # The directory or the OIDC provider keeps these, and VM Lab takes them from it at each sign-in.
             for name in PERSONAL_FIELDS:

@@ -1,5 +1,6 @@
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
+from django.db.models.functions import Now
 
 from access import rights
 from access.roles import Role
@@ -23,6 +24,14 @@ class UserQuerySet(models.QuerySet):
 
     def disabled(self):
         return self.filter(is_active=False)
+
+    def access_ended(self):
+        """Accounts whose access_expires_at has passed, by the database's clock (as access.rights.Right.holders)."""
+        return self.filter(access_expires_at__lte=Now())
+
+    def access_current(self):
+        """Accounts without an end, or whose end is still to come."""
+        return self.filter(rights.ACCESS_NOT_ENDED)
 
     def with_right(self, right: rights.Right):
         """The users who hold `right` (access.rights)."""

@@ -1,4 +1,5 @@
 from django.shortcuts import redirect
+from django.utils import timezone
 
 from access.roles import Role
 
@@ -29,3 +30,17 @@ class ApprovedUserRequiredMiddleware:
         if getattr(view_func, "new_user_allowed", False) or not getattr(view_func, "login_required", True):
             return None
         return redirect("accounts:waiting")
+
+
+class UserTimeZoneMiddleware:
+    """Dates and times in the user's own time zone (their profile setting); the site's TIME_ZONE otherwise."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not user.time_zone:
+            return self.get_response(request)
+        with timezone.override(user.zone):
+            return self.get_response(request)

@@ -1,5 +1,8 @@
+import zoneinfo
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -23,6 +26,11 @@ class SignIn(models.TextChoices):
     OIDC = "oidc", _("OpenID Connect")
 
 
+def validate_time_zone(value: str) -> None:
+    if value and value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(zone)s is not a time zone, e.g. Europe/Paris."), params={"zone": value})
+
+
 class User(AbstractUser):
     email = models.EmailField(_("e-mail address"))
     is_active = models.BooleanField(
@@ -43,6 +51,17 @@ class User(AbstractUser):
     )
     # The OpenID Connect provider's `sub` claim: the only thing an OIDC sign-in is matched by.
     oidc_subject = models.CharField(_("OpenID Connect subject"), max_length=255, unique=True, null=True, blank=True)
+    # From this moment the account has no access at all, as if disabled (access.rights), but nothing is changed:
+    # setting a later date (or none) gives it back. Set by managers and admins (people.services).
+    access_expires_at = models.DateTimeField(
+        _("access expires at"),
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=_("From then on the account cannot log in and sees nothing. Empty: no end."),
+    )
+    # Dates and times on the pages and in e-mails, for this user; empty: the site's TIME_ZONE.
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="", validators=[validate_time_zone])
 
     REQUIRED_FIELDS = ["email"]
 
@@ -112,6 +131,16 @@ class User(AbstractUser):
     @property
     def disabled(self) -> bool:
         return not self.is_active
+
+    @property
+    def access_expired(self) -> bool:
+        """Whether the account's access has ended, by this process's clock (the database's: UserQuerySet)."""
+        return self.access_expires_at is not None and self.access_expires_at <= timezone.now()
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The user's time zone: their own choice, else the site's."""
+        return zoneinfo.ZoneInfo(self.time_zone) if self.time_zone else timezone.get_default_timezone()
 
     @property
     def is_approved(self) -> bool:

@@ -11,9 +11,12 @@ from django.db.models.functions import Lower
 
 from access.roles import Role
 from accounts.models import User
+from vmlab.core.dates import parse_end
 
 REQUIRED_KEYS = {"username", "email", "role"}
-OPTIONAL_KEYS = {"first_name", "last_name"}
+OPTIONAL_KEYS = {"first_name", "last_name", "access_expires_at"}
+# Not text: a date (the end of that day, in TIME_ZONE) or a date and time, which YAML may read as such.
+DATE_KEYS = {"access_expires_at"}
 
 
 class SeedFileError(ValueError):
@@ -49,10 +52,20 @@ def parse_seed_file(text: str) -> list[dict]:
         empty = sorted(str(key) for key, value in entry.items() if value is None)
         if empty:
             raise SeedFileError(f"{where}: {', '.join(empty)} has no value: fill it in")
-        not_text = sorted(str(key) for key, value in entry.items() if not isinstance(value, str))
+        not_text = sorted(
+            str(key) for key, value in entry.items() if key not in DATE_KEYS and not isinstance(value, str)
+        )
         if not_text:
             raise SeedFileError(f"{where}: every value must be text; write {', '.join(not_text)} in quotes")
         where = f"user #{number} ({entry['username']})"
+        for key in sorted(DATE_KEYS & entry.keys()):
+            try:
+                entry[key] = parse_end(entry[key])
+            except ValueError:
+                raise SeedFileError(
+                    f"{where}: {key} {str(entry[key])!r} is not a date (YYYY-MM-DD, access ends at the end of that "
+                    "day) or a date and time (YYYY-MM-DD HH:MM, with an optional UTC offset such as +01:00)"
+                ) from None
         if entry["role"] not in Role.values:
             raise SeedFileError(f"{where}: unknown role {entry['role']!r}; use one of {', '.join(Role.values)}")
         username, email = entry["username"].lower(), entry["email"].lower()

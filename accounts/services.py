@@ -23,6 +23,8 @@ from audit.services import audit_record
 logger = logging.getLogger(__name__)
 
 PERSONAL_FIELDS = ("username", "email", "first_name", "last_name")
+# What people change on their profile page: their personal fields and their time zone.
+PROFILE_FIELDS = (*PERSONAL_FIELDS, "time_zone")
 
 
 @sensitive_variables()
@@ -76,13 +78,13 @@ def user_password_changed(*, user: User, actor: User, how: str, context: AuditCo
 
 @transaction.atomic
 def user_update_profile(*, user: User, actor: User, context: AuditContext | None = None, **values) -> list[str]:
-    """Change the personal fields (PERSONAL_FIELDS) of `user`, by themselves or by an admin. Returns the names of
+    """Change the profile fields (PROFILE_FIELDS) of `user`, by themselves or by an admin. Returns the names of
     the fields that changed. Uniqueness is checked by the forms, and again by the database."""
     if actor.pk != user.pk:
         require_right(rights.ADMINISTER, actor, _("Only admins change someone else's profile."))
-    unknown = set(values) - set(PERSONAL_FIELDS)
+    unknown = set(values) - set(PROFILE_FIELDS)
     if unknown:
-        raise ValueError(f"user_update_profile changes {PERSONAL_FIELDS} only, not {sorted(unknown)}.")
+        raise ValueError(f"user_update_profile changes {PROFILE_FIELDS} only, not {sorted(unknown)}.")
     stored = User.objects.filter(pk=user.pk).values(*values).get()
     changed = sorted(name for name, value in values.items() if stored[name] != value)
     for name, value in values.items():

@@ -139,6 +139,9 @@ def create_users():
 def start_server(env, port, log) -> subprocess.Popen:
     server_env = {**env, "PROD_DATABASE_URL": env["DATABASE_URL"], "CACHE_URL": REDIS_URL, "BIND": f"127.0.0.1:{port}"}
     server_env["WEB_CONCURRENCY"] = str(WORKERS)
+    # The task queue's worker runs beside the server, on this benchmark's Redis database; it must not probe the
+    # load VMs, whose host names are not on this machine.
+    server_env |= {"TASK_BROKER_URL": REDIS_URL, "TASK_QUEUE_NAME": "vmlab-bench-load", "REACHABILITY_INTERVAL": "0"}
     server_env["PY"] = sys.executable
     server = subprocess.Popen(  # noqa: S603
         ["/bin/bash", str(ROOT / "scripts" / "serve_prod.sh")], cwd=ROOT, env=server_env, stdout=log, stderr=log

@@ -13,7 +13,10 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ["dashboard", "api", "list_decryptions", "rotate_keys", "seed_users", "import_vms", "load", "terminal_echo"]
+ORDER = [
+    *("dashboard", "api", "list_decryptions", "rotate_keys", "seed_users", "import_vms", "load", "terminal_echo"),
+    "probes",
+]
 
 
 def machine() -> str:

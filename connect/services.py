@@ -13,9 +13,11 @@ import asyncssh
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_q.tasks import async_task
 
 from access.checks import require
 from audit.context import AuditContext
@@ -23,6 +25,8 @@ from audit.models import Action, AuditEvent
 from audit.services import audit_complete, audit_record
 from connect import checks, sftp, ssh
 from connect.checks import ConnectionTest
+from connect.models import Reachability
+from connect.probes import ProbeResult
 from connect.ssh import ConnectError, Target, fingerprint, key_algorithm, public_key_line
 from connect.targets import target_for
 from machines import services as machine_services
@@ -30,6 +34,9 @@ from machines.models import VirtualMachine
 from vmlab.core import ratelimit
 
 logger = logging.getLogger(__name__)
+
+# "Check now" probes are their own group in the task queue's records, apart from the scheduled runs.
+PROBE_TASK_OPTIONS = {"group": "Check now"}
 
 CANNOT_CONNECT = gettext_lazy("You cannot connect to this VM.")
 
@@ -188,3 +195,45 @@ def vm_file_upload(
 def _record_transfer(action: Action, vm: VirtualMachine, actor, result, context) -> None:
     details = {"path": result.path, "size": result.size}  # never the content
     audit_record(action=action, actor=actor, target=vm, context=context, details=details)
+
+
+# Live status: probe results are stored here only; "Check now" queues a probe for the task queue's worker.
+
+
+def vm_reachability_store(results: list[ProbeResult]) -> None:
+    """Store probe results, one row per VM (replacing the last); a VM deleted while it was probed is skipped."""
+    fields = ("state", "checked_at", "latency_ms", "detail", "server_version", "offered_fingerprint")
+    for attempt in range(2):
+        existing = set(VirtualMachine.objects.filter(pk__in=[r.vm_id for r in results]).values_list("pk", flat=True))
+        rows = [
+            Reachability(
+                vm_id=result.vm_id,
+                state=result.state,
+                checked_at=result.checked_at,
+                latency_ms=result.latency_ms,
+                detail=result.detail[:300],
+                server_version=result.server_version[:255],
+                offered_fingerprint=result.offered_fingerprint[:100],
+            )
+            for result in results
+            if result.vm_id in existing
+        ]
+        try:
+            with transaction.atomic():
+                Reachability.objects.bulk_create(
+                    rows, update_conflicts=True, unique_fields=["vm"], update_fields=list(fields)
+                )
+            return
+        except IntegrityError:
+            if attempt:
+                raise  # a VM deleted between the two reads, twice in a row: let the task be retried
+
+
+def vm_status_check_request(*, vm: VirtualMachine, actor) -> None:
+    """Queue a probe of `vm` ("Check now"): the page says it is queued until the worker has stored the result.
+    Never probes here: a request does not wait for a VM. The probe opens a connection, so it counts against
+    SSH_CONNECT_RATE_LIMIT (TooManyConnections) like a connection test: the portal is no quick port scanner."""
+    require(VirtualMachine.objects.visible_to, actor, vm, CANNOT_CONNECT)
+    _count_connection(actor)
+    Reachability.objects.update_or_create(vm=vm, defaults={"check_requested_at": timezone.now()})
+    transaction.on_commit(lambda: async_task("connect.tasks.probe_vm", vm.pk, q_options=PROBE_TASK_OPTIONS))

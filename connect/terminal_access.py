@@ -39,6 +39,8 @@ def access_lost(session_key: str, user_pk: int, vm_pk: int) -> str:
     user_model = auth.get_user_model()
     if not user_model.objects.filter(pk=user_pk, is_active=True).exists():
         return _("Your account was disabled.")
+    if user_model.objects.filter(pk=user_pk).access_ended().exists():
+        return _("Your access to VM Lab has ended: your account expired.")
     request = HttpRequest()
     request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     user = auth.get_user(request)  # anonymous once the session was logged out, expired or invalidated
@@ -48,7 +50,7 @@ def access_lost(session_key: str, user_pk: int, vm_pk: int) -> str:
     if vm is None:
         return _("The VM was deleted.")
     if not allowed(VirtualMachine.objects.visible_to, user, vm):
-        return _("You no longer have access to this VM.")
+        return _("Your access to this VM has ended.")
     return ""
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from connect.views import checks, files, terminal
+from connect.views import checks, files, status, terminal
 
 app_name = "connect"
 
@@ -12,4 +12,6 @@ urlpatterns = [
     path("<int:pk>/files/", files.file_list, name="files"),
     path("<int:pk>/files/download/", files.file_download, name="file_download"),
     path("<int:pk>/files/upload/", files.file_upload, name="file_upload"),
+    path("<int:pk>/status/", status.status, name="status"),
+    path("<int:pk>/status/check/", status.check_status, name="check_status"),
 ]

@@ -10,12 +10,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from access import rights
+from access_requests.models import AccessRequest
 from bookmarks.models import Bookmark
+from connect.status import with_status
 from machines.models import VirtualMachine
 from vmlab.core.pagination import paginate
 from vmlab.core.search import QUERY_MAX_LENGTH
 
 DASHBOARD_PER_PAGE = 10
+REQUESTS_SHOWN = 5
 
 
 @dataclass
@@ -50,7 +53,8 @@ def _section(request, key, title, queryset, *, kind, empty):
 
 
 def _vm_section(request, key, title, queryset, empty):
-    return _section(request, key, title, queryset.for_table(), kind="vms", empty=empty)
+    # Each VM with its live status (the last probe's result), in the same query.
+    return _section(request, key, title, with_status(queryset), kind="vms", empty=empty)
 
 
 def dashboard_sections(request) -> list[Section]:
@@ -81,7 +85,7 @@ def dashboard_sections(request) -> list[Section]:
             )
         )
     if rights.ASSIGN_VMS.granted_to(user):
-        assigned = vms.owned_by(user).filter(assigned_to__isnull=False)
+        assigned = vms.owned_by(user).currently_assigned()
         sections.append(
             _vm_section(request, "assigned", _("Assigned VMs"), assigned, _("No VM of yours is assigned to anyone."))
         )
@@ -101,6 +105,14 @@ def favicon(request):
     return HttpResponseRedirect(static("img/favicon.svg"))
 
 
+def my_requests(user):
+    """The user's latest requests and what became of them (the e-mail says it too), for those who may ask."""
+    if not rights.REQUEST_VMS.granted_to(user):
+        return None
+    return list(AccessRequest.objects.made_by(user).select_related("vm", "granted_vm")[:REQUESTS_SHOWN])
+
+
 @require_safe
 def dashboard(request):
-    return render(request, "dashboard/dashboard.html", {"sections": dashboard_sections(request)})
+    context = {"sections": dashboard_sections(request), "my_requests": my_requests(request.user)}
+    return render(request, "dashboard/dashboard.html", context)

@@ -7,7 +7,7 @@ from audit.context import for_admin_request
 from machines import services
 from machines.admin_forms import VirtualMachineAdminForm
 from machines.models import VirtualMachine
-from machines.services import METADATA_FIELDS, PEOPLE_FIELDS
+from machines.services import ASSIGNMENT_FIELDS, METADATA_FIELDS, PEOPLE_FIELDS
 from machines.versioning import VERSION_FIELD
 from vmlab.core.admin import WritesThroughServices
 
@@ -22,6 +22,7 @@ class VirtualMachineAdmin(WritesThroughServices, admin.ModelAdmin):
         "username",
         "owner_name",
         "assigned_to",
+        "assigned_until",
         "shared",
         "password_set",
         "ssh_key_set",
@@ -34,7 +35,7 @@ class VirtualMachineAdmin(WritesThroughServices, admin.ModelAdmin):
     readonly_fields = ("host_key_fingerprint", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": (*METADATA_FIELDS, VERSION_FIELD)}),
-        ("People", {"fields": ("owner", "assigned_to")}),
+        ("People", {"fields": ("owner", "assigned_to", "assigned_until")}),
         ("Secrets (write-only)", {"fields": ("new_password", "remove_password", "new_ssh_key", "remove_ssh_key")}),
         ("SSH host key", {"fields": ("host_key_fingerprint",)}),
         ("History", {"fields": ("created_at", "updated_at")}),
@@ -62,7 +63,7 @@ class VirtualMachineAdmin(WritesThroughServices, admin.ModelAdmin):
     @sensitive_variables()  # the typed secrets
     def save_model(self, request, obj, form, change):
         # Every write goes through machines.services, as the portal's do; the audit rows say "via": "admin".
-        values = {name: form.cleaned_data[name] for name in (*METADATA_FIELDS, *PEOPLE_FIELDS)}
+        values = {name: form.cleaned_data[name] for name in (*METADATA_FIELDS, *PEOPLE_FIELDS, *ASSIGNMENT_FIELDS)}
         secrets = form.secret_changes()
         context = for_admin_request(request)
         if change:

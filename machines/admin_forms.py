@@ -42,7 +42,7 @@ class WriteOnlySecretsForm(forms.ModelForm):
 
     class Meta:
         model = VirtualMachine
-        fields = ("name", "host", "port", "username", "shared", "owner", "assigned_to")
+        fields = ("name", "host", "port", "username", "shared", "owner", "assigned_to", "assigned_until")
 
     def clean_new_ssh_key(self):
         key = self.cleaned_data["new_ssh_key"]
@@ -80,6 +80,14 @@ class VirtualMachineAdminForm(VersionCheckedForm, WriteOnlySecretsForm):
         if "assigned_to" in self.changed_data:
             _on_field(services.check_assignee, assignee)
         return assignee
+
+    def clean_assigned_until(self):
+        until = self.cleaned_data["assigned_until"]
+        if until is not None and self.cleaned_data.get("assigned_to") is None:
+            raise ValidationError(_("Choose someone to assign the VM to, or no end."))
+        if "assigned_until" in self.changed_data:
+            _on_field(services.check_assignment_end, until)
+        return until
 
     def secret_changes(self) -> dict:
         """What to do with each secret, as machines.services.vm_update takes it: a new value, or None to remove."""

@@ -10,8 +10,34 @@ from machines.querysets import assignable_users
 from machines.services import METADATA_FIELDS
 from machines.validators import SSH_KEY_MAX_BYTES, normalize_ssh_key
 from machines.versioning import VersionCheckedForm
+from vmlab.core.dates import parse_end
 
 NOT_BOTH = _("Either set a new value or remove it, not both.")
+
+
+class AccessEndField(forms.DateTimeField):
+    """When access ends: a date and time (datetime-local), or a date alone, meaning the end of that day. In the
+    user's time zone. `date_only` asks for a date (type=date)."""
+
+    def __init__(self, *, date_only: bool = False, **kwargs):
+        kind, shown = ("date", "%Y-%m-%d") if date_only else ("datetime-local", "%Y-%m-%dT%H:%M")
+        kwargs.setdefault("widget", forms.DateTimeInput(attrs={"type": kind}, format=shown))
+        kwargs.setdefault(
+            "error_messages", {"invalid": _("Enter a date (YYYY-MM-DD), or a date and time (YYYY-MM-DD HH:MM).")}
+        )
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_end(str(value).replace("T", " "))
+        except ValueError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+def end_help(what: str) -> str:
+    return _("%(what)s Empty: no end. A date alone means the end of that day.") % {"what": what}
 
 
 class WriteOnlyTextarea(forms.Textarea):
@@ -219,6 +245,17 @@ class VirtualMachineAssignForm(forms.Form):
         help_text=_("An active regular or sidekick user, or nobody."),
         error_messages={"invalid_choice": _("Choose an active regular or sidekick user, or nobody.")},
     )
+    assigned_until = AccessEndField(
+        label=_("Until"),
+        required=False,
+        help_text=end_help(_("The VM disappears from their dashboard at that moment; the history keeps it.")),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("assigned_until") and not cleaned.get("assigned_to"):
+            self.add_error("assigned_until", _("Choose someone to assign the VM to, or no end."))
+        return cleaned
 
 
 class RevealSecretForm(forms.Form):

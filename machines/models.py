@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from machines.fields import EncryptedTextField
@@ -51,6 +52,9 @@ class VirtualMachine(models.Model):
         related_name="assigned_vms",
         verbose_name=_("assigned to"),
     )
+    # When the assignment ends; none: until someone changes it. Past it, the assignment counts as none
+    # (VirtualMachineQuerySet.visible_to & co., by the database's clock), whether or not a job has closed it yet.
+    assigned_until = models.DateTimeField(_("assigned until"), null=True, blank=True, db_index=True)
     # The server's public key, trusted by a user on the first connection (connect.services): OpenSSH's
     # "type base64" line, and its SHA256 fingerprint as `ssh-keygen -lf` prints it. Empty until then.
     host_key = models.TextField(_("SSH host key"), blank=True, default="", editable=False)
@@ -90,3 +94,49 @@ class VirtualMachine(models.Model):
             (model, [constraint for constraint in constraints if constraint.name != PORT_RANGE_CONSTRAINT])
             for model, constraints in super().get_constraints()
         ]
+
+    @property
+    def assignment_running(self) -> bool:
+        """For display: whether assigned_to still holds, by this process's clock (access is decided in SQL)."""
+        return self.assigned_to_id is not None and (self.assigned_until is None or self.assigned_until > timezone.now())
+
+
+class Assignment(models.Model):
+    """Who had which VM, from when to when: one row per assignment, kept when it ends (machines.services).
+
+    The open row of a VM (ended_at empty) matches its assigned_to and assigned_until, which the portal reads.
+    """
+
+    class End(models.TextChoices):
+        UNASSIGNED = "unassigned", _("unassigned")
+        REPLACED = "replaced", _("assigned to someone else")
+        EXPIRED = "expired", _("ended on its date")
+
+    vm = models.ForeignKey(VirtualMachine, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("VM"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("user")
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assigned by"),
+    )
+    started_at = models.DateTimeField(_("from"), default=timezone.now)
+    until = models.DateTimeField(_("until"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    end = models.CharField(_("how it ended"), max_length=16, choices=End.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("assignment")
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vm"], condition=models.Q(ended_at__isnull=True), name="machines_assignment_one_open_per_vm"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.vm} → {self.user}"

@@ -1,5 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from access import rights
@@ -11,14 +12,30 @@ SECRET_FIELDS = ("password", "ssh_key")
 SEARCH_FIELDS = ("name", "host", "username", "owner__username", "assigned_to__username")
 # What machines/includes/vm_table.html shows: a field not listed here would cost one query per row.
 TABLE_FIELDS = (
-    *("name", "host", "port", "username", "shared"),
-    *("owner__username", "owner__is_active", "assigned_to__username"),
+    *("name", "host", "port", "username", "shared", "assigned_until"),
+    *("owner__username", "owner__is_active", "owner__access_expires_at", "assigned_to__username"),
 )
+# An assignment counts until its end, compared with the database's clock: from that moment it is no assignment at
+# all, for every verb below, whether or not the hourly job (services.vm_assignments_close_expired) has closed it.
+ASSIGNMENT_RUNNING = Q(assigned_until__isnull=True) | Q(assigned_until__gt=Now())
 
 
 class VirtualMachineQuerySet(OwnedQuerySet, EncryptedFieldsQuerySet):
     def assigned_to_user(self, user_or_username):
-        return self.filter(user_filter("assigned_to", user_or_username))
+        """The VMs assigned to the user now: not those whose assignment has ended."""
+        return self.filter(user_filter("assigned_to", user_or_username), ASSIGNMENT_RUNNING)
+
+    def currently_assigned(self):
+        """VMs assigned to someone now."""
+        return self.filter(ASSIGNMENT_RUNNING, assigned_to__isnull=False)
+
+    def assignment_ending_between(self, start, end):
+        """VMs whose running assignment ends after `start` and at `end` at the latest (for reminders)."""
+        return self.filter(assigned_to__isnull=False, assigned_until__gt=start, assigned_until__lte=end)
+
+    def assignment_ended(self):
+        """VMs still marked as assigned although the assignment's end has passed (the hourly job closes them)."""
+        return self.filter(assigned_to__isnull=False, assigned_until__lte=Now())
 
     def search(self, query: str):
         """Every word of `query` in the name, host, SSH username, owner's or assignee's username."""
@@ -35,12 +52,13 @@ class VirtualMachineQuerySet(OwnedQuerySet, EncryptedFieldsQuerySet):
     def visible_to(self, user):
         """Every VM `user` may see: the one read-access rule of the project (PRODUCT.md §3).
 
-        Own VMs and VMs assigned to the user; other users' shared VMs too when the user's role
-        reaches VM_SHARING_MINIMUM_ROLE. Nothing for anonymous, inactive or unapproved users.
+        Own VMs and VMs assigned to the user, while the assignment runs (ASSIGNMENT_RUNNING); other users'
+        shared VMs too when the user's role reaches VM_SHARING_MINIMUM_ROLE. Nothing for anonymous, inactive,
+        expired or unapproved users.
         """
         if not rights.USE_PORTAL.granted_to(user):
             return self.none()
-        rule = Q(owner=user) | Q(assigned_to=user)
+        rule = Q(owner=user) | (Q(assigned_to=user) & ASSIGNMENT_RUNNING)
         if rights.SEE_OTHERS_SHARED_VMS.granted_to(user):
             rule |= Q(shared=True)
         return self.filter(rule)
@@ -73,9 +91,10 @@ class VirtualMachineQuerySet(OwnedQuerySet, EncryptedFieldsQuerySet):
         """What VM lists and pages show: no secret loaded, owner and assignee in the same query."""
         return self.without_secrets().select_related("owner", "assigned_to")
 
-    def for_table(self):
-        """What VM tables show and nothing more: loading two whole user rows per VM costs more than the query."""
-        return self.for_list().only(*TABLE_FIELDS)
+    def for_table(self, *also: str):
+        """What VM tables show and nothing more (and the fields `also` names, e.g. of a related row the caller
+        selects): loading two whole user rows per VM costs more than the query."""
+        return self.for_list().only(*TABLE_FIELDS, *also)
 
     def without_secrets(self):
         """For lists: never load (so never decrypt) a secret, only whether one is set."""

@@ -9,8 +9,13 @@ once more (access.checks.require), so that no caller can skip them: the portal, 
 VM's version on (_write), and records audit events that name what changed, never a value.
 """
 
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Now
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
@@ -22,13 +27,18 @@ from accounts.models import User
 from audit.context import AuditContext
 from audit.models import Action
 from audit.services import audit_record, audit_record_many
-from machines.models import VirtualMachine
+from machines.models import Assignment, VirtualMachine
 from machines.querysets import SECRET_FIELDS
 from machines.versioning import StaleVersion
+from vmlab.core.dates import utc_text
 
 METADATA_FIELDS = ("name", "host", "port", "username", "shared")
 CREATE_BATCH_SIZE = 500
 PEOPLE_FIELDS = ("owner", "assigned_to")
+# The assignment is assigned_to until assigned_until (none: no end); machines.models.Assignment keeps its history.
+ASSIGNMENT_FIELDS = ("assigned_to", "assigned_until")
+# Who ends assignments on their date, in the audit trail: no person, the task queue's hourly job.
+SCHEDULED_JOB = "scheduled job"
 # Where the server is: changing either makes the stored SSH host key meaningless.
 HOST_KEY_ADDRESS_FIELDS = frozenset({"host", "port"})
 HOST_KEY_FORGOTTEN = {"host_key": "", "host_key_fingerprint": ""}
@@ -65,6 +75,13 @@ def check_assignee(assignee: User | None) -> None:
     if assignee is not None and not rights.BE_ASSIGNED_VMS.granted_to(assignee):
         message = _("VMs are assigned to active regular or sidekick users; %(user)s is not one.")
         raise ValidationError({"assigned_to": ValidationError(message, params={"user": assignee})})
+
+
+def check_assignment_end(until: datetime.datetime | None) -> None:
+    """ValidationError on `assigned_until` unless it is in the future (or none: no end). Forms call it too."""
+    if until is not None and until <= timezone.now():
+        message = _("The end of the assignment must be in the future.")
+        raise ValidationError({"assigned_until": ValidationError(message)})
 
 
 @sensitive_variables()
@@ -109,10 +126,12 @@ def vm_create(
     password: str = "",
     ssh_key: str = "",
     assigned_to: User | None = None,
+    assigned_until: datetime.datetime | None = None,
     owner: User | None = None,
     context: AuditContext | None = None,
 ) -> VirtualMachine:
-    """A new VM owned by `actor` (admins may give another `owner`); managers and admins may assign it at once."""
+    """A new VM owned by `actor` (admins may give another `owner`); managers and admins may assign it at once,
+    until `assigned_until` if given."""
     vm = _new_vm(
         actor=actor,
         name=name,
@@ -123,10 +142,12 @@ def vm_create(
         password=password,
         ssh_key=ssh_key,
         assigned_to=assigned_to,
+        assigned_until=assigned_until,
         owner=owner,
     )
     vm.full_clean()
     vm.save()
+    _open_assignments([vm], actor)
     audit_record(action=Action.VM_CREATE, actor=actor, target=vm, context=context, details=_created(vm))
     return vm
 
@@ -147,6 +168,7 @@ def vms_create_many(*, actor: User, vms: list[dict], context: AuditContext | Non
         vm.full_clean(exclude=list(PEOPLE_FIELDS))
         new.append(vm)
     VirtualMachine.objects.bulk_create(new, batch_size=CREATE_BATCH_SIZE)
+    _open_assignments(new, actor)
     audit_record_many(action=Action.VM_CREATE, actor=actor, context=context, targets=[(vm, _created(vm)) for vm in new])
     return new
 
@@ -163,6 +185,7 @@ def _new_vm(
     password: str = "",
     ssh_key: str = "",
     assigned_to: User | None = None,
+    assigned_until: datetime.datetime | None = None,
     owner: User | None = None,
 ) -> VirtualMachine:
     """The unsaved VM that `actor` may create: vm_create's rights."""
@@ -174,6 +197,9 @@ def _new_vm(
     if assigned_to is not None:
         require_right(rights.ASSIGN_VMS, actor, _("Your role cannot assign VMs."))
     check_assignee(assigned_to)
+    if assigned_to is None:
+        assigned_until = None
+    check_assignment_end(assigned_until)
     return VirtualMachine(
         name=name,
         host=host,
@@ -184,13 +210,25 @@ def _new_vm(
         ssh_key=ssh_key or None,
         owner=owner,
         assigned_to=assigned_to,
+        assigned_until=assigned_until,
     )
+
+
+def _open_assignments(vms: list[VirtualMachine], actor: User) -> None:
+    """The history rows (Assignment) of the new VMs that are given to someone from the start."""
+    rows = [
+        Assignment(vm=vm, user=vm.assigned_to, assigned_by=actor, until=vm.assigned_until)
+        for vm in vms
+        if vm.assigned_to_id is not None
+    ]
+    Assignment.objects.bulk_create(rows)
 
 
 def _created(vm: VirtualMachine) -> dict:
     """The audit details of a new VM (whose secrets are still plaintext on the instance, not yet read back)."""
     return {
         "assigned_to": vm.assigned_to.username if vm.assigned_to else None,
+        **({"assigned_until": utc_text(vm.assigned_until)} if vm.assigned_to else {}),
         "shared": vm.shared,
         "password_set": bool(vm.password),
         "ssh_key_set": bool(vm.ssh_key),
@@ -209,8 +247,9 @@ def vm_update(
 ) -> list[str]:
     """Change the VM; returns the names of the fields that changed.
 
-    `changes` may name METADATA_FIELDS, `owner` (admins), `assigned_to` (who may assign) and the secrets
-    (`password`, `ssh_key`: text sets a new value, None removes it). Only if the VM is still at `expected_version`
+    `changes` may name METADATA_FIELDS, `owner` (admins), `assigned_to` and `assigned_until` (who may assign; a new
+    assignee without an end has none) and the secrets (`password`, `ssh_key`: text sets a new value, None removes
+    it). Only if the VM is still at `expected_version`
     (by default the version `vm` was read at): otherwise someone changed it since, nothing is written or recorded,
     and StaleVersion is raised. A new host or port also forgets the stored SSH host key, in the same write.
     """
@@ -219,24 +258,43 @@ def vm_update(
 
 @sensitive_variables()
 def _change(vm: VirtualMachine, actor: User, context: AuditContext | None, version: int | None, changes: dict):
-    unknown = set(changes) - {*METADATA_FIELDS, *PEOPLE_FIELDS, *SECRET_FIELDS}
+    unknown = set(changes) - {*METADATA_FIELDS, *PEOPLE_FIELDS, *ASSIGNMENT_FIELDS, *SECRET_FIELDS}
     if unknown:
         raise ValueError(f"A VM has no fields {sorted(unknown)} to change.")
     require(_changeable(context), actor, vm, CANNOT_CHANGE)
     plain = [name for name in changes if name not in SECRET_FIELDS]
-    # Compare with the row, not the instance: a ModelForm has already copied the new values onto it.
-    stored = VirtualMachine.objects.filter(pk=vm.pk).values("version", "host_key", *plain).get()
+    # Compare with the row, not the instance: a ModelForm has already copied the new values onto it. Whether the
+    # stored assignment is over is asked of the database's clock, as visible_to does.
+    stored = (
+        VirtualMachine.objects.filter(pk=vm.pk)
+        .annotate(assignment_over=Q(assigned_until__lte=Now()))
+        .values("version", "host_key", "assigned_to", "assigned_until", "assignment_over", *plain)
+        .get()
+    )
     if version is not None and stored["version"] != version:
         raise _stale(vm)
+    if (
+        "assigned_to" in changes
+        and "assigned_until" not in changes
+        and _id(changes["assigned_to"]) != (stored["assigned_to"])
+    ):
+        changes = {**changes, "assigned_until": None}  # a new assignee: no end unless one is given
+        plain.append("assigned_until")
     # values() gives a foreign key's id under the field's name.
-    compared = {name: getattr(changes[name], "pk", None) if name in PEOPLE_FIELDS else changes[name] for name in plain}
+    compared = {name: _id(changes[name]) if name in PEOPLE_FIELDS else changes[name] for name in plain}
     changed = sorted(name for name in plain if compared[name] != stored[name])
     if "owner" in changed:
         require(VirtualMachine.objects.administrable_by, actor, vm, _("Only admins give a VM to another owner."))
         check_owner(changes["owner"])
-    if "assigned_to" in changed:
+    if {"assigned_to", "assigned_until"} & set(changed):
         require(_assignable(context), actor, vm, _("You cannot assign this VM."))
-        check_assignee(changes["assigned_to"])
+        if "assigned_to" in changed:
+            check_assignee(changes["assigned_to"])
+        assignee_id = compared.get("assigned_to", stored["assigned_to"])
+        if assignee_id is None and changes.get("assigned_until") is not None:
+            raise ValidationError({"assigned_until": _("Choose someone to assign the VM to, or no end.")})
+        if "assigned_until" in changed:
+            check_assignment_end(changes["assigned_until"])
     secrets = {name: changes[name] for name in SECRET_FIELDS if name in changes}
     for name, value in secrets.items():
         if value is not None:
@@ -254,23 +312,63 @@ def _change(vm: VirtualMachine, actor: User, context: AuditContext | None, versi
         # The key was trusted for the old address: a user confirms the new server's key on the next connection.
         values |= HOST_KEY_FORGOTTEN
     _write(vm, values, version=version)
-    _record_change(vm, actor, context, changed, secrets, host_key_cleared=host_key_cleared)
+    assignment = _record_assignment(vm, actor, stored, changed) if set(ASSIGNMENT_FIELDS) & set(changed) else None
+    _record_change(vm, actor, context, changed, secrets, host_key_cleared=host_key_cleared, assignment=assignment)
     return [*changed, *sorted(secrets)]
 
 
-def _record_change(vm, actor, context, changed: list[str], secrets: dict, *, host_key_cleared: bool) -> None:
+def _id(user: User | None) -> int | None:
+    return getattr(user, "pk", None)
+
+
+def _record_assignment(vm: VirtualMachine, actor: User, stored: dict, changed: list[str]) -> tuple[Action, dict]:
+    """Bring the history (Assignment) in line with the VM's new assignment; returns the audit action and details.
+
+    An assignment whose end had passed is closed as EXPIRED first: giving the VM again, even to the same person,
+    starts a new one. A new end for the running assignee changes the open row's end (an extension).
+    """
+    now = timezone.now()
+    open_rows = Assignment.objects.filter(vm=vm, ended_at__isnull=True)
+    running_id = stored["assigned_to"]
+    if running_id is not None and stored["assignment_over"]:
+        open_rows.update(ended_at=stored["assigned_until"], end=Assignment.End.EXPIRED)
+        running_id = None
+    details = {"assigned_to": vm.assigned_to.username if vm.assigned_to else None}
+    if vm.assigned_until is not None:
+        details["until"] = utc_text(vm.assigned_until)
+    if running_id is not None and running_id == vm.assigned_to_id:
+        open_rows.update(until=vm.assigned_until)
+        return Action.VM_ASSIGNMENT_CHANGE, {
+            **details,
+            "until": utc_text(vm.assigned_until),
+            "previous_until": utc_text(stored["assigned_until"]),
+        }
+    if running_id is not None:
+        end = Assignment.End.REPLACED if vm.assigned_to_id else Assignment.End.UNASSIGNED
+        open_rows.update(ended_at=now, end=end)
+    if vm.assigned_to_id is not None:
+        Assignment.objects.create(
+            vm=vm, user_id=vm.assigned_to_id, assigned_by=actor, started_at=now, until=vm.assigned_until
+        )
+    return Action.VM_ASSIGN, details
+
+
+def _record_change(
+    vm, actor, context, changed: list[str], secrets: dict, *, host_key_cleared: bool, assignment: tuple | None
+) -> None:
     """One row per kind of change, as the portal's pages make them: edited fields, sharing, assignment, secrets."""
 
     def record(action, **details):
         audit_record(action=action, actor=actor, target=vm, context=context, details=details)
 
-    edited = [name for name in changed if name not in ("shared", "assigned_to")]
+    edited = [name for name in changed if name not in ("shared", *ASSIGNMENT_FIELDS)]
     if edited:
         record(Action.VM_UPDATE, fields=edited, **({"host_key_cleared": True} if host_key_cleared else {}))
     if "shared" in changed:
         record(Action.VM_SHARE, shared=vm.shared)
-    if "assigned_to" in changed:
-        record(Action.VM_ASSIGN, assigned_to=vm.assigned_to.username if vm.assigned_to else None)
+    if assignment is not None:
+        action, details = assignment
+        record(action, **details)
     for name, value in sorted(secrets.items()):
         record(Action.SECRET_REMOVE if value is None else Action.SECRET_SET, field=name)
 
@@ -315,10 +413,50 @@ def vm_set_shared(*, vm: VirtualMachine, actor: User, shared: bool, context: Aud
 
 
 @transaction.atomic
-def vm_assign(*, vm: VirtualMachine, actor: User, assignee: User | None, context: AuditContext | None = None) -> None:
-    """Assign `vm` to an active regular or sidekick user, or to nobody (`assignee=None`)."""
+def vm_assign(
+    *,
+    vm: VirtualMachine,
+    actor: User,
+    assignee: User | None,
+    until: datetime.datetime | None = None,
+    context: AuditContext | None = None,
+) -> list[str]:
+    """Assign `vm` to an active regular or sidekick user until `until` (none: no end), or to nobody
+    (`assignee=None`). The assignment it replaces stays in the history. Returns the fields that changed."""
     require(_assignable(context), actor, vm, _("You cannot assign this VM."))
-    _change(vm, actor, context, None, {"assigned_to": assignee})
+    return _change(vm, actor, context, None, {"assigned_to": assignee, "assigned_until": until if assignee else None})
+
+
+@transaction.atomic
+def vm_assignment_extend(
+    *, vm: VirtualMachine, actor: User, until: datetime.datetime | None, context: AuditContext | None = None
+) -> None:
+    """Move the end of the running assignment of `vm` to `until` (none: no end), for who may assign the VM."""
+    require(_assignable(context), actor, vm, _("You cannot assign this VM."))
+    if not VirtualMachine.objects.currently_assigned().filter(pk=vm.pk).exists():
+        raise ValidationError(_("“%(name)s” is not assigned to anyone any more: assign it again.") % {"name": vm.name})
+    _change(vm, actor, context, None, {"assigned_until": until})
+
+
+def vm_assignments_close_expired() -> int:
+    """Close the assignments whose end has passed (the hourly job): the VM is no longer marked as assigned, the
+    history row ends on its date. Access never waited for this: every verb compares the end itself. Returns how
+    many were closed."""
+    closed = 0
+    for pk in VirtualMachine.objects.assignment_ended().values_list("pk", flat=True):
+        with transaction.atomic():
+            # Read again under a lock: an assignment made since the list was read is left alone.
+            vm = VirtualMachine.objects.without_secrets().select_for_update().assignment_ended().filter(pk=pk).first()
+            if vm is None:
+                continue
+            ended = {"assigned_to": vm.assigned_to.username, "until": utc_text(vm.assigned_until)}
+            Assignment.objects.filter(vm=vm, ended_at__isnull=True).update(
+                ended_at=vm.assigned_until, end=Assignment.End.EXPIRED
+            )
+            _write(vm, {"assigned_to": None, "assigned_until": None}, version=None)
+            audit_record(action=Action.VM_ASSIGNMENT_END, target=vm, details=ended, operator=SCHEDULED_JOB)
+            closed += 1
+    return closed
 
 
 def vms_share_all_owned_by(*, owner: User) -> int:

@@ -4,7 +4,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
@@ -25,10 +26,27 @@ class UserCreationForm(AdminUserCreationForm):
         fields = ("username", "email", "role")
 
 
+def _future_or_none(form):
+    expires_at = form.cleaned_data["access_expires_at"]
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError(_("Choose a moment in the future, or disable the account."))
+    return expires_at
+
+
 @admin.register(User)
 class UserAdmin(WritesThroughServices, DjangoUserAdmin):
     add_form = UserCreationForm
-    list_display = ("username", "email", "first_name", "last_name", "role", "sign_in", "is_active", "last_login")
+    list_display = (
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "role",
+        "sign_in",
+        "is_active",
+        "access_expires_at",
+        "last_login",
+    )
     list_filter = ("role", "sign_in", "is_active")
     search_fields = ("username", "email", "first_name", "last_name")
     ordering = ("username",)
@@ -42,12 +60,16 @@ class UserAdmin(WritesThroughServices, DjangoUserAdmin):
         (
             _("Access"),
             {
-                "fields": ("role", "is_active", "is_staff", "is_superuser", "sign_in", "oidc_subject"),
+                "fields": (
+                    *("role", "is_active", "access_expires_at", "is_staff", "is_superuser"),
+                    *("sign_in", "oidc_subject"),
+                ),
                 "description": _(
                     "Admin rights (staff, superuser) follow the role: only admins get them. "
                     "To approve, change the role, disable or enable the account, use the actions of "
                     "the user list: they apply the lab's rules, and disabling also shares the "
-                    "user's VMs so that the lab keeps access to them."
+                    "user's VMs so that the lab keeps access to them. From the moment its access ends "
+                    "(empty: never) the account is treated as disabled, without anything being changed."
                 ),
             },
         ),
@@ -67,14 +89,19 @@ class UserAdmin(WritesThroughServices, DjangoUserAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        # Roles change through the actions, which apply the rules of PRODUCT.md §3.
-        return (*self.readonly_fields, "role") if obj else self.readonly_fields
+        # Roles change through the actions, which apply the rules of PRODUCT.md §3; nobody sets their own end.
+        if obj is None:
+            return self.readonly_fields
+        own = ("access_expires_at",) if obj.pk == request.user.pk else ()
+        return (*self.readonly_fields, "role", *own)
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
         if obj is None:
             grantable = grantable_roles(request.user)
             form.base_fields["role"].choices = [(role, Role(role).label) for role in grantable]
+        elif "access_expires_at" in form.base_fields:
+            form.clean_access_expires_at = _future_or_none
         return form
 
     def get_actions(self, request):
@@ -97,6 +124,9 @@ class UserAdmin(WritesThroughServices, DjangoUserAdmin):
         if change:
             fields = {name: form.cleaned_data[name] for name in account_services.PERSONAL_FIELDS}
             account_services.user_update_profile(user=obj, actor=request.user, context=context, **fields)
+            if "access_expires_at" in form.changed_data:
+                expires_at = form.cleaned_data["access_expires_at"]
+                services.user_set_access_expiry(user=obj, actor=request.user, expires_at=expires_at, context=context)
             return
         data = form.cleaned_data
         password = data["password1"] if data["set_usable_password"] else None

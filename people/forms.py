@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from access.roles import Role
+from machines.forms import AccessEndField, end_help
 from vmlab.core.search import QUERY_MAX_LENGTH
 
 
@@ -39,3 +40,11 @@ class UserFilterForm(forms.Form):
         elif data.get("state") == self.STATE_DISABLED:
             queryset = queryset.disabled()
         return queryset
+
+
+class AccessEndForm(forms.Form):
+    access_expires_at = AccessEndField(
+        label=_("Access ends"),
+        required=False,
+        help_text=end_help(_("From then on the account cannot log in and its VMs leave its reach.")),
+    )

@@ -6,11 +6,13 @@ VMs and bookmarks: disabling shares their VMs (machines.services.vms_share_all_o
 access to them, and deleting takes their VMs and bookmarks with them.
 """
 
+import datetime
 import logging
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from access.checks import allowed, require
@@ -23,6 +25,7 @@ from audit.services import audit_record
 from bookmarks.models import Bookmark
 from machines import services as machine_services
 from machines.models import VirtualMachine
+from vmlab.core.dates import utc_text
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +107,32 @@ def user_enable(*, user: User, actor: User, context: AuditContext | None = None)
     return user
 
 
+@transaction.atomic
+def user_set_access_expiry(
+    *, user: User, actor: User, expires_at: datetime.datetime | None, context: AuditContext | None = None
+) -> User:
+    """Set when `user`'s access ends (None: never), for those who may disable them (managers: anyone but admins;
+    admins: anyone but themselves). From then on the account has no access at all, as if disabled, and its
+    sessions end; nothing else changes, so a later date gives it all back."""
+    _refuse_unless(user.pk != actor.pk, _("You cannot change when your own access ends."))
+    refusal = _("You cannot change when the access of %(user)s ends.") % {"user": user}
+    require(User.objects.disablable_by, actor, user, refusal)
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"access_expires_at": _("Choose a moment in the future, or disable the account.")})
+    previous = User.objects.filter(pk=user.pk).values_list("access_expires_at", flat=True).get()
+    if previous == expires_at:
+        return user
+    user.access_expires_at = expires_at
+    user.save(update_fields=["access_expires_at", "updated_at"])
+    details = {
+        "expires_at": utc_text(expires_at),
+        "previous": utc_text(previous),
+    }
+    audit_record(action=Action.USER_ACCESS_EXPIRY, actor=actor, target=user, context=context, details=details)
+    logger.info("access end of user %s set to %s by %s", user.username, details["expires_at"], actor.username)
+    return user
+
+
 def user_deletion_counts(*, user: User) -> dict[str, int]:
     """What deleting `user` deletes with them."""
     return {
@@ -136,10 +165,19 @@ class UserActions:
     disable: bool
     enable: bool
     delete: bool
+    set_access_end: bool
 
     @property
     def any(self) -> bool:
-        return bool(self.roles or self.approve_roles or self.deny or self.disable or self.enable or self.delete)
+        return bool(
+            self.roles
+            or self.approve_roles
+            or self.deny
+            or self.disable
+            or self.enable
+            or self.delete
+            or self.set_access_end
+        )
 
 
 def user_actions_for(actor: User, user: User) -> UserActions:
@@ -152,4 +190,5 @@ def user_actions_for(actor: User, user: User) -> UserActions:
         disable=may_disable and user.is_active,
         enable=may_disable and user.disabled,
         delete=allowed(User.objects.deletable_by, actor, user),
+        set_access_end=may_disable and user.is_approved,
     )

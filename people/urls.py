@@ -10,6 +10,7 @@ urlpatterns = [
     path("users/<int:pk>/role/", views.user_set_role, name="user_set_role"),
     path("users/<int:pk>/disable/", views.user_disable, name="user_disable"),
     path("users/<int:pk>/enable/", views.user_enable, name="user_enable"),
+    path("users/<int:pk>/access-end/", views.user_set_access_end, name="user_set_access_end"),
     path("users/<int:pk>/delete/", views.user_delete, name="user_delete"),
     path("waiting-list/", views.waiting_list, name="waiting_list"),
     path("users/<int:pk>/approve/", views.user_approve, name="user_approve"),

@@ -4,10 +4,12 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -17,9 +19,10 @@ from access.checks import requires
 from access.roles import Role
 from accounts.models import User
 from audit.context import for_request
+from connect.status import with_status
 from machines.models import VirtualMachine
 from people import services
-from people.forms import RoleForm, UserFilterForm
+from people.forms import AccessEndForm, RoleForm, UserFilterForm
 from vmlab.core.pagination import paginate
 from vmlab.core.redirects import safe_next
 
@@ -65,7 +68,7 @@ def user_detail(request, pk):
     user = _visible_user(request, pk)
     actions = services.user_actions_for(request.user, user)
     # Only what the viewer may open (visible_to), like everywhere else; the rest is counted, not shown.
-    vms = VirtualMachine.objects.visible_to(request.user).for_table()
+    vms = with_status(VirtualMachine.objects.visible_to(request.user))
     owned = paginate(request, vms.owned_by(user), per_page=VMS_PER_PAGE, param="owned_page", anchor="owned")
     assigned = paginate(
         request, vms.assigned_to_user(user), per_page=VMS_PER_PAGE, param="assigned_page", anchor="assigned"
@@ -79,6 +82,7 @@ def user_detail(request, pk):
             "actions": actions,
             "role_form": RoleForm(roles=actions.roles, initial={"role": user.role}, auto_id="role_%s"),
             "approve_form": RoleForm(roles=actions.approve_roles, auto_id="approve_%s"),
+            "access_end_form": AccessEndForm(initial={"access_expires_at": user.access_expires_at}),
             "owned_vms": owned,
             "hidden_owned_count": all_vms.owned_by(user).count() - owned.paginator.count,
             "assigned_vms": assigned,
@@ -126,6 +130,30 @@ def user_disable(request, pk):
             % {"user": user, "count": shared}
         ),
     )
+    return _back(request, user)
+
+
+@require_POST
+def user_set_access_end(request, pk):
+    user = _visible_user(request, pk)
+    form = AccessEndForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+        return _back(request, user)
+    expires_at = form.cleaned_data["access_expires_at"]
+    try:
+        services.user_set_access_expiry(
+            user=user, actor=request.user, expires_at=expires_at, context=for_request(request)
+        )
+    except (PermissionDenied, ValidationError) as refusal:
+        messages.error(request, " ".join(getattr(refusal, "messages", [str(refusal)])))
+    else:
+        if expires_at is None:
+            messages.success(request, _("The access of %(user)s no longer ends.") % {"user": user})
+        else:
+            until = date_format(timezone.localtime(expires_at), "j F Y, H:i")
+            messages.success(request, _("The access of %(user)s ends %(until)s.") % {"user": user, "until": until})
     return _back(request, user)
 
 

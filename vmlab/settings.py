@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "audit",
     "channels",
     "connect",
+    "access_requests",
+    "jobs",
     "people",
     "dashboard",
     "rest_framework",
@@ -90,6 +92,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    # The task queue: its worker (`manage.py qcluster`) runs the periodic jobs and sends the e-mails (jobs app).
+    "django_q",
 ]
 
 MIDDLEWARE = [
@@ -112,6 +116,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # ... and an approved account unless it allows newcomers (@new_user_allowed).
     "accounts.middleware.ApprovedUserRequiredMiddleware",
+    # Dates and times in the user's own time zone (their profile), else TIME_ZONE.
+    "accounts.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # A service's refusal that a view did not expect is a 404, as everything a user may not reach.
     "vmlab.core.middleware.PermissionDeniedIsNotFoundMiddleware",
@@ -309,6 +315,44 @@ SSH_CONNECT_RATE_LIMIT = env_number(
 TERMINAL_SESSIONS_PER_USER = env_number("TERMINAL_SESSIONS_PER_USER", 5, low=1, high=100)
 SFTP_MAX_FILE_SIZE = env_number("SFTP_MAX_FILE_SIZE", 100 * 1024 * 1024, low=1, unit="bytes")
 
+# Access over time. Reminders go out EXPIRY_WARNING_DAYS before an assignment or an account ends. Every VM is
+# probed (TCP, SSH banner, host key) every REACHABILITY_INTERVAL minutes (0: never), REACHABILITY_CONCURRENCY at a
+# time, each within REACHABILITY_TIMEOUT seconds.
+EXPIRY_WARNING_DAYS = env_number("EXPIRY_WARNING_DAYS", 3, low=1, high=60, unit="days")
+REACHABILITY_INTERVAL = env_number("REACHABILITY_INTERVAL", 5, low=0, high=24 * 60, unit="minutes; 0 turns probing off")
+REACHABILITY_CONCURRENCY = env_number("REACHABILITY_CONCURRENCY", 50, low=1, high=1000, unit="probes at once")
+REACHABILITY_TIMEOUT = env_number(
+    "REACHABILITY_TIMEOUT", 5.0, kind=float, low=0, low_exclusive=True, high=60, unit="seconds"
+)
+
+# The task queue (django-q2). Its broker is the database by default, so a development copy needs nothing more;
+# TASK_BROKER_URL=redis://host:6379/1 uses Redis instead (production). Every web server and worker of one site
+# must use the same broker and the same TASK_QUEUE_NAME (the queue's name and its signing salt). Each worker
+# process (`manage.py qcluster`) runs TASK_WORKERS tasks at once; any number of them, on any machine, share the
+# queue, and a schedule is turned into a task by one of them only (the scheduler locks the schedule's row).
+TASK_BROKER_URL = env.str("TASK_BROKER_URL", default="")
+if TASK_BROKER_URL and not TASK_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        "TASK_BROKER_URL must be a Redis URL (redis://host:6379/1), or empty to use the database as the broker."
+    )
+TASK_QUEUE_NAME = env.str("TASK_QUEUE_NAME", default="vmlab")
+TASK_WORKERS = env_number("TASK_WORKERS", 2, low=1, high=64, unit="tasks at once per worker process")
+Q_CLUSTER = {
+    "name": TASK_QUEUE_NAME,
+    "workers": TASK_WORKERS,
+    # Probing every VM is the longest task; a task that runs longer is stopped, and retried once `retry` passes.
+    "timeout": 900,
+    "retry": 960,
+    "max_attempts": 3,
+    # A probe that was missed (the workers were down) is not worth catching up: run once, then on schedule.
+    "catch_up": False,
+    # The last 50 runs of each schedule (and of the e-mails) are kept: the worker page shows each one's last run.
+    "save_limit": 50,
+    "save_limit_per": "group",
+    "label": "Task queue",
+    **({"redis": TASK_BROKER_URL} if TASK_BROKER_URL else {"orm": "default"}),
+}
+
 # Login lockout (django-axes): AXES_FAILURE_LIMIT failed passwords for one username from one IP address
 # lock that pair out for AXES_COOLOFF_MINUTES, wherever a user's own password is checked: the portal and
 # admin logins, and the reveal, password-change and profile forms (accounts.lockout).
@@ -339,6 +383,8 @@ AXES_VERBOSE = False
 # smtp+tls://user:password@mail.example.org:587 (console output by default).
 globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="VM Lab <vmlab@localhost>")
+# The site's address as people reach it, for the links in e-mails sent by the task queue (which has no request).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 SESSION_COOKIE_HTTPONLY = True
 # Closing the browser ends the session unless an operator prefers "remember me" behaviour; either way
@@ -379,5 +425,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # asyncssh logs every channel open and close at INFO; the audit trail already records each session.
-    "loggers": {"asyncssh": {"level": env.str("SSH_LOG_LEVEL", default="WARNING")}},
+    "loggers": {
+        "asyncssh": {"level": env.str("SSH_LOG_LEVEL", default="WARNING")},
+        # One line per task and per schedule run at INFO: the worker page shows the same.
+        "django-q": {"level": env.str("TASK_LOG_LEVEL", default="INFO")},
+    },
 }

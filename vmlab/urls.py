@@ -16,6 +16,8 @@ urlpatterns = [
     path("bookmarks/", include("bookmarks.urls")),
     path("audit/", include("audit.urls")),
     path("api/", include("api.urls")),
+    path("requests/", include("access_requests.urls")),
+    path("jobs/", include("jobs.urls")),
     # The admin's own password change would check the current password without the lockout: use the portal's.
     path("admin/password_change/", RedirectView.as_view(pattern_name="accounts:password_change")),
     path("admin/", admin.site.urls),

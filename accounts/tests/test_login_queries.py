@@ -20,10 +20,11 @@ from accounts.tests.two_factor_helpers import authenticator_for
 pytestmark = pytest.mark.django_db
 
 LOGIN_URL = reverse("accounts:login")
-# Queries of the login request: the lockout's checks and bookkeeping (django-axes), the account, the last-login
-# and session writes, the audit row; the directory or OIDC account refresh; the second-factor lookups.
+# Queries of the login request: the lockout's checks and bookkeeping (django-axes), the account, whether its access
+# has ended (by the database's clock), the last-login and session writes, the audit row; the directory or OIDC
+# account refresh; the second-factor lookups.
 # The OIDC callback also reads and rewrites the session around the slow token exchange (mozilla-django-oidc).
-EXPECTED = {"local": 16, "ldap": 19, "oidc": 26, "second_factor": 22}
+EXPECTED = {"local": 17, "ldap": 20, "oidc": 26, "second_factor": 22}
 
 
 def queries_of(request) -> int:

@@ -56,7 +56,7 @@ def profile(request):
         if not lockout.password_check_allowed(request, request.user):
             return lockout.lockout_response(request)
         if form.is_valid():
-            fields = {name: form.cleaned_data[name] for name in services.PERSONAL_FIELDS}
+            fields = {name: form.cleaned_data[name] for name in services.PROFILE_FIELDS}
             services.user_update_profile(user=request.user, actor=request.user, context=for_request(request), **fields)
             messages.success(request, _("Your profile has been saved."))
             return redirect("accounts:profile")

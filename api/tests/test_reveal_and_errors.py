@@ -1,10 +1,16 @@
-import pytest
-from django.urls import reverse
+import datetime
 
-from accounts.tests.factories import DEFAULT_PASSWORD
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from access.roles import Role
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.tests.two_factor_helpers import authenticator_for
 from api.tests.conftest import bearer
 from audit.models import Action, AuditEvent
+from machines import services as machine_services
 from machines.tests.factories import VirtualMachineFactory
 
 pytestmark = pytest.mark.django_db
@@ -131,3 +137,17 @@ def test_a_user_with_a_second_factor_reveals_through_the_api_with_password_and_c
     assert (without_code.status_code, list(without_code.json()["error"]["fields"])) == (400, ["otp_token"])
     assert (wrong_code.status_code, list(wrong_code.json()["error"]["fields"])) == (400, ["otp_token"])
     assert right_code.json() == {"secret": "password", "value": "the-vm-password"}
+
+
+def test_a_vm_whose_assignment_ended_is_gone_from_the_api_too(regular):
+    owner = UserFactory(role=Role.MANAGER)
+    vm = VirtualMachineFactory(owner=owner, password="the-vm-password")
+    with time_machine.travel(timezone.now() - datetime.timedelta(hours=2)):
+        # Assigned two hours ago until one hour ago: the database's clock is past the end.
+        until = timezone.now() + datetime.timedelta(hours=1)
+        machine_services.vm_assign(vm=vm, actor=owner, assignee=regular, until=until)
+    client = bearer(regular)
+
+    assert client.get(f"/api/v1/vms/{vm.pk}/").status_code == 404
+    assert client.get("/api/v1/vms/").json()["results"] == []
+    assert reveal(client, vm).status_code == 404

@@ -855,8 +855,8 @@ def delete(vm, user):
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        (unshare, "no longer have access"),
-        (unassign, "no longer have access"),
+        (unshare, "Your access to this VM has ended."),
+        (unassign, "Your access to this VM has ended."),
         (disable, "disabled"),
         (delete, "deleted"),
     ],

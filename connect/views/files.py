@@ -23,6 +23,7 @@ from access.checks import allowed
 from audit.context import for_request
 from connect import services, sftp
 from connect.ssh import ConnectError, FailureKind
+from connect.transfer_guard import guard_download
 from machines.models import VirtualMachine
 from machines.views.common import get_vm
 from vmlab.core.middleware import request_body_limit
@@ -115,7 +116,7 @@ def file_download(request, pk):
         result.file, as_attachment=True, filename=download_name(result.name), content_type="application/octet-stream"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
-    return stream_under_asgi(request, response)
+    return guard_download(stream_under_asgi(request, response), user_pk=request.user.pk, vm_pk=vm.pk)
 
 
 def may_upload_large_files(request, pk) -> bool:

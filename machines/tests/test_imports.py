@@ -454,7 +454,13 @@ def test_an_applied_import_is_one_audit_row_of_counts_besides_each_vms_own(manag
         "ssh_keys_set": 0,
     }
     created = AuditEvent.objects.get(action=Action.VM_CREATE)
-    assert created.details == {"assigned_to": "reggie", "shared": True, "password_set": True, "ssh_key_set": False}
+    assert created.details == {
+        "assigned_to": "reggie",
+        "assigned_until": None,
+        "shared": True,
+        "password_set": True,
+        "ssh_key_set": False,
+    }
     assert AuditEvent.objects.filter(action=Action.VM_UPDATE).count() == 1
     assert "secret-pw-1" not in json.dumps(list(AuditEvent.objects.values("details")))
 

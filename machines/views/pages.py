@@ -5,6 +5,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
@@ -93,6 +95,9 @@ def vm_create(request):
     return render(request, "machines/vm_create.html", {"form": form})
 
 
+HISTORY_SHOWN = 20
+
+
 @require_safe
 def vm_detail(request, pk):
     vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
@@ -103,6 +108,9 @@ def vm_detail(request, pk):
         "actions": vm_actions(vm, request.user, editable=editable),
         "host_key_algorithm": vm.host_key.partition(" ")[0],
         "can_reset_host_key": bool(vm.host_key) and editable,
+        # Who had the VM, from when to when: for those who may change it (its owner, admins).
+        "history": vm.assignments.select_related("user", "assigned_by")[:HISTORY_SHOWN] if editable else None,
+        "is_assignee": vm.assignment_running and vm.assigned_to_id == request.user.pk,
     }
     return render(request, "machines/vm_detail.html", context)
 
@@ -174,21 +182,29 @@ def vm_share(request, pk):
 @require_http_methods(["GET", "POST"])
 def vm_assign(request, pk):
     vm = get_vm(request, pk, VirtualMachine.objects.assignable_by)
-    form = VirtualMachineAssignForm(request.POST or None, initial={"assigned_to": vm.assigned_to_id})
+    running = vm.assignment_running
+    initial = {"assigned_to": vm.assigned_to_id, "assigned_until": vm.assigned_until} if running else {}
+    form = VirtualMachineAssignForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        assignee = form.cleaned_data["assigned_to"]
+        assignee, until = form.cleaned_data["assigned_to"], form.cleaned_data["assigned_until"]
         try:
-            services.vm_assign(vm=vm, actor=request.user, assignee=assignee, context=for_request(request))
+            services.vm_assign(vm=vm, actor=request.user, assignee=assignee, until=until, context=for_request(request))
         except ValidationError as error:
-            form.add_error("assigned_to", error.messages)
+            add_service_errors(form, error)
         else:
-            if assignee:
-                message = _("VM “%(name)s” is now assigned to %(user)s.") % {"name": vm.name, "user": assignee}
-            else:
-                message = _("VM “%(name)s” is no longer assigned to anyone.") % {"name": vm.name}
-            messages.success(request, message)
+            messages.success(request, assignment_message(vm))
             return redirect("machines:detail", pk=vm.pk)
-    return render(request, "machines/vm_assign.html", {"vm": vm, "form": form})
+    return render(request, "machines/vm_assign.html", {"vm": vm, "form": form, "running": running})
+
+
+def assignment_message(vm: VirtualMachine) -> str:
+    if vm.assigned_to is None:
+        return _("VM “%(name)s” is no longer assigned to anyone.") % {"name": vm.name}
+    values = {"name": vm.name, "user": vm.assigned_to}
+    if vm.assigned_until is None:
+        return _("VM “%(name)s” is now assigned to %(user)s.") % values
+    until = date_format(timezone.localtime(vm.assigned_until), "j F Y, H:i")
+    return _("VM “%(name)s” is now assigned to %(user)s until %(until)s.") % {**values, "until": until}
 
 
 @require_safe

@@ -3,29 +3,43 @@
 Expected results are written out by hand from PRODUCT.md §3, not derived from the querysets under test.
 """
 
+import datetime
 import socket
 from itertools import product
 
 import pytest
+import time_machine
 from django.urls import URLPattern, get_resolver, reverse
+from django.utils import timezone
 
 from access.roles import Role
+from access_requests.models import AccessRequest
+from access_requests.tests.factories import AccessRequestFactory
 from accounts.models import TokenScope
 from accounts.tests.factories import UserFactory
 from accounts.tokens import token_create
 from bookmarks.tests.factories import BookmarkFactory
+from machines import services as machine_services
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
 
 pytestmark = pytest.mark.django_db
 
-# What a role may do with a VM in a given relation to it: None (404), read, edit or assign.
+# What a role may do with a VM in a given relation to it: None (404), read, edit or assign. An assignment whose end
+# has passed ("assignment_ended") is no assignment at all.
 READ, EDIT, ASSIGN = 1, 2, 3
 VM_ACCESS = {
-    Role.REGULAR: {"assigned": READ, "others_shared": None, "others_private": None, "disabled_owner": None},
+    Role.REGULAR: {
+        "assigned": READ,
+        "assignment_ended": None,
+        "others_shared": None,
+        "others_private": None,
+        "disabled_owner": None,
+    },
     Role.SIDEKICK: {
         "own": EDIT,
         "assigned": READ,
+        "assignment_ended": None,
         "others_shared": None,
         "others_private": None,
         "disabled_owner": None,
@@ -46,6 +60,8 @@ VM_URLS = [
     ("connect:test_connection", "post", READ, 200),
     ("connect:trust_host_key", "post", READ, 302),  # no fingerprint sent: a message, nothing stored
     ("connect:reset_host_key", "get", EDIT, 302),  # no key stored: back to the VM page
+    ("connect:status", "get", READ, 200),
+    ("connect:check_status", "post", READ, 302),  # a probe queued for the worker: back to the VM page
     ("machines:detail", "get", READ, 200),
     ("machines:ssh_config", "get", READ, 200),
     ("machines:reveal", "get", READ, 200),
@@ -85,6 +101,13 @@ def _vm_in_relation(actor, relation):
     owner = UserFactory(role=Role.MANAGER)
     if relation == "assigned":
         return VirtualMachineFactory(owner=owner, assigned_to=actor, password="pw-assigned")
+    if relation == "assignment_ended":
+        # Assigned for an hour, two hours ago: by the database's clock (which time-machine does not move) it ended.
+        vm = VirtualMachineFactory(owner=owner, password="pw-ended")
+        with time_machine.travel(timezone.now() - datetime.timedelta(hours=2)):
+            until = timezone.now() + datetime.timedelta(hours=1)
+            machine_services.vm_assign(vm=vm, actor=owner, assignee=actor, until=until)
+        return vm
     if relation == "others_shared":
         return VirtualMachineFactory(owner=owner, shared=True, password="pw-shared")
     if relation == "others_private":
@@ -175,6 +198,7 @@ USER_URLS = [
     ("people:user_set_role", "post", 302),
     ("people:user_disable", "post", 302),
     ("people:user_enable", "post", 302),
+    ("people:user_set_access_end", "post", 302),
     ("people:user_approve", "post", 302),
 ]
 USER_TARGETS = ["self", Role.NEW_USER, Role.REGULAR, Role.SIDEKICK, Role.MANAGER, Role.ADMIN, "disabled"]
@@ -248,6 +272,61 @@ def test_an_api_token_is_revoked_on_the_profile_page_by_its_owner_only(client, r
     assert response.status_code == (302 if relation == "own" else 404)
     token.refresh_from_db()
     assert token.revoked is (relation == "own")
+
+
+# Access requests: what each role may do with their own request and with another user's request for a VM. Deciding
+# is for managers and admins (an empty form is refused: 400); withdrawing only for the requester (anyone else who
+# sees the request gets a message and a redirect).
+REQUEST_URLS = ["access_requests:detail", "access_requests:approve", "access_requests:deny", "access_requests:withdraw"]
+REQUEST_ACCESS = {
+    (Role.REGULAR, "own"): (200, 404, 404, 302),
+    (Role.SIDEKICK, "own"): (200, 404, 404, 302),
+    (Role.REGULAR, "others"): (404, 404, 404, 404),
+    (Role.SIDEKICK, "others"): (404, 404, 404, 404),
+    (Role.MANAGER, "others"): (200, 400, 400, 302),
+    (Role.ADMIN, "others"): (200, 400, 400, 302),
+}
+REQUEST_METHODS = ["get", "post", "post", "post"]
+
+
+@pytest.mark.parametrize(("role", "relation"), REQUEST_ACCESS, ids=lambda v: str(v))
+@pytest.mark.parametrize("index", range(len(REQUEST_URLS)), ids=REQUEST_URLS)
+def test_access_request_url_access_matrix(client, role, relation, index):
+    actor = UserFactory(role=role)
+    client.force_login(actor)
+    requester = actor if relation == "own" else UserFactory(role=Role.REGULAR)
+    access_request = AccessRequestFactory(requester=requester)
+
+    response = getattr(client, REQUEST_METHODS[index])(reverse(REQUEST_URLS[index], args=[access_request.pk]))
+
+    assert response.status_code == REQUEST_ACCESS[(role, relation)][index]
+    decided = AccessRequest.objects.get(pk=access_request.pk).state
+    assert decided == (
+        AccessRequest.State.WITHDRAWN if relation == "own" and index == 3 else AccessRequest.State.PENDING
+    )
+
+
+@pytest.mark.parametrize("role", [Role.REGULAR, Role.SIDEKICK, Role.MANAGER, Role.ADMIN])
+@pytest.mark.parametrize("relation", ["assigned_with_end", "assigned_without_end", "assignment_ended", "others"])
+def test_asking_for_more_time_is_for_the_assignee_of_an_assignment_with_an_end(client, role, relation):
+    actor = UserFactory(role=role)
+    client.force_login(actor)
+    owner = UserFactory(role=Role.MANAGER)
+    vm = VirtualMachineFactory(owner=owner)
+    assignee = actor if relation != "others" else UserFactory(role=Role.REGULAR)
+    if role in (Role.REGULAR, Role.SIDEKICK) or relation == "others":
+        if relation == "assignment_ended":
+            with time_machine.travel(timezone.now() - datetime.timedelta(hours=2)):
+                until = timezone.now() + datetime.timedelta(hours=1)
+                machine_services.vm_assign(vm=vm, actor=owner, assignee=assignee, until=until)
+        else:
+            until = timezone.now() + datetime.timedelta(days=2) if relation != "assigned_without_end" else None
+            machine_services.vm_assign(vm=vm, actor=owner, assignee=assignee, until=until)
+
+    response = client.get(reverse("access_requests:extend", args=[vm.pk]))
+
+    allowed = role in (Role.REGULAR, Role.SIDEKICK) and relation == "assigned_with_end"
+    assert response.status_code == (200 if allowed else 404)
 
 
 # -- Every page: anonymous visitors go to the login page, newcomers to the waiting page ---------------
@@ -362,16 +441,25 @@ def test_an_unknown_page_gets_the_friendly_404_page(client):
 CHECKED_BY_THEIR_OWN_TESTS = {
     "people:user_delete": test_deleting_a_user_is_for_admins_and_disabled_users_only,
     "people:user_deny": test_denying_a_newcomer_is_for_admins_only,
+    "access_requests:extend": test_asking_for_more_time_is_for_the_assignee_of_an_assignment_with_an_end,
 }
 
 
 def test_every_url_of_an_object_is_in_an_access_matrix():
     """A new page with an object id cannot skip the matrices: every namespace of the URL configuration is read."""
     object_urls = {name for name, kwargs in PAGES if "pk" in kwargs}
-    covered = {url[0] for url in [*VM_URLS, *BOOKMARK_URLS, *USER_URLS, *TOKEN_URLS]} | set(CHECKED_BY_THEIR_OWN_TESTS)
+    covered = {url[0] for url in [*VM_URLS, *BOOKMARK_URLS, *USER_URLS, *TOKEN_URLS]} | set(REQUEST_URLS)
+    covered |= set(CHECKED_BY_THEIR_OWN_TESTS)
 
     assert object_urls - covered == set()
-    assert {name.split(":")[0] for name in object_urls} == {"machines", "connect", "bookmarks", "people", "accounts"}
+    assert {name.split(":")[0] for name in object_urls} == {
+        "machines",
+        "connect",
+        "bookmarks",
+        "people",
+        "accounts",
+        "access_requests",
+    }
 
 
 @pytest.mark.parametrize(("name", "kwargs"), PAGES, ids=[name for name, _ in PAGES])

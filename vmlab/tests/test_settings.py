@@ -165,6 +165,36 @@ def test_a_trusted_proxy_count_outside_0_to_10_stops_startup(count):
     assert "TRUSTED_PROXY_COUNT" in startup_error(**PRODUCTION, TRUSTED_PROXY_COUNT=count)
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("EXPIRY_WARNING_DAYS", "0", "EXPIRY_WARNING_DAYS must be between 1 and 60 (days)."),
+        ("REACHABILITY_INTERVAL", "-1", "REACHABILITY_INTERVAL must be between 0 and 1440"),
+        ("REACHABILITY_CONCURRENCY", "0", "REACHABILITY_CONCURRENCY must be between 1 and 1000"),
+        ("REACHABILITY_TIMEOUT", "0", "REACHABILITY_TIMEOUT must be more than 0 and at most 60"),
+        ("TASK_WORKERS", "0", "TASK_WORKERS must be between 1 and 64"),
+        ("TASK_BROKER_URL", "amqp://127.0.0.1/", "TASK_BROKER_URL must be a Redis URL"),
+    ],
+)
+def test_access_time_and_task_queue_settings_out_of_range_stop_startup(variable, value, words):
+    assert words in startup_error(**PRODUCTION, **{variable: value})
+
+
+def test_the_task_queue_uses_the_database_unless_a_redis_broker_is_given():
+    show = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        "print(json.dumps({key: settings.Q_CLUSTER.get(key) for key in ('orm', 'redis', 'name')}))"
+    )
+
+    default = json.loads(run_python("-c", show, **PRODUCTION, TASK_BROKER_URL="", TASK_QUEUE_NAME=None).stdout)
+    with_redis = json.loads(
+        run_python("-c", show, **PRODUCTION, TASK_BROKER_URL="redis://127.0.0.1:6379/1", TASK_QUEUE_NAME="lab").stdout
+    )
+
+    assert default == {"orm": "default", "redis": None, "name": "vmlab"}
+    assert with_redis == {"orm": None, "redis": "redis://127.0.0.1:6379/1", "name": "lab"}
+
+
 def test_parse_keys_keeps_every_key_in_order():
     first, second, third = (Fernet.generate_key().decode() for _ in range(3))
 

@@ -1,0 +1,1 @@
+"""Asking for a VM, or for more time on one, and the managers' decisions; reminders before access ends."""

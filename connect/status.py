@@ -1,0 +1,84 @@
+"""Reading the live status of VMs: what the last probe found (connect.models.Reachability), for tables and pages.
+
+Pages only read stored results: no probe ever runs inside a request. A table gets the status in its own query
+(with_status: one LEFT JOIN), so its query count does not grow with its rows.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.utils.translation import gettext_lazy as _
+
+from connect.models import Reachability
+from connect.probes import ProbeTarget
+from machines.models import VirtualMachine
+
+STATUS_FIELDS = tuple(
+    f"reachability__{name}"
+    for name in ("state", "checked_at", "latency_ms", "detail", "server_version", "check_requested_at")
+)
+NOT_CHECKED = "not_checked"
+
+
+@dataclass(frozen=True)
+class Look:
+    label: str
+    icon: str  # a symbol beside the words, never instead of them: the state reads without colour
+    css: str
+
+
+LOOKS = {
+    Reachability.State.UP: Look(_("up"), "✓", "status-up"),
+    Reachability.State.HOST_KEY_DIFFERS: Look(_("SSH answering but host key differs"), "⚠", "status-warn"),
+    Reachability.State.PORT_CLOSED: Look(_("port closed"), "⊘", "status-down"),
+    Reachability.State.UNREACHABLE: Look(_("unreachable"), "✕", "status-down"),
+    NOT_CHECKED: Look(_("not checked yet"), "…", "status-unknown"),
+}
+
+
+@dataclass(frozen=True)
+class Status:
+    vm_id: int
+    state: str  # a Reachability.State, or NOT_CHECKED
+    checked_at: datetime | None = None
+    latency_ms: float | None = None
+    detail: str = ""
+    server_version: str = ""
+    queued: bool = False  # "Check now" was pressed and its probe has not reported yet
+
+    @property
+    def look(self) -> Look:
+        return LOOKS[self.state]
+
+
+def with_status(vms):
+    """VMs for a table, with their last probe's result in the same query (read it with status_of)."""
+    return vms.for_table(*STATUS_FIELDS).select_related("reachability")
+
+
+def status_of(vm: VirtualMachine) -> Status:
+    """The VM's last probe result: from with_status's join, or one query for a single VM's page."""
+    try:
+        found = vm.reachability
+    except ObjectDoesNotExist:
+        found = None
+    if found is None or not found.state:
+        return Status(vm.pk, NOT_CHECKED, queued=found is not None and found.check_queued)
+    return Status(
+        vm.pk,
+        found.state,
+        found.checked_at,
+        found.latency_ms,
+        found.detail,
+        found.server_version,
+        queued=found.check_queued,
+    )
+
+
+def probe_targets(*, after: int, limit: int) -> list[ProbeTarget]:
+    """The next `limit` VMs to probe, in primary-key order from `after` on: a batch read without any secret."""
+    rows = (
+        VirtualMachine.objects.filter(pk__gt=after).order_by("pk").values_list("pk", "host", "port", "host_key")[:limit]
+    )
+    return [ProbeTarget(pk, host, port, host_key) for pk, host, port, host_key in rows]

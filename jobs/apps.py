@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class JobsConfig(AppConfig):
+    """The periodic jobs of the task queue, and the page that shows whether its workers run them."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "jobs"
+    verbose_name = "Jobs"
