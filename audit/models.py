@@ -34,6 +34,8 @@ class Action(models.TextChoices):
     USER_ENABLE = "user.enable", _("User enabled")
     USER_DELETE = "user.delete", _("User deleted")
     KEYS_ROTATE = "keys.rotate", _("Encryption keys rotated")
+    BACKUP = "ops.backup", _("Database backed up")
+    RESTORE = "ops.restore", _("Database restored from a backup")
 
 
 class AuditEvent(models.Model):
