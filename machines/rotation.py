@@ -110,6 +110,12 @@ def census_lines(census, labels):
     return lines
 
 
+def secret_totals(censuses):
+    """(secrets read, secrets that no configured key decrypts) over every census."""
+    unreadable = sum(census.undecryptable_secrets for census in censuses)
+    return sum(sum(census.secrets_by_key) for census in censuses) + unreadable, unreadable
+
+
 def undecryptable_rows(censuses):
     """'machines.VirtualMachine #12', … for every row with a secret that no configured key decrypts."""
     return [f"{census.model} #{pk}" for census in censuses for pk in census.undecryptable]

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "audit",
     "channels",
     "connect",
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -108,6 +109,9 @@ TEMPLATES = [
 DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Where `manage.py backup` writes its files (a relative path is taken from the project directory). The keys are
+# never written there, and must not be kept there either: README.md, "Backups".
+BACKUP_DIR = BASE_DIR / (env.str("BACKUP_DIR", default="") or "var/backups")
 
 # Rate limits and terminal counts live in the cache. Local memory (one process) by default, with room for the
 # counters of many users; with several worker processes set CACHE_URL to Redis (redis://host:6379/0) so that
