@@ -98,8 +98,8 @@ def backup_create(*, keep: int | None = None, audit: bool = True, alias: str = D
     """Dump the database into a new backup file in BACKUP_DIR; with `keep`, delete all but the `keep` newest."""
     if keep is not None and keep < 1:
         raise BackupError("--keep must be at least 1: the backup just made is always kept.")
-    database = database_for(alias)
     directory = backup_directory()
+    database = database_for(alias)
     with _audited(Action.BACKUP, {}, enabled=audit) as details:
         created_at = archive.now_utc().isoformat()
         with tempfile.TemporaryDirectory(dir=directory, prefix=".vmlab-backup-") as work:

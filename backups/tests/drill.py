@@ -85,8 +85,11 @@ class Operator:
         return self.must(database_url, "shell", "--no-imports", "-c", code, **changes)
 
     def populate(self, database_url: str) -> None:
-        self.must(database_url, "migrate", "--no-input", "--verbosity", "0")
-        self.shell(database_url, "from backups.tests.labdata import populate; populate()")
+        self.shell(
+            database_url,
+            "from django.core.management import call_command; call_command('migrate', verbosity=0); "
+            "from backups.tests.labdata import populate; populate()",
+        )
 
     def snapshot(self, database_url: str, **changes) -> dict:
         run = self.shell(database_url, "from backups.tests.labdata import snapshot; snapshot()", **changes)
