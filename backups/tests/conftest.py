@@ -43,6 +43,7 @@ class Lab:
     source: object
     backup: Path
     before: dict
+    session_keys: list
 
 
 def make_lab(scratch, backup_dir: Path) -> Lab:
@@ -50,7 +51,9 @@ def make_lab(scratch, backup_dir: Path) -> Lab:
     source = scratch.create()
     operator.populate(source.url)
     before = operator.snapshot(source.url)
-    return Lab(operator=operator, source=source, backup=operator.backup(source.url), before=before)
+    session_keys = [key for (key,) in source.query("SELECT session_key FROM django_session")]
+    backup = operator.backup(source.url)
+    return Lab(operator=operator, source=source, backup=backup, before=before, session_keys=session_keys)
 
 
 @pytest.fixture(scope="session")
@@ -74,14 +77,14 @@ def schema_labs(scratch, tmp_path_factory):
         "call_command('migrate', 'machines', '0003', verbosity=0); "
         "call_command('migrate', 'audit', '0003', verbosity=0)",
     )
-    older = Lab(operator=operator, source=source, backup=operator.backup(source.url), before=before)
+    older = Lab(operator=operator, source=source, backup=operator.backup(source.url), before=before, session_keys=[])
     operator.shell(
         source.url,
         "from django.db import connection; from django.utils import timezone; "
         "connection.cursor().execute('INSERT INTO django_migrations (app, name, applied) VALUES (%s, %s, %s)', "
         "['machines', '0099_from_the_future', timezone.now()])",
     )
-    newer = Lab(operator=operator, source=source, backup=operator.backup(source.url), before=before)
+    newer = Lab(operator=operator, source=source, backup=operator.backup(source.url), before=before, session_keys=[])
     return older, newer
 
 

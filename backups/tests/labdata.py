@@ -13,8 +13,6 @@ from django.core.management import call_command
 
 MARK = "LAB-SNAPSHOT "
 PASSWORDS = [f"drill-password-{number}-Qz7v" for number in range(3)]
-# A signed-in browser's session: a sign-in token that backups leave out.
-SESSION_KEY = "drillsessionkey0123456789abcdefg"
 
 
 def _ssh_key() -> str:
@@ -48,9 +46,10 @@ def populate() -> None:
         BookmarkFactory(owner=owner, name=f"Drill bookmark {number}", tags="drill lab")
     for vm in vms:
         audit_record(action=Action.VM_CREATE, actor=owner, target=vm, details={"via": "drill"})
-    session = SessionStore(session_key=SESSION_KEY)
+    # A signed-in browser's session: a sign-in token, which backups leave out.
+    session = SessionStore()
     session["_auth_user_id"] = str(owner.pk)
-    session.save(must_create=True)
+    session.create()
 
 
 def snapshot() -> None:
