@@ -11,6 +11,8 @@ $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	@# pg_dump and pg_restore for `manage.py backup` and `restore` on PostgreSQL (README.md, "Backups").
+	@bash scripts/install_pg_client.sh --optional
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
