@@ -156,10 +156,10 @@ def backup_restore(
             )
             existing = database.tables()
             if existing and not force:
+                shown = ", ".join(existing[:3]) + (", …" if len(existing) > 3 else "")
                 raise BackupError(
-                    f"{database.describe()} is not empty: it has {len(existing)} tables "
-                    f"({', '.join(existing[:3])}, …). Restore into an empty database, or add --force to replace "
-                    "this one (it is backed up first)."
+                    f"{database.describe()} is not empty: it has {len(existing)} tables ({shown}). Restore into an "
+                    "empty database, or add --force to replace this one (it is backed up first)."
                 )
         safety = None
         if existing:
@@ -167,7 +167,7 @@ def backup_restore(
             log(f"--force: what {database.describe()} held is saved in {safety}.")
         _load(database, dump, replace=bool(existing), safety=safety)
     log(f"Loaded into {database.describe()}.")
-    return _verify(database, manifest, safety, log)
+    return _verify(database, manifest, safety)
 
 
 @contextmanager
@@ -217,7 +217,7 @@ def _put_back(database: Database, safety: Path) -> None:
         database.load(dump, replace=False)
 
 
-def _verify(database: Database, manifest: Manifest, safety: Path | None, log) -> RestoreResult:
+def _verify(database: Database, manifest: Manifest, safety: Path | None) -> RestoreResult:
     connections[database.alias].close()
     ContentType.objects.clear_cache()
     found = database.count_rows([table["table"] for table in manifest.tables])

@@ -29,20 +29,28 @@ def rewrite_checksum(backup):
     backup.with_name(backup.name + ".sha256").write_text(f"{digest}  {backup.name}\n")
 
 
-def with_damaged_dump(backup):
-    """Cut the end off the database dump inside the backup, and write a checksum that matches the result: a backup
-    damaged before it was hashed (or re-hashed by someone), which only the dump's own checks can catch."""
-    with tarfile.open(backup) as tar:
-        manifest = tar.extractfile("manifest.json").read()
-        dump = tar.extractfile(json.loads(manifest)["dump"]).read()
-    members = {"manifest.json": manifest, json.loads(manifest)["dump"]: dump[: len(dump) * 98 // 100]}
+def rewrite_archive(backup, manifest: bytes, dump: bytes):
+    """Write the backup anew with this manifest and dump, and a checksum that matches it."""
     with tarfile.open(backup, "w") as tar:
-        for name, data in members.items():
+        for name, data in (("manifest.json", manifest), (json.loads(manifest)["dump"], dump)):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     rewrite_checksum(backup)
     return backup
+
+
+def archive_contents(backup):
+    with tarfile.open(backup) as tar:
+        manifest = tar.extractfile("manifest.json").read()
+        return manifest, tar.extractfile(json.loads(manifest)["dump"]).read()
+
+
+def with_damaged_dump(backup):
+    """Cut the end off the database dump inside the backup, and write a checksum that matches the result: a backup
+    damaged before it was hashed (or re-hashed by someone), which only the dump's own checks can catch."""
+    manifest, dump = archive_contents(backup)
+    return rewrite_archive(backup, manifest, dump[: len(dump) * 98 // 100])
 
 
 def unreadable_rows(snapshot):
@@ -137,6 +145,24 @@ def test_damaged_dump_with_a_matching_checksum_leaves_nothing_half_written(lab, 
         assert "CommandError: The database copy in the backup is damaged:" in run.said
         assert UNTOUCHED in run.said
     assert_untouched(target)
+
+
+def test_rows_that_differ_from_the_backups_own_counts_fail_the_verification(lab, target, tmp_path):
+    backup = copy_backup(lab.backup, tmp_path)
+    manifest, dump = archive_contents(backup)
+    claimed = json.loads(manifest)
+    users = next(table for table in claimed["tables"] if table["model"] == "accounts.User")
+    users["rows"] += 1
+    rewrite_archive(backup, json.dumps(claimed).encode(), dump)
+
+    run = lab.operator.manage(target.url, "restore", str(backup))
+
+    assert run.code == 1
+    assert (
+        f"CommandError: The restored rows differ from the backup's own counts (accounts.User: {users['rows'] - 1} of "
+        f"{users['rows']}). The restored data was left as it is: check it before using it."
+    ) in run.said
+    assert without_restore_events(lab.operator.snapshot(target.url)) == lab.before
 
 
 def test_backup_from_an_older_schema_is_restored_migrated_forward_and_verified(schema_labs, target):
