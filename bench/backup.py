@@ -15,6 +15,7 @@ The median of ROUNDS rounds of each is compared. To show where the difference go
 database is compared with the source: rows per table and every stored token.
 """
 
+import os
 import shutil
 import statistics
 import subprocess
@@ -68,6 +69,8 @@ def mib(path: Path) -> str:
 def main() -> None:
     if shutil.which("pg_dump") is None:
         raise SystemExit("pg_dump is not installed (Debian: apt-get install postgresql-client)")
+    # Other work on the machine slows the bare tools and VM Lab's Python differently: say how busy it was.
+    print(f"load average over the last minute: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="vmlab-bench-") as workdir:
         env = scratch.bench_environment(Path(workdir), database="vmlab_bench_backup")
         if not env["DATABASE_URL"].startswith("postgres"):
