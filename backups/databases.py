@@ -119,7 +119,7 @@ class PostgresDatabase(Database):
 
     def describe(self) -> str:
         where = f"{self.settings.get('HOST') or 'localhost'}:{self.settings.get('PORT') or 5432}"
-        return f"the PostgreSQL database {self.settings['NAME']} on {where}"
+        return f"PostgreSQL database {self.settings['NAME']} on {where}"
 
     def _connector(self, **options):
         if shutil.which(PgDumpBinaryConnector.dump_cmd) is None:
@@ -134,7 +134,7 @@ class PostgresDatabase(Database):
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             tables = set(self.connection.introspection.table_names(cursor))
             if not tables:
-                raise BackupError(f"{self.describe()} has no tables: there is nothing to back up.")
+                raise BackupError(f"The {self.describe()} has no tables: there is nothing to back up.")
             cursor.execute("SELECT pg_export_snapshot()")
             snapshot = cursor.fetchone()[0]
             contents = _contents(cursor, tables, lambda table: self._columns(cursor, table))
@@ -206,11 +206,11 @@ class SqliteDatabase(Database):
         self.path = Path(name)
 
     def describe(self) -> str:
-        return f"the SQLite database {self.path}"
+        return f"SQLite database {self.path}"
 
     def dump(self, path: Path) -> Contents:
         if not self.tables():
-            raise BackupError(f"{self.describe()} has no tables: there is nothing to back up.")
+            raise BackupError(f"The {self.describe()} has no tables: there is nothing to back up.")
         output = SqliteBackupConnector(self.alias).create_dump()
         with output, open(path, "wb") as handle:
             shutil.copyfileobj(output, handle, length=1024 * 1024)

@@ -158,15 +158,15 @@ def backup_restore(
             if existing and not force:
                 shown = ", ".join(existing[:3]) + (", …" if len(existing) > 3 else "")
                 raise BackupError(
-                    f"{database.describe()} is not empty: it has {len(existing)} tables ({shown}). Restore into an "
+                    f"The {database.describe()} is not empty: it has {len(existing)} tables ({shown}). Restore into an "
                     "empty database, or add --force to replace this one (it is backed up first)."
                 )
         safety = None
         if existing:
             safety = backup_create(audit=False, alias=alias).path
-            log(f"--force: what {database.describe()} held is saved in {safety}.")
+            log(f"--force: what the {database.describe()} held is saved in {safety}.")
         _load(database, dump, replace=bool(existing), safety=safety)
-    log(f"Loaded into {database.describe()}.")
+    log(f"Loaded into the {database.describe()}.")
     return _verify(database, manifest, safety)
 
 

@@ -220,8 +220,9 @@ def test_database_that_is_not_empty_is_refused_without_force_and_left_as_it_was(
 
     assert run.code == 1
     assert re.search(
-        rf"CommandError: the \w+ database \S+ (on \S+ )?is not empty: it has {len(tables)} tables \(.*, …\)\. "
-        rf"Restore into an empty database, or add --force to replace this one \(it is backed up first\)\. {UNTOUCHED}",
+        rf"CommandError: The (PostgreSQL|SQLite) database \S+ (on \S+ )?is not empty: it has {len(tables)} tables "
+        r"\(.*, …\)\. Restore into an empty database, or add --force to replace this one \(it is backed up first\)\. "
+        + re.escape(UNTOUCHED),
         run.said,
     )
     assert target.tables() == tables
