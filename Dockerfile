@@ -9,7 +9,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-RUN useradd --system --create-home --home-dir /home/vmlab vmlab
+# pg_dump and pg_restore for `manage.py backup` and `restore`: Debian 12's are PostgreSQL 15's, as in compose.yaml.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN useradd --system --create-home --home-dir /home/vmlab vmlab \
+    && install -d -m 700 -o vmlab /backups
+ENV BACKUP_DIR=/backups
 WORKDIR /app
 
 # python-ldap (sign-in against an LDAP directory) compiles against OpenLDAP's and SASL's headers.

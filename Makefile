@@ -13,6 +13,8 @@ $(VENV)/.runtime: requirements.txt
 	@PYTHON=$(PYTHON) bash scripts/system_packages.sh build
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	@# pg_dump and pg_restore for `manage.py backup` and `restore` on PostgreSQL (README.md, "Backups").
+	@bash scripts/install_pg_client.sh --optional
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt

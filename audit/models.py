@@ -53,6 +53,8 @@ class Action(models.TextChoices):
     TOKEN_CREATE = "token.create", _("API token created")
     TOKEN_NEW_IP = "token.new_ip", _("API token used from a new IP address")
     TOKEN_REVOKE = "token.revoke", _("API token revoked")
+    BACKUP = "ops.backup", _("Database backed up")
+    RESTORE = "ops.restore", _("Database restored from a backup")
 
 
 class AuditEventQuerySet(models.QuerySet):

@@ -44,21 +44,13 @@ def bench_environment(workdir: Path, *, database: str) -> dict[str, str]:
     """A fresh database named `database` and fresh keys; os.environ is updated, the whole environment returned."""
     import psycopg2
     from cryptography.fernet import Fernet
-    from psycopg2 import sql
 
     try:
-        connection = _maintenance_connection()
+        database_url = empty_database(database)
     except psycopg2.OperationalError as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         print(f"PostgreSQL unreachable ({reason}): falling back to SQLite at {workdir / 'bench.sqlite3'}")
         database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    else:
-        with connection.cursor() as cursor:
-            _drop_if_exists(cursor, database)
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-        connection.close()
-        server = urlsplit(os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
-        database_url = urlunsplit((server.scheme, server.netloc, f"/{database}", server.query, ""))
     env = {
         "DJANGO_SETTINGS_MODULE": "vmlab.settings",
         "DATABASE_URL": database_url,
@@ -76,6 +68,22 @@ def bench_environment(workdir: Path, *, database: str) -> dict[str, str]:
     }
     os.environ.update(env)
     return {**os.environ, **env}
+
+
+def empty_database(database: str) -> str:
+    """A new, empty PostgreSQL database named `database` on the benchmarks' server, replacing one of that name; its URL.
+
+    bench_environment() makes its database with it; a benchmark that needs more makes them too, and drops each with
+    drop_database({"DATABASE_URL": url})."""
+    from psycopg2 import sql
+
+    connection = _maintenance_connection()
+    with connection.cursor() as cursor:
+        _drop_if_exists(cursor, database)
+        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    connection.close()
+    server = urlsplit(os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+    return urlunsplit((server.scheme, server.netloc, f"/{database}", server.query, ""))
 
 
 def drop_database(env: dict) -> None:

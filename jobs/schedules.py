@@ -41,6 +41,12 @@ def jobs() -> list[Job]:
             _("Marks assignments past their end as ended in the VM's history (access already ended at the time)."),
         ),
         Job(
+            "Back up the database",
+            "backups.tasks.scheduled_backup",
+            settings.BACKUP_EVERY_HOURS * 60,
+            _("A backup into BACKUP_DIR every BACKUP_EVERY_HOURS (0 turns it off), keeping the BACKUP_KEEP newest."),
+        ),
+        Job(
             "Worker heartbeat",
             "jobs.tasks.heartbeat",
             1,

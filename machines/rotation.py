@@ -54,13 +54,17 @@ def encrypted_fields_by_model():
     return found
 
 
+def key_fingerprint(key: str) -> str:
+    """The first 8 hex digits of the key's SHA-256: enough to tell keys apart, nothing to recover one from."""
+    return hashlib.sha256(key.encode()).hexdigest()[:8]
+
+
 def key_labels():
     """'key #1 (current, sha256 1a2b3c4d)', 'key #2 (sha256 …)', …: a position and a fingerprint, never the key."""
-    labels = []
-    for position, key in enumerate(settings.FIELD_ENCRYPTION_KEYS, start=1):
-        fingerprint = hashlib.sha256(key.encode()).hexdigest()[:8]
-        labels.append(f"key #{position} ({'current, ' if position == 1 else ''}sha256 {fingerprint})")
-    return labels
+    return [
+        f"key #{position} ({'current, ' if position == 1 else ''}sha256 {key_fingerprint(key)})"
+        for position, key in enumerate(settings.FIELD_ENCRYPTION_KEYS, start=1)
+    ]
 
 
 def _batch_query(model, field_names, after_pk, batch_size, lock):
@@ -85,6 +89,35 @@ def count_by_key(model, field_names, batch_size=500):
         census.batches += 1
         census.rows_seen += len(batch)
     return census
+
+
+def dry_pass(batch_size=500):
+    """count_by_key over every model with encrypted fields: what rotate_encryption_keys --dry-run, check_secrets
+    and a restore's verification report."""
+    return [count_by_key(model, names, batch_size=batch_size) for model, names in encrypted_fields_by_model().items()]
+
+
+def census_lines(census, labels):
+    """The lines that describe one model's census: rows read, then rows and secrets per key and for no key."""
+    lines = [
+        f"{census.model}: {census.rows_seen} rows read in {census.batches} batch(es), "
+        f"{census.rows_without_secrets} without secrets, {census.rows_to_rewrite} to rewrite."
+    ]
+    for label, rows, secrets in zip(labels, census.rows_by_key, census.secrets_by_key, strict=True):
+        lines.append(f"  {label}: {rows} rows, {secrets} secrets")
+    lines.append(f"  no key: {len(census.undecryptable)} rows, {census.undecryptable_secrets} secrets")
+    return lines
+
+
+def secret_totals(censuses):
+    """(secrets read, secrets that no configured key decrypts) over every census."""
+    unreadable = sum(census.undecryptable_secrets for census in censuses)
+    return sum(sum(census.secrets_by_key) for census in censuses) + unreadable, unreadable
+
+
+def undecryptable_rows(censuses):
+    """'machines.VirtualMachine #12', … for every row with a secret that no configured key decrypts."""
+    return [f"{census.model} #{pk}" for census in censuses for pk in census.undecryptable]
 
 
 def _count_row(census, pk, positions):

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "api",
     # The task queue: its worker (`manage.py qcluster`) runs the periodic jobs and sends the e-mails (jobs app).
     "django_q",
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +152,12 @@ TEMPLATES = [
 DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Where `manage.py backup` writes its files (a relative path is taken from the project directory). The keys are
+# never written there, and must not be kept there either: README.md, "Backups".
+BACKUP_DIR = BASE_DIR / (env.str("BACKUP_DIR", default="") or "var/backups")
+# The task queue's worker makes one every BACKUP_EVERY_HOURS (0: none) and keeps the BACKUP_KEEP newest.
+BACKUP_EVERY_HOURS = env_number("BACKUP_EVERY_HOURS", 24, low=0, high=24 * 365, unit="hours")
+BACKUP_KEEP = env_number("BACKUP_KEEP", 14, low=1, high=10000, unit="backup files")
 
 # Rate limits and terminal counts live in the cache. Local memory (one process) by default, with room for the
 # counters of many users; with several worker processes set CACHE_URL to Redis (redis://host:6379/0) so that

@@ -30,7 +30,7 @@ def schedules():
 
 
 def test_setup_schedules_creates_every_periodic_job(settings):
-    settings.REACHABILITY_INTERVAL = 5
+    settings.REACHABILITY_INTERVAL, settings.BACKUP_EVERY_HOURS = 5, 24
 
     output = setup_schedules()
 
@@ -38,9 +38,18 @@ def test_setup_schedules_creates_every_periodic_job(settings):
         "Probe every VM": 5,
         "Send expiry reminders": 60,
         "Close ended assignments": 60,
+        "Back up the database": 24 * 60,
         "Worker heartbeat": 1,
     }
-    assert "4 created, 0 updated, 0 removed, 0 unchanged." in output
+    assert "5 created, 0 updated, 0 removed, 0 unchanged." in output
+
+
+def test_backups_every_zero_hours_are_no_schedule(settings):
+    settings.BACKUP_EVERY_HOURS = 0
+
+    setup_schedules()
+
+    assert "Back up the database" not in schedules()
 
 
 def test_running_it_again_changes_nothing():
@@ -50,7 +59,7 @@ def test_running_it_again_changes_nothing():
     output = setup_schedules()
 
     assert list(Schedule.objects.values()) == before
-    assert "0 created, 0 updated, 0 removed, 4 unchanged." in output
+    assert "0 created, 0 updated, 0 removed, 5 unchanged." in output
 
 
 def test_a_new_interval_updates_the_schedule_and_zero_removes_it(settings):
@@ -117,7 +126,7 @@ def test_the_worker_page_shows_each_jobs_last_run_and_whether_a_worker_answers(a
     assert "A worker answered" in page
     assert "alive" in page
     assert "SMTPServerDisconnected" in page
-    assert page.count("never (or running now)") == 3  # the three jobs that have not run yet
+    assert page.count("never (or running now)") == 4  # the four jobs that have not run yet
     assert '<a href="/jobs/">Worker</a>' in page  # linked from the navigation
 
 

@@ -1,6 +1,14 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from machines.rotation import audited_rotation, count_by_key, encrypted_fields_by_model, key_labels, rotate_model
+from machines.rotation import (
+    audited_rotation,
+    census_lines,
+    dry_pass,
+    encrypted_fields_by_model,
+    key_labels,
+    rotate_model,
+    undecryptable_rows,
+)
 
 
 class Command(BaseCommand):
@@ -46,16 +54,8 @@ class Command(BaseCommand):
         return failed
 
     def count(self, batch_size):
-        failed = []
+        censuses = dry_pass(batch_size)
         labels = key_labels()
-        for model, field_names in encrypted_fields_by_model().items():
-            census = count_by_key(model, field_names, batch_size=batch_size)
-            self.stdout.write(
-                f"{census.model}: {census.rows_seen} rows read in {census.batches} batch(es), "
-                f"{census.rows_without_secrets} without secrets, {census.rows_to_rewrite} to rewrite."
-            )
-            for label, rows, secrets in zip(labels, census.rows_by_key, census.secrets_by_key, strict=True):
-                self.stdout.write(f"  {label}: {rows} rows, {secrets} secrets")
-            self.stdout.write(f"  no key: {len(census.undecryptable)} rows, {census.undecryptable_secrets} secrets")
-            failed += [f"{census.model} #{pk}" for pk in census.undecryptable]
-        return failed
+        for census in censuses:
+            self.stdout.write("\n".join(census_lines(census, labels)))
+        return undecryptable_rows(censuses)
