@@ -8,11 +8,11 @@ from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Upper
 
-from machines.fields import Ciphertext, EncryptedTextField
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
 from vmlab.core import crypto
 from vmlab.core.crypto import DecryptionError
+from vmlab.core.fields import Ciphertext, EncryptedTextField
 
 pytestmark = pytest.mark.django_db
 
