@@ -78,6 +78,14 @@ class EncryptedTextField(models.TextField):
         kwargs.setdefault("blank", True)
         super().__init__(*args, **kwargs)
 
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        # Field leaves out null=False and blank=False as its defaults; here they are not, so migrations must say so.
+        for option in ("null", "blank"):
+            if not getattr(self, option):
+                kwargs[option] = False
+        return name, path, args, kwargs
+
     def contribute_to_class(self, cls, name, **kwargs):
         super().contribute_to_class(cls, name, **kwargs)
         if not cls._meta.abstract:
