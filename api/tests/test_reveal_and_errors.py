@@ -1,4 +1,5 @@
 import pytest
+from cryptography.fernet import Fernet
 from django.urls import reverse
 
 from accounts.tests.factories import DEFAULT_PASSWORD
@@ -131,3 +132,15 @@ def test_a_user_with_a_second_factor_reveals_through_the_api_with_password_and_c
     assert (without_code.status_code, list(without_code.json()["error"]["fields"])) == (400, ["otp_token"])
     assert (wrong_code.status_code, list(wrong_code.json()["error"]["fields"])) == (400, ["otp_token"])
     assert right_code.json() == {"secret": "password", "value": "the-vm-password"}
+
+
+def test_an_authenticator_app_under_a_lost_key_is_a_400_that_says_what_to_do(sidekick, vm, settings):
+    phone = authenticator_for(sidekick)
+    settings.FIELD_ENCRYPTION_KEYS = (Fernet.generate_key().decode(),)
+
+    response = reveal(bearer(sidekick), vm, otp_token=phone.now())
+
+    assert response.status_code == 400
+    (message,) = response.json()["error"]["fields"]["otp_token"]
+    assert message.startswith("This authenticator app cannot be checked right now: use a backup code")
+    assert AuditEvent.objects.get(action=Action.SECRET_REVEAL_DENIED).details["reason"] == "authenticator_unreadable"

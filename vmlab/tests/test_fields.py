@@ -134,6 +134,15 @@ def test_field_refuses_options_that_would_need_comparable_values(option):
         EncryptedTextField(**{option: True})
 
 
+def test_a_required_field_stays_required_through_its_migration():
+    _name, _path, args, kwargs = EncryptedTextField(null=False, blank=False).deconstruct()
+
+    rebuilt = EncryptedTextField(*args, **kwargs)
+
+    assert (rebuilt.null, rebuilt.blank) == (False, False)
+    assert (EncryptedTextField().null, EncryptedTextField().blank) == (True, True)
+
+
 def test_field_is_a_text_column():
     assert VirtualMachine._meta.get_field("password").db_type(connection) == connection.data_types["TextField"]
 
