@@ -66,7 +66,7 @@ def admin_client(client, admin):
 
 @pytest.fixture
 def decrypt_calls(monkeypatch):
-    """Every call to vmlab.core.crypto.decrypt, which machines.fields reaches through the module attribute."""
+    """Every call to vmlab.core.crypto.decrypt, which vmlab.core.fields reaches through the module attribute."""
     calls = []
     real_decrypt = crypto.decrypt
 

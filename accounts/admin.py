@@ -1,18 +1,14 @@
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import tokens
 from accounts.forms import AdminLoginForm
-from accounts.models import ApiToken
+from accounts.models import ApiToken, AuthenticatorApp
 from audit.context import for_admin_request
 
 # Roles decide every right in VM Lab; Django's groups and permissions are not used.
 admin.site.unregister(Group)
-# django-otp's page for authenticator apps shows their secrets (and QR codes): admins reset a user's second factors
-# with the user list's action instead, and never see them.
-admin.site.unregister(TOTPDevice)
 admin.site.login_form = AdminLoginForm
 # The User admin is in people/admin.py: its actions approve, disable and delete people with their VMs (people.services).
 
@@ -48,3 +44,28 @@ class ApiTokenAdmin(admin.ModelAdmin):
             for token in queryset.select_related("user")
         )
         self.message_user(request, _("%(count)d token(s) revoked.") % {"count": revoked}, messages.SUCCESS)
+
+
+@admin.register(AuthenticatorApp)
+class AuthenticatorAppAdmin(admin.ModelAdmin):
+    """Who has which authenticator app, since when, last used: never its seed, which is not even loaded. A lost
+    phone is handled by the user list's "Reset the second factors" action (audited), not here."""
+
+    list_display = ("name", "user", "confirmed", "created_at", "last_used_at")
+    list_filter = ("confirmed",)
+    list_select_related = ("user",)
+    search_fields = ("name", "user__username")
+    fields = list_display
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False  # set up by its user, who scans the QR code
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return AuthenticatorApp.objects.administrable_by(request.user)

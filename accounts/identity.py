@@ -11,15 +11,17 @@ from django.utils.translation import gettext as _
 from accounts import directory
 from accounts.models import SignIn, User
 from accounts.two_factor import devices
-from accounts.two_factor.verification import verify_code
+from accounts.two_factor.verification import AuthenticatorUnreadable, verify_code
 from audit.context import AuditContext
 
 WRONG_PASSWORD, WRONG_CODE, CODE_NEEDED, UNAVAILABLE = "wrong_password", "wrong_code", "code_needed", "unavailable"
+# The user's authenticator app cannot check codes: its seed does not decrypt with FIELD_ENCRYPTION_KEYS.
+APP_UNREADABLE = AuthenticatorUnreadable.reason
 
 
 class IdentityRefused(PermissionDenied):
-    """`reason` is one of WRONG_PASSWORD, WRONG_CODE, CODE_NEEDED, UNAVAILABLE; the message is for the user;
-    `field` is the form field it belongs to ("password" or "otp_token")."""
+    """`reason` is one of WRONG_PASSWORD, WRONG_CODE, CODE_NEEDED, UNAVAILABLE, APP_UNREADABLE; the message is for
+    the user; `field` is the form field it belongs to ("password" or "otp_token")."""
 
     def __init__(self, reason: str, message: str):
         super().__init__(message)
@@ -32,7 +34,8 @@ class IdentityRefused(PermissionDenied):
 
     @property
     def counts_as_failure(self) -> bool:
-        """A wrong password or a wrong code counts toward the lockout; a missing code or a silent directory does not."""
+        """A wrong password or a wrong code counts toward the lockout; a missing code, a silent directory or an
+        authenticator app that cannot check codes does not."""
         return self.reason in (WRONG_PASSWORD, WRONG_CODE)
 
 
@@ -57,7 +60,8 @@ def confirm_identity(
       (a directory that does not answer gives UNAVAILABLE). OIDC accounts have none and send "".
     - otp_token: a code of the user's authenticator app, or one of their backup codes (used up), required when the
       user has a second factor; for an OIDC account it is required, so such a user needs a second factor first.
-      A code is refused once used (no replay within its time step).
+      A code is refused once used (no replay within its time step). An authenticator app whose seed no key
+      decrypts gives APP_UNREADABLE (or WRONG_CODE when another app of the user refused the code).
     - passkey_confirmed: True when the caller has just seen the user pass a WebAuthn assertion with one of their
       passkeys (the portal's accounts.two_factor.passkey_confirmation); it stands for the code. API callers, which
       have no browser to hold a passkey, leave it False.
@@ -81,7 +85,11 @@ def confirm_identity(
         return "password+passkey" if needs_password(user) else "passkey"
     if not otp_token.strip():
         raise IdentityRefused(CODE_NEEDED, _("Enter a code of your authenticator app, or one of your backup codes."))
-    if verify_code(user, otp_token, context=context) is None:
+    try:
+        device = verify_code(user, otp_token, context=context)
+    except AuthenticatorUnreadable as unreadable:
+        raise IdentityRefused(WRONG_CODE if unreadable.counted else APP_UNREADABLE, unreadable.message) from None
+    if device is None:
         raise IdentityRefused(WRONG_CODE, _("This code is not valid, or was used already."))
     return "password+code" if needs_password(user) else "code"
 

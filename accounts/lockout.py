@@ -86,13 +86,23 @@ def count_refused_identity(request, user, refusal) -> bool:
 def count_wrong_second_factor(request, user) -> bool:
     """A wrong code (or passkey) at the second step of signing in: counted like a wrong password, for the account
     and address. True if that locked the account out."""
+    _record_failed_second_step(request, user)
+    return count_failed_password_check(request, user)
+
+
+def record_uncounted_second_factor(request, user, reason: str) -> None:
+    """A second step refused for a `reason` that is no guess of the user's (an authenticator app that cannot check
+    codes: accounts.two_factor.verification.AuthenticatorUnreadable): recorded, not counted toward the lockout."""
+    _record_failed_second_step(request, user, reason=reason)
+
+
+def _record_failed_second_step(request, user, **details) -> None:
     audit_record(
         action=Action.LOGIN_FAILED,
         target=user,
         context=for_request(request),
-        details={"path": request.path, "step": "second_factor"},
+        details={"path": request.path, "step": "second_factor", **details},
     )
-    return count_failed_password_check(request, user)
 
 
 def refuse_wrong_password(request, form, field: str):

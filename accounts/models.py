@@ -1,4 +1,8 @@
+import secrets
+import time
 import zoneinfo
+from base64 import b32encode
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -9,13 +13,24 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
-from django_otp.models import Device
+from django_otp.models import Device, DeviceManager, TimestampMixin
+from django_otp.oath import TOTP
 
 from access import rights
 from access.roles import Role
 from accounts.managers import UserManager
+from vmlab.core.fields import EncryptedFieldsQuerySet, EncryptedTextField
 
-__all__ = ["ApiToken", "BackupCode", "BackupCodeDevice", "Role", "SignIn", "TokenScope", "User"]
+__all__ = [
+    "ApiToken",
+    "AuthenticatorApp",
+    "BackupCode",
+    "BackupCodeDevice",
+    "Role",
+    "SignIn",
+    "TokenScope",
+    "User",
+]
 
 
 class SignIn(models.TextChoices):
@@ -177,6 +192,104 @@ class BackupCode(models.Model):
 
     def __str__(self):
         return f"backup code #{self.pk} of {self.device.user}"  # never the code, which is not stored anyway
+
+
+# The name authenticator apps show above the account's codes.
+AUTHENTICATOR_ISSUER = "VM Lab"
+
+
+def new_seed() -> str:
+    """A fresh authenticator-app seed: 20 random bytes (160 bits, as RFC 4226 recommends), as 40 hex digits."""
+    return secrets.token_hex(20)
+
+
+class AuthenticatorAppQuerySet(EncryptedFieldsQuerySet):
+    def without_seed(self):
+        """For lists and checks of what a user has: the seed is not even loaded, so never decrypted."""
+        return self.defer("seed")
+
+    def administrable_by(self, user):
+        """Every user's apps for an admin, in the Django admin (a list: without their seeds)."""
+        return self.without_seed() if rights.ADMINISTER.granted_to(user) else self.none()
+
+
+class AuthenticatorApp(TimestampMixin, Device):
+    """An authenticator app (TOTP, RFC 6238) of a user, a django-otp device of VM Lab's own.
+
+    Checks codes as django-otp's TOTPDevice does (the time step, t0, digits, the tolerance of steps either side,
+    the drift learned from the phone's clock, and `last_t`: a code is accepted once, and never one older than the
+    last accepted), but its seed is an EncryptedTextField: encrypted with FIELD_ENCRYPTION_KEYS like a VM's
+    password, re-encrypted by rotate_encryption_keys, a Fernet token in the database and in dumps. The seed is
+    decrypted only when a code is checked or the set-up page shows the QR code and the secret.
+
+    django-otp's throttling (ThrottlingMixin) is left out: wrong codes count toward the login lockout
+    (AXES_FAILURE_LIMIT), which is the limit; a growing delay per device would only refuse the right code typed a
+    second after a typo.
+    """
+
+    # 40 hex digits (the bytes the app's base32 secret encodes), like TOTPDevice.key.
+    seed = EncryptedTextField(_("secret (hex)"), null=False, blank=False, default=new_seed, editable=False)
+    step = models.PositiveSmallIntegerField(_("time step (seconds)"), default=30)
+    t0 = models.BigIntegerField(_("Unix time of step 0"), default=0)
+    digits = models.PositiveSmallIntegerField(_("digits"), choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(_("steps accepted either side"), default=1)
+    drift = models.SmallIntegerField(_("steps the phone's clock is off"), default=0)
+    last_t = models.BigIntegerField(
+        _("step of the last accepted code"),
+        default=-1,
+        help_text=_("A code is accepted only from a later step: never twice, never an older one."),
+    )
+
+    objects = DeviceManager.from_queryset(AuthenticatorAppQuerySet)()
+
+    class Meta(Device.Meta):
+        verbose_name = _("authenticator app")
+
+    @property
+    def bin_key(self) -> bytes:
+        """The seed as bytes (decrypts it)."""
+        return bytes.fromhex(self.seed)
+
+    @property
+    def base32_seed(self) -> str:
+        """The seed as authenticator apps take it, typed or in a QR code: base32 without padding (decrypts it)."""
+        return b32encode(self.bin_key).decode().rstrip("=")
+
+    @property
+    def config_url(self) -> str:
+        """The otpauth:// URI of the set-up QR code (Google Authenticator's Key Uri Format), as TOTPDevice makes it."""
+        label = f"{AUTHENTICATOR_ISSUER}:{self.user.get_username()}"
+        params = {
+            "secret": self.base32_seed,
+            "algorithm": "SHA1",
+            "digits": self.digits,
+            "period": self.step,
+            "issuer": AUTHENTICATOR_ISSUER,
+        }
+        return f"otpauth://totp/{quote(label)}?{urlencode(params, quote_via=quote)}"
+
+    def verify_token(self, token) -> bool:
+        """Whether `token` is the app's code now, or within `tolerance` steps either side (after `last_t`). An
+        accepted code moves `last_t` and `drift` on and is saved, so it is refused from then on. Call it on a row
+        locked with select_for_update, so that the same code sent twice at once is accepted once. Raises
+        vmlab.core.crypto.DecryptionError when no key of FIELD_ENCRYPTION_KEYS decrypts the seed."""
+        allowed, _reason = self.verify_is_allowed()
+        if not allowed:
+            return False
+        try:
+            token = int(token)
+        except (TypeError, ValueError):
+            return False
+        totp = TOTP(self.bin_key, self.step, self.t0, self.digits, self.drift)
+        totp.time = time.time()
+        if not totp.verify(token, self.tolerance, self.last_t + 1):
+            return False
+        self.last_t = totp.t()
+        self.drift = totp.drift
+        self.set_last_used_timestamp(commit=False)
+        # Not the seed: saving it would re-encrypt it on every sign-in.
+        self.save(update_fields=["last_t", "drift", "last_used_at"])
+        return True
 
 
 class TokenScope(models.TextChoices):

@@ -2,7 +2,8 @@
 
 PRODUCT.md and README ("Secrets never reach a page by GET") say that lists load VMs without their secrets, so
 reading them decrypts nothing. With 200 VMs that all have a password and an SSH key (some the admin's, some
-other users' shared or assigned ones), bookmarks, users waiting for approval and audit events in the database,
+other users' shared or assigned ones), other users' authenticator apps (seeds encrypted too), bookmarks, users
+waiting for approval and audit events in the database,
 an admin GETs every list page of the portal and of the Django admin. Counted per page: every call of
 vmlab.core.crypto.decrypt, and every Fernet decryption whichever way it is asked for (Fernet.decrypt,
 decrypt_at_time, and MultiFernet.decrypt or rotate, which skip Fernet.decrypt and call each key's
@@ -71,7 +72,7 @@ def ssh_private_key() -> str:
 def make_data():
     """The admin, other users, VMs with both secrets, bookmarks and audit events; returns (admin, one VM of theirs)."""
     from access.roles import Role
-    from accounts.models import User
+    from accounts.models import AuthenticatorApp, User
     from audit.models import Action
     from audit.services import audit_record
     from bookmarks.models import Bookmark
@@ -93,6 +94,8 @@ def make_data():
     sidekicks = [user(f"bench-sidekick{number}", Role.SIDEKICK) for number in range(SIDEKICKS)]
     for number in range(WAITING_USERS):
         user(f"bench-newcomer{number}", Role.NEW_USER)
+    for person in (regular, *sidekicks):
+        AuthenticatorApp.objects.create(user=person, name="Phone", confirmed=True)
 
     key = ssh_private_key()
     vms = []
@@ -131,6 +134,7 @@ def list_pages(admin) -> dict[str, str]:
         "admin: users": reverse("admin:accounts_user_changelist"),
         "admin: bookmarks": reverse("admin:bookmarks_bookmark_changelist"),
         "admin: audit events": reverse("admin:audit_auditevent_changelist"),
+        "admin: authenticator apps": reverse("admin:accounts_authenticatorapp_changelist"),
     }
 
 

@@ -46,8 +46,8 @@ def insert_vms(owner, first: int, count: int, key: str, ssh_key: bytes) -> None:
     """`count` VMs whose password and SSH key are tokens made with `key` by Fernet itself, not by the field."""
     from cryptography.fernet import Fernet
 
-    from machines.fields import Ciphertext
     from machines.models import VirtualMachine
+    from vmlab.core.fields import Ciphertext
 
     fernet = Fernet(key)
     for start in range(first, first + count, INSERT_BATCH):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from selenium.webdriver.common.by import By
 
 from access.roles import Role
-from accounts.models import SignIn, User
+from accounts.models import AuthenticatorApp, SignIn, User
 from accounts.tests.directory_server import STUDENTS
 from accounts.tests.factories import UserFactory
 from audit.models import Action, AuditEvent
@@ -45,6 +45,9 @@ def test_a_directory_student_sets_up_a_code_and_reveals_a_vm_password_with_it(br
         assert browser.driver.find_element(By.CSS_SELECTOR, ".qr-code svg")
         secret = browser.driver.find_element(By.ID, "totp-secret").text.replace(" ", "")
         phone = pyotp.TOTP(secret)
+        # The server keeps that secret encrypted with FIELD_ENCRYPTION_KEYS, never in clear.
+        (stored,) = AuthenticatorApp.objects.filter(user=ada).values_list("seed", flat=True)
+        assert stored.token.startswith("gAAAAA") and secret.lower() not in stored.token.lower()
         browser.fill(otp_token=phone.now())
         browser.press("Turn on")
         browser.step("authenticator on, backup codes shown")

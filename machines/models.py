@@ -5,7 +5,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from machines.fields import EncryptedTextField
 from machines.querysets import VirtualMachineQuerySet
 from machines.validators import (
     PORT_MAX,
@@ -15,6 +14,7 @@ from machines.validators import (
     validate_ssh_private_key,
     validate_ssh_username,
 )
+from vmlab.core.fields import EncryptedTextField
 
 PORT_RANGE_CONSTRAINT = "machines_vm_port_range"
 

@@ -4,7 +4,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from access import rights
-from machines.fields import EncryptedFieldsQuerySet
+from vmlab.core.fields import EncryptedFieldsQuerySet
 from vmlab.core.querysets import OwnedQuerySet, user_filter
 from vmlab.core.search import search_filter
 

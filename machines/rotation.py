@@ -10,8 +10,8 @@ from django.db import connection, transaction
 
 from audit.models import Action
 from audit.services import audit_record, command_operator
-from machines.fields import EncryptedTextField
 from vmlab.core import crypto
+from vmlab.core.fields import EncryptedTextField
 
 
 @dataclass

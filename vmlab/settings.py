@@ -73,9 +73,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
-    # Second factors: TOTP apps and passkeys (WebAuthn); backup codes are accounts' own (stored hashed).
+    # Second factors as django-otp devices: passkeys (WebAuthn); authenticator apps (seeds encrypted) and backup codes
+    # (stored hashed) are accounts' own.
     "django_otp",
-    "django_otp.plugins.otp_totp",
     "django_otp_webauthn",
     "accounts",
     "machines",
@@ -229,10 +229,6 @@ OIDC_VERIFY_SSL = True
 
 # Second factor (accounts.two_factor): from this role up it is mandatory; "disabled" makes it optional for all.
 TWO_FACTOR_REQUIRED_ROLE = env.str("TWO_FACTOR_REQUIRED_ROLE", default="manager")
-OTP_TOTP_ISSUER = "VM Lab"
-# Wrong codes count toward the login lockout (AXES_FAILURE_LIMIT), which is the limit; django-otp's own growing
-# delay would only refuse the right code typed a second after a typo.
-OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_WEBAUTHN_RP_NAME = "VM Lab"
 # The relying party is the host the browser asked for (one of ALLOWED_HOSTS), and so is the expected origin.
 OTP_WEBAUTHN_RP_ID_CALLABLE = "accounts.two_factor.passkeys.relying_party_id"

@@ -10,10 +10,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from access.roles import Role
-from accounts.models import BackupCode, BackupCodeDevice, User
+from accounts.models import AuthenticatorApp, BackupCode, BackupCodeDevice, User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.tests.two_factor_helpers import authenticator_for, phone_of, with_backup_codes
 from audit.models import Action, AuditEvent
@@ -52,7 +51,7 @@ def test_the_set_up_page_shows_a_qr_code_as_inline_svg_and_the_secret_as_text(cl
 
     response = client.get(TOTP_URL)
 
-    device = TOTPDevice.objects.get(user=ada, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=ada, confirmed=False)
     secret = re.search(r'<code class="secret" id="totp-secret">([A-Z2-7 ]+)</code>', response.text).group(1)
     assert "<svg" in response.text and "<img" not in response.text
     assert pyotp.TOTP(secret.replace(" ", "")).now() == phone_of(device).now()
@@ -65,13 +64,13 @@ def test_a_wrong_code_does_not_turn_the_app_on(client, ada):
     response = client.post(TOTP_URL, {"otp_token": "000000"})
 
     assert "This code does not match" in response.text
-    assert not TOTPDevice.objects.filter(user=ada, confirmed=True).exists()
+    assert not AuthenticatorApp.objects.filter(user=ada, confirmed=True).exists()
 
 
 def test_one_valid_code_turns_the_app_on_and_shows_ten_backup_codes_once(client, ada):
     client.force_login(ada)
     client.get(TOTP_URL)
-    phone = phone_of(TOTPDevice.objects.get(user=ada))
+    phone = phone_of(AuthenticatorApp.objects.get(user=ada))
 
     response = client.post(TOTP_URL, {"otp_token": phone.now()}, follow=True)
     again = client.get(TWO_FACTOR_URL)
@@ -94,7 +93,7 @@ def test_adding_a_second_factor_ends_the_other_sessions(client, ada):
     other.force_login(ada)
     client.force_login(ada)
     client.get(TOTP_URL)
-    phone = phone_of(TOTPDevice.objects.get(user=ada))
+    phone = phone_of(AuthenticatorApp.objects.get(user=ada))
 
     client.post(TOTP_URL, {"otp_token": phone.now()})
 
@@ -240,7 +239,7 @@ def test_once_set_up_the_manager_reaches_the_portal(client, settings):
     manager = UserFactory(role=Role.MANAGER)
     client.force_login(manager)
     client.get(TOTP_URL)
-    phone = phone_of(TOTPDevice.objects.get(user=manager))
+    phone = phone_of(AuthenticatorApp.objects.get(user=manager))
     client.post(TOTP_URL, {"otp_token": phone.now()})
 
     assert client.get(reverse("dashboard")).status_code == 200
@@ -281,7 +280,7 @@ def test_an_admin_resets_the_second_factors_of_a_user_who_lost_their_phone(admin
     )
 
     assert response.status_code == 302
-    assert not TOTPDevice.objects.filter(user=ada).exists()
+    assert not AuthenticatorApp.objects.filter(user=ada).exists()
     assert not BackupCodeDevice.objects.filter(user=ada).exists()
     reset = AuditEvent.objects.get(action=Action.TWO_FACTOR_RESET)
     assert (reset.actor.username, reset.details) == ("root-admin", {"removed": 1, "via": "admin"})
@@ -293,7 +292,7 @@ def test_an_admin_resets_the_second_factors_of_a_user_who_lost_their_phone(admin
 
 
 def device_key(user):
-    return f"totp:{TOTPDevice.objects.get(user=user, confirmed=True).pk}"
+    return f"totp:{AuthenticatorApp.objects.get(user=user, confirmed=True).pk}"
 
 
 def test_removing_an_app_needs_the_password_and_a_code(client, ada):
@@ -311,7 +310,7 @@ def test_removing_an_app_needs_the_password_and_a_code(client, ada):
 
     assert "This code is not valid" in wrong.text
     assert "removed" in right.text
-    assert not TOTPDevice.objects.filter(user=ada).exists()
+    assert not AuthenticatorApp.objects.filter(user=ada).exists()
     assert not BackupCodeDevice.objects.filter(user=ada).exists()
     assert AuditEvent.objects.get(action=Action.TWO_FACTOR_REMOVE).details == {"kind": "totp", "name": "Phone"}
 
@@ -326,7 +325,7 @@ def test_nobody_removes_another_users_second_factor(client, ada):
     )
 
     assert response.status_code == 404
-    assert TOTPDevice.objects.filter(user=ada).exists()
+    assert AuthenticatorApp.objects.filter(user=ada).exists()
 
 
 def test_new_backup_codes_replace_the_old_ones(client, ada):
@@ -380,8 +379,18 @@ def test_typed_codes_are_masked_in_the_lockout_records_and_kept_out_of_the_audit
     assert codes[0] not in trail and codes[0].replace("-", "") not in trail
 
 
-def test_the_django_admin_never_shows_an_authenticator_apps_secret(admin_client, ada):
-    device = TOTPDevice.objects.create(user=ada, name="Phone", confirmed=True)
+def test_the_django_admin_lists_authenticator_apps_without_their_secrets(admin_client, ada, decrypt_calls):
+    device = AuthenticatorApp.objects.create(user=ada, name="Ada's phone", confirmed=True)
+    seed, secret = device.seed, device.base32_seed
+    decrypt_calls.clear()
 
-    assert admin_client.get("/admin/otp_totp/totpdevice/").status_code == 404
-    assert device.key not in admin_client.get(reverse("admin:accounts_user_change", args=[ada.pk])).text
+    listed = admin_client.get(reverse("admin:accounts_authenticatorapp_changelist"))
+    shown = admin_client.get(reverse("admin:accounts_authenticatorapp_change", args=[device.pk]))
+    user_page = admin_client.get(reverse("admin:accounts_user_change", args=[ada.pk]))
+
+    assert "Ada&#x27;s phone" in listed.text and "ada" in listed.text
+    assert shown.status_code == 200
+    for page in (listed, shown, user_page):
+        assert seed not in page.text and secret not in page.text
+    assert decrypt_calls == []
+    assert admin_client.get(reverse("admin:accounts_authenticatorapp_add")).status_code == 403

@@ -1,22 +1,21 @@
 """Second factors in tests: authenticator-app codes computed with pyotp, as a phone would."""
 
-from base64 import b32encode
-
 import pyotp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
+from accounts.models import AuthenticatorApp
 from accounts.two_factor import services
 
 
 def authenticator_for(user) -> pyotp.TOTP:
     """A confirmed authenticator app for `user`, and the phone that shows its codes."""
-    device = TOTPDevice.objects.create(user=user, name="Phone", confirmed=True)
+    device = AuthenticatorApp.objects.create(user=user, name="Phone", confirmed=True)
     return phone_of(device)
 
 
-def phone_of(device) -> pyotp.TOTP:
-    return pyotp.TOTP(b32encode(device.bin_key).decode())
+def phone_of(device: AuthenticatorApp) -> pyotp.TOTP:
+    """The phone that scanned `device`'s QR code (reads, and so decrypts, its seed)."""
+    return pyotp.TOTP(device.base32_seed)
 
 
 def with_backup_codes(user) -> list[str]:

@@ -1,21 +1,20 @@
 """A user's second factors, as django-otp devices: authenticator apps (TOTP), passkeys (WebAuthn) and backup codes.
 
-Reads only; every change is in accounts.two_factor.services. Backup codes come with the first real factor and are
-no factor on their own.
+Reads only, none of which loads an authenticator app's seed (so none decrypts one); every change is in
+accounts.two_factor.services. Backup codes come with the first real factor and are no factor on their own.
 """
 
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from access import rights
-from accounts.models import BackupCodeDevice
+from accounts.models import AuthenticatorApp, BackupCodeDevice
 
 TOTP, PASSKEY, BACKUP_CODE = "totp", "passkey", "backup_code"
-KINDS = {TOTPDevice: TOTP, WebAuthnCredential: PASSKEY, BackupCodeDevice: BACKUP_CODE}
+KINDS = {AuthenticatorApp: TOTP, WebAuthnCredential: PASSKEY, BackupCodeDevice: BACKUP_CODE}
 KIND_LABELS = {TOTP: _("Authenticator app"), PASSKEY: _("Passkey"), BACKUP_CODE: _("Backup codes")}
 MODELS = {kind: model for model, kind in KINDS.items()}
 
@@ -26,10 +25,7 @@ def kind_of(device: Device) -> str:
 
 def has_second_factor(user) -> bool:
     """Whether `user` has a confirmed authenticator app or passkey. At most two queries."""
-    return (
-        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-        or WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
-    )
+    return has_authenticator_app(user) or has_passkey(user)
 
 
 def must_set_one_up(user) -> bool:
@@ -38,8 +34,13 @@ def must_set_one_up(user) -> bool:
     return rights.MUST_USE_SECOND_FACTOR.granted_to(user) and not has_second_factor(user)
 
 
-def confirmed_totp_devices(user):
-    return TOTPDevice.objects.filter(user=user, confirmed=True)
+def confirmed_authenticator_apps(user):
+    """The user's authenticator apps that sign in, without their seeds (checking a code loads the one it tries)."""
+    return AuthenticatorApp.objects.filter(user=user, confirmed=True).without_seed()
+
+
+def has_authenticator_app(user) -> bool:
+    return confirmed_authenticator_apps(user).exists()
 
 
 def has_passkey(user) -> bool:
@@ -68,8 +69,9 @@ class DeviceRow:
 def device_rows(user) -> list[DeviceRow]:
     """The confirmed authenticator apps and passkeys of `user`, oldest first."""
     rows = []
-    for model in (TOTPDevice, WebAuthnCredential):
-        for device in model.objects.filter(user=user, confirmed=True).order_by("created_at", "pk"):
+    for model in (AuthenticatorApp, WebAuthnCredential):
+        listed = model.objects.filter(user=user, confirmed=True).only("name", "created_at", "last_used_at")
+        for device in listed.order_by("created_at", "pk"):
             kind = KINDS[model]
             rows.append(
                 DeviceRow(
@@ -89,4 +91,4 @@ def find_device(user, key: str) -> Device | None:
     model = MODELS.get(kind)
     if model is None or model is BackupCodeDevice or not pk.isdigit():
         return None
-    return model.objects.filter(user=user, confirmed=True, pk=int(pk)).first()
+    return model.objects.filter(user=user, confirmed=True, pk=int(pk)).only("user", "name").first()

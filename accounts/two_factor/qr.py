@@ -1,7 +1,5 @@
 """The authenticator-app set-up: a QR code as inline SVG (no script, no style attribute: the CSP stays strict)."""
 
-from base64 import b32encode
-
 import qrcode
 import qrcode.image.svg
 
@@ -12,6 +10,6 @@ def svg(text: str) -> str:
 
 
 def base32_secret(device) -> str:
-    """The secret as apps ask for it when typed by hand: base32, in groups of four."""
-    secret = b32encode(device.bin_key).decode().rstrip("=")
+    """The secret as apps ask for it when typed by hand: base32, in groups of four (decrypts the seed)."""
+    secret = device.base32_seed
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))

@@ -12,12 +12,11 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 from django_otp.models import Device
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from access import rights
 from access.checks import require_right
-from accounts.models import BackupCode, BackupCodeDevice, User
+from accounts.models import AuthenticatorApp, BackupCode, BackupCodeDevice, User
 from accounts.two_factor import devices
 from audit.context import AuditContext
 from audit.models import Action
@@ -28,7 +27,7 @@ logger = logging.getLogger(__name__)
 BACKUP_CODE_COUNT = 10
 # 16 characters of base32: 80 random bits, shown as four groups of four.
 _BACKUP_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
-TOTP_NAME = "Authenticator app"
+AUTHENTICATOR_APP_NAME = "Authenticator app"
 
 
 def _end_other_sessions(user: User) -> None:
@@ -50,26 +49,32 @@ def _new_code() -> str:
 
 
 @transaction.atomic
-def totp_device_start(*, user: User) -> TOTPDevice:
-    """A new authenticator-app secret for `user`, unconfirmed until they type a code from it (totp_device_confirm).
-    Replaces any earlier unconfirmed one. Nothing to record yet: it signs nobody in."""
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    return TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+def authenticator_app_start(*, user: User) -> AuthenticatorApp:
+    """A new authenticator app with a new seed (encrypted) for `user`, unconfirmed until they type a code from it
+    (authenticator_app_confirm). Replaces any earlier unconfirmed one. Nothing to record yet: it signs nobody in."""
+    AuthenticatorApp.objects.filter(user=user, confirmed=False).delete()
+    return AuthenticatorApp.objects.create(user=user, name=AUTHENTICATOR_APP_NAME, confirmed=False)
 
 
-def pending_totp_device(user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+def pending_authenticator_app(user: User) -> AuthenticatorApp | None:
+    return AuthenticatorApp.objects.filter(user=user, confirmed=False).order_by("-pk").first()
 
 
 @transaction.atomic
-def totp_device_confirm(*, user: User, device: TOTPDevice, token: str, context: AuditContext | None = None):
+def authenticator_app_confirm(
+    *, user: User, device: AuthenticatorApp, token: str, context: AuditContext | None = None
+) -> tuple[bool, list[str]]:
     """Turn the pending authenticator app on if `token` is a valid code from it. Returns (confirmed, backup codes):
     the new backup codes (to show once) when this is the user's first factor, else []."""
-    if device.user_id != user.pk or device.confirmed or not device.verify_token(token):
+    if device.user_id != user.pk or device.confirmed:
         return False, []
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    return True, _factor_added(user=user, device=device, context=context)
+    # Locked, so that the same code sent twice at once turns it on once.
+    locked = AuthenticatorApp.objects.select_for_update().filter(pk=device.pk, confirmed=False).first()
+    if locked is None or not locked.verify_token(token):
+        return False, []
+    locked.confirmed = True
+    locked.save(update_fields=["confirmed"])
+    return True, _factor_added(user=user, device=locked, context=context)
 
 
 @transaction.atomic
@@ -153,7 +158,7 @@ def devices_reset(*, user: User, actor: User, context: AuditContext | None = Non
     requires one."""
     require_right(rights.ADMINISTER, actor, "Only admins reset another user's second factors.")
     removed = 0
-    for model in (TOTPDevice, WebAuthnCredential):
+    for model in (AuthenticatorApp, WebAuthnCredential):
         removed += model.objects.filter(user=user, confirmed=True).count()
         model.objects.filter(user=user).delete()
     BackupCodeDevice.objects.filter(user=user).delete()

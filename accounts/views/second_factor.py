@@ -11,7 +11,7 @@ from accounts import lockout
 from accounts.forms import SecondFactorForm
 from accounts.two_factor import devices, sign_in
 from accounts.two_factor.middleware import second_factor_step
-from accounts.two_factor.verification import verify_code
+from accounts.two_factor.verification import AuthenticatorUnreadable, verify_code
 from audit.context import for_request
 
 
@@ -33,16 +33,24 @@ def second_factor(request):
             sign_in.cancel(request)
             return lockout.lockout_response(request, credentials={"username": user.get_username()})
         if form.is_valid():
-            device = verify_code(user, form.cleaned_data["otp_token"], context=for_request(request))
+            try:
+                device = verify_code(user, form.cleaned_data["otp_token"], context=for_request(request))
+            except AuthenticatorUnreadable as unreadable:
+                device, refusal = None, unreadable
+            else:
+                refusal = None
             if device is not None:
                 return sign_in.finish(request, user, device=device, redirect_to=sign_in.pending_redirect(request))
-            if lockout.count_wrong_second_factor(request, user):
+            if refusal is not None and not refusal.counted:
+                lockout.record_uncounted_second_factor(request, user, refusal.reason)
+            elif lockout.count_wrong_second_factor(request, user):
                 sign_in.cancel(request)
                 return lockout.lockout_response(request, credentials={"username": user.get_username()})
-            form.add_error("otp_token", _("This code is not valid, or was used already. Check your phone's clock."))
+            wrong_code = _("This code is not valid, or was used already. Check your phone's clock.")
+            form.add_error("otp_token", refusal.message if refusal else wrong_code)
     context = {
         "form": form,
-        "has_totp": devices.confirmed_totp_devices(user).exists(),
+        "has_totp": devices.has_authenticator_app(user),
         "has_passkey": devices.has_passkey(user),
     }
     return render(request, "registration/second_factor.html", context)

@@ -1,6 +1,7 @@
 """/accounts/two-factor/: a user's second factors. Add an authenticator app (QR code and secret, confirmed by one
 code) or a passkey, see and replace the backup codes, remove a factor after confirming who they are."""
 
+import logging
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -18,6 +19,9 @@ from accounts.forms import ConfirmIdentityForm, RemoveDeviceForm, SecondFactorFo
 from accounts.two_factor import devices, qr, services
 from accounts.two_factor.middleware import enrolment_allowed
 from audit.context import for_request
+from vmlab.core.crypto import DecryptionError
+
+logger = logging.getLogger(__name__)
 
 _NEW_CODES = "accounts.new_backup_codes"
 
@@ -63,18 +67,27 @@ def _codes_file(user, codes: list[str]) -> str:
 @sensitive_post_parameters("otp_token")
 @require_http_methods(["GET", "POST"])
 def totp_enrol(request):
-    """Add an authenticator app: the QR code (inline SVG) and the secret as text, then one code to turn it on."""
+    """Add an authenticator app: the QR code (inline SVG) and the secret as text, then one code to turn it on. The
+    only page that shows (and so decrypts) an app's seed, and only while the app is not on yet."""
     user = request.user
-    device = services.pending_totp_device(user)
+    device = services.pending_authenticator_app(user)
     if request.method == "GET" and device is None:
-        device = services.totp_device_start(user=user)
+        device = services.authenticator_app_start(user=user)
     if device is None:
+        messages.error(request, _("Start again: this set-up had expired."))
+        return redirect("accounts:two_factor_totp")
+    try:
+        shown = {"qr_svg": qr.svg(device.config_url), "secret": qr.base32_secret(device)}
+    except DecryptionError:
+        # Begun under a key FIELD_ENCRYPTION_KEYS no longer holds: no app can use this seed, so start afresh.
+        logger.warning("The pending authenticator app of %s does not decrypt: a new one is set up.", user.username)
+        services.authenticator_app_start(user=user)
         messages.error(request, _("Start again: this set-up had expired."))
         return redirect("accounts:two_factor_totp")
     form = SecondFactorForm(request.POST or None)
     form.fields["otp_token"].help_text = _("The 6-digit code your app shows now.")
     if request.method == "POST" and form.is_valid():
-        confirmed, codes = services.totp_device_confirm(
+        confirmed, codes = services.authenticator_app_confirm(
             user=user, device=device, token=form.cleaned_data["otp_token"], context=for_request(request)
         )
         if confirmed:
@@ -85,8 +98,10 @@ def totp_enrol(request):
             messages.success(request, _("Your authenticator app is set up: signing in now asks for its code."))
             return redirect("accounts:two_factor")
         form.add_error("otp_token", _("This code does not match. Check that your phone's clock is right."))
-    context = {"form": form, "qr_svg": qr.svg(device.config_url), "secret": qr.base32_secret(device)}
-    return render(request, "accounts/two_factor_totp.html", context)
+    response = render(request, "accounts/two_factor_totp.html", {"form": form, **shown})
+    # It shows a secret: neither the browser's cache nor a proxy may keep the page.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _confirmed(request, form) -> tuple[bool, object]:

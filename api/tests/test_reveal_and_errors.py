@@ -2,6 +2,7 @@ import datetime
 
 import pytest
 import time_machine
+from cryptography.fernet import Fernet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -151,3 +152,15 @@ def test_a_vm_whose_assignment_ended_is_gone_from_the_api_too(regular):
     assert client.get(f"/api/v1/vms/{vm.pk}/").status_code == 404
     assert client.get("/api/v1/vms/").json()["results"] == []
     assert reveal(client, vm).status_code == 404
+
+
+def test_an_authenticator_app_under_a_lost_key_is_a_400_that_says_what_to_do(sidekick, vm, settings):
+    phone = authenticator_for(sidekick)
+    settings.FIELD_ENCRYPTION_KEYS = (Fernet.generate_key().decode(),)
+
+    response = reveal(bearer(sidekick), vm, otp_token=phone.now())
+
+    assert response.status_code == 400
+    (message,) = response.json()["error"]["fields"]["otp_token"]
+    assert message.startswith("This authenticator app cannot be checked right now: use a backup code")
+    assert AuditEvent.objects.get(action=Action.SECRET_REVEAL_DENIED).details["reason"] == "authenticator_unreadable"

@@ -45,6 +45,10 @@ def test_counts_rows_and_secrets_per_key_position_and_passes_when_every_secret_r
     output = check_secrets()
 
     assert output.splitlines() == [
+        "accounts.AuthenticatorApp: 0 rows read in 0 batch(es), 0 without secrets, 0 to rewrite.",
+        f"  key #1 (current, sha256 {key_fingerprint(key_b)}): 0 rows, 0 secrets",
+        f"  key #2 (sha256 {key_fingerprint(key_a)}): 0 rows, 0 secrets",
+        "  no key: 0 rows, 0 secrets",
         "machines.VirtualMachine: 3 rows read in 1 batch(es), 1 without secrets, 1 to rewrite.",
         f"  key #1 (current, sha256 {key_fingerprint(key_b)}): 1 rows, 1 secrets",
         f"  key #2 (sha256 {key_fingerprint(key_a)}): 1 rows, 2 secrets",

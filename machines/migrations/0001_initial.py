@@ -2,8 +2,8 @@
 
 import django.core.validators
 import django.db.models.deletion
-import machines.fields
 import machines.validators
+import vmlab.core.fields
 from django.conf import settings
 from django.db import migrations, models
 
@@ -25,8 +25,8 @@ class Migration(migrations.Migration):
                 ('host', models.CharField(max_length=253, validators=[machines.validators.validate_host], verbose_name='host')),
                 ('port', models.PositiveIntegerField(default=22, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(65535)], verbose_name='SSH port')),
                 ('username', models.CharField(max_length=64, validators=[machines.validators.validate_ssh_username], verbose_name='SSH username')),
-                ('password', machines.fields.EncryptedTextField(blank=True, null=True, validators=[django.core.validators.MaxLengthValidator(1024)], verbose_name='password')),
-                ('ssh_key', machines.fields.EncryptedTextField(blank=True, null=True, validators=[machines.validators.validate_ssh_private_key], verbose_name='SSH private key')),
+                ('password', vmlab.core.fields.EncryptedTextField(blank=True, null=True, validators=[django.core.validators.MaxLengthValidator(1024)], verbose_name='password')),
+                ('ssh_key', vmlab.core.fields.EncryptedTextField(blank=True, null=True, validators=[machines.validators.validate_ssh_private_key], verbose_name='SSH private key')),
                 ('shared', models.BooleanField(default=True, help_text="Shared VMs are visible to every user whose role may see others' VMs.", verbose_name='shared')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),

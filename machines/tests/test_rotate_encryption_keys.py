@@ -407,6 +407,10 @@ def test_dry_run_counts_rows_and_secrets_per_key_and_rows_to_rewrite(key_a, key_
     output = rotate("--dry-run")
 
     assert output.splitlines() == [
+        "accounts.AuthenticatorApp: 0 rows read in 0 batch(es), 0 without secrets, 0 to rewrite.",
+        f"  key #1 (current, sha256 {fingerprint(key_b)}): 0 rows, 0 secrets",
+        f"  key #2 (sha256 {fingerprint(key_a)}): 0 rows, 0 secrets",
+        "  no key: 0 rows, 0 secrets",
         "machines.VirtualMachine: 5 rows read in 1 batch(es), 1 without secrets, 3 to rewrite.",
         f"  key #1 (current, sha256 {fingerprint(key_b)}): 2 rows, 2 secrets",
         f"  key #2 (sha256 {fingerprint(key_a)}): 3 rows, 5 secrets",
@@ -424,14 +428,17 @@ def test_dry_run_writes_nothing_and_records_no_audit_event(mixed_keys):
     assert not AuditEvent.objects.exists()
 
 
+VM_COUNT_LINE = "machines.VirtualMachine: 5 rows read in 1 batch(es), 1 without secrets, 0 to rewrite."
+
+
 def test_dry_run_after_a_rotation_finds_every_secret_under_the_current_key(key_b, mixed_keys):
     rotate()
 
     output = rotate("--dry-run")
 
-    assert "5 rows read in 1 batch(es), 1 without secrets, 0 to rewrite." in output
-    assert f"  key #1 (current, sha256 {fingerprint(key_b)}): 4 rows, 7 secrets" in output
-    assert "0 rows, 0 secrets" in output.splitlines()[2]
+    vm_lines = output.splitlines()[output.splitlines().index(VM_COUNT_LINE) :]
+    assert vm_lines[1] == f"  key #1 (current, sha256 {fingerprint(key_b)}): 4 rows, 7 secrets"
+    assert vm_lines[2].endswith("0 rows, 0 secrets")
 
 
 def test_dry_run_prints_no_key_token_or_plaintext(key_a, key_b, mixed_keys, ssh_private_key):
@@ -452,7 +459,7 @@ def test_dry_run_reads_in_batches_of_the_given_size(settings, key_a, key_b, make
 
     assert "10 rows read in 4 batch(es)" in output
     selects = [query["sql"] for query in queries.captured_queries if query["sql"].lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 5
+    assert len([sql for sql in selects if TABLE in sql]) == 5
     for sql in selects:
         assert re.search(r"\bLIMIT 3\b", sql), sql
 

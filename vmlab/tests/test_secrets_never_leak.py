@@ -6,19 +6,24 @@ characters, and (SSH keys) line by line, whatever the case.
 """
 
 import logging
+from datetime import timedelta
 from io import StringIO
 from uuid import uuid4
 
 import pytest
+import time_machine
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from cryptography.fernet import Fernet
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from access.roles import Role
-from accounts.models import User
+from accounts.models import AuthenticatorApp, User
 from accounts.tests.factories import UserFactory
+from accounts.tests.two_factor_helpers import phone_of
 from audit.models import Action, AuditEvent
 from machines.models import VirtualMachine
 from vmlab.tests.leakscan import leaks, needles, response_places, row_places
@@ -141,4 +146,65 @@ def test_secrets_never_leak_into_pages_logs_audit_rows_lockout_rows_or_dumps(
         ("dumpdata", dump.getvalue()),
     ]
     found = leaks(places, secrets)
+    assert not found, "\n".join(f"{name} in {where}" for where, name in found)
+
+
+def test_an_authenticator_apps_seed_shows_on_its_set_up_page_only(every_logger, responses, settings):
+    ada_password, root_password = unique("Ada-Acct"), unique("Admin-Acct")
+    ada = UserFactory(username="ada", role=Role.SIDEKICK, password=ada_password)
+    UserFactory(username="root", role=Role.ADMIN, password=root_password)
+    set_up_url = reverse("accounts:two_factor_totp")
+    browser, admin_browser = Client(), Client()
+
+    log_in(browser, reverse("accounts:login"), "ada", ada_password)
+    browser.get(set_up_url)
+    app = AuthenticatorApp.objects.get(user=ada)
+    phone = phone_of(app)
+    browser.post(set_up_url, {"otp_token": "00000"}, follow=True)  # a typo: the set-up page again
+    browser.post(set_up_url, {"otp_token": phone.now()}, follow=True)
+    with time_machine.travel(timezone.now() + timedelta(seconds=60)):
+        browser.post(reverse("accounts:logout"), follow=True)
+        log_in(browser, reverse("accounts:login"), "ada", ada_password)
+        browser.post(reverse("accounts:second_factor"), {"otp_token": phone.now()}, follow=True)
+        for page in ("accounts:profile", "accounts:two_factor"):
+            browser.get(reverse(page))
+    log_in(admin_browser, "/admin/login/", "root", root_password)
+    for url in (
+        reverse("admin:accounts_authenticatorapp_changelist"),
+        reverse("admin:accounts_authenticatorapp_change", args=[app.pk]),
+        reverse("admin:accounts_user_change", args=[ada.pk]),
+        reverse("admin:audit_auditevent_changelist"),
+    ):
+        assert admin_browser.get(url).status_code == 200, url
+    dump = StringIO()
+    call_command("dumpdata", stdout=dump)
+    settings.FIELD_ENCRYPTION_KEYS = (Fernet.generate_key().decode(),)  # the key is lost: an error is logged
+    after_the_loss = Client()
+    log_in(after_the_loss, reverse("accounts:login"), "ada", ada_password)
+    after_the_loss.post(reverse("accounts:second_factor"), {"otp_token": phone.now()})
+
+    secret = phone.secret
+    seeds = needles(
+        passwords={
+            "seed (hex)": app.seed,
+            "seed (base32)": secret,
+            "seed (base32 as shown)": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        },
+        keys={},
+    )
+    set_up_pages = [r for r in responses if r.request["PATH_INFO"] == set_up_url and r.status_code == 200]
+    for response in set_up_pages:
+        responses.remove(response)
+    # The set-up page showed it, and again after the typo: proof that the scan finds a seed where there is one.
+    assert len(set_up_pages) == 2
+    assert all(leaks(response_places([response]), seeds) for response in set_up_pages)
+    assert AuditEvent.objects.filter(action=Action.LOGIN, details__second_factor="totp").exists()
+    assert "cannot check codes" in every_logger.text
+    places = [
+        *response_places(responses),
+        *((f"log {record.name}", logging.Formatter().format(record)) for record in every_logger.records),
+        *row_places(AuditEvent, AccessAttempt, AccessFailureLog, AccessLog),
+        ("dumpdata", dump.getvalue()),
+    ]
+    found = leaks(places, seeds)
     assert not found, "\n".join(f"{name} in {where}" for where, name in found)

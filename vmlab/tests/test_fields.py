@@ -8,11 +8,11 @@ from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Upper
 
-from machines.fields import Ciphertext, EncryptedTextField
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
 from vmlab.core import crypto
 from vmlab.core.crypto import DecryptionError
+from vmlab.core.fields import Ciphertext, EncryptedTextField
 
 pytestmark = pytest.mark.django_db
 
@@ -132,6 +132,15 @@ def test_isnull_tells_which_rows_have_a_secret():
 def test_field_refuses_options_that_would_need_comparable_values(option):
     with pytest.raises(ImproperlyConfigured, match=option):
         EncryptedTextField(**{option: True})
+
+
+def test_a_required_field_stays_required_through_its_migration():
+    _name, _path, args, kwargs = EncryptedTextField(null=False, blank=False).deconstruct()
+
+    rebuilt = EncryptedTextField(*args, **kwargs)
+
+    assert (rebuilt.null, rebuilt.blank) == (False, False)
+    assert (EncryptedTextField().null, EncryptedTextField().blank) == (True, True)
 
 
 def test_field_is_a_text_column():

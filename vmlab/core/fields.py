@@ -1,4 +1,8 @@
-"""EncryptedTextField: a text column that only ever holds Fernet tokens (see vmlab.core.crypto)."""
+"""EncryptedTextField: a text column that only ever holds Fernet tokens (see vmlab.core.crypto).
+
+Shared by every app that keeps a secret (VM passwords and SSH keys, authenticator-app seeds), so that
+rotate_encryption_keys finds them all by this class and every one follows the same rules.
+"""
 
 from django.core.exceptions import FieldDoesNotExist, FieldError, ImproperlyConfigured
 from django.db import models
@@ -18,7 +22,7 @@ class Ciphertext:
     when a key is missing. Its text form is a mask, never the token or the plaintext.
 
     Django's refresh_from_db() and model_to_dict() read every field and so decrypt; and once read,
-    the plaintext stays on the instance: never cache or pickle a VM whose secret was read.
+    the plaintext stays on the instance: never cache or pickle an instance whose secret was read.
     """
 
     __slots__ = ("token",)
@@ -42,7 +46,7 @@ class Ciphertext:
 
 
 class DecryptOnAccess(DeferredAttribute):
-    """Reading `vm.password` decrypts the stored token once and keeps the plaintext on the instance."""
+    """Reading the attribute (`vm.password`) decrypts the stored token once and keeps the plaintext on the instance."""
 
     def __get__(self, instance, cls=None):
         value = super().__get__(instance, cls)
@@ -73,6 +77,14 @@ class EncryptedTextField(models.TextField):
         kwargs.setdefault("null", True)
         kwargs.setdefault("blank", True)
         super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        # Field leaves out null=False and blank=False as its defaults; here they are not, so migrations must say so.
+        for option in ("null", "blank"):
+            if not getattr(self, option):
+                kwargs[option] = False
+        return name, path, args, kwargs
 
     def contribute_to_class(self, cls, name, **kwargs):
         super().contribute_to_class(cls, name, **kwargs)
