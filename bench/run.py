@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ["dashboard", "list_decryptions", "rotate_keys", "seed_users", "load", "terminal_echo"]
+ORDER = ["dashboard", "pages", "list_decryptions", "rotate_keys", "seed_users", "load", "terminal_echo"]
 
 
 def machine() -> str:
