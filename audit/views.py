@@ -1,32 +1,21 @@
 """The audit trail in the portal: every event, newest first, for admins (PRODUCT.md §4)."""
 
-from dataclasses import dataclass
-
 from django.apps import apps
 from django.shortcuts import render
+from django.template.defaultfilters import truncatechars
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from access import rights
 from access.checks import requires
 from audit.forms import AuditFilterForm, target_type_label
-from audit.models import AuditEvent
+from audit.models import Action, AuditEvent
 from vmlab.core.pagination import paginate
 
 PER_PAGE = 50
-
-
-@dataclass(frozen=True)
-class EventRow:
-    event: AuditEvent
-    target_type: str
-    target_url: str | None
-    details: list[tuple[str, str]]
-
-    @property
-    def actor_deleted(self) -> bool:
-        """The actor's account is gone: the row keeps only the name it had."""
-        return self.event.actor_id is None and bool(self.event.actor_label)
+USER_AGENT_SHOWN = 40
+NOTHING = "—"
 
 
 def _page_model(target_type: str):
@@ -57,19 +46,40 @@ def _shown(value) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if value is None:
-        return "—"
+        return NOTHING
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)
     return str(value)
 
 
-def _rows(viewer, events) -> list[EventRow]:
+def _rows(viewer, events) -> list[dict]:
+    """One dict per event with what its row shows, each value computed once (README, "Benchmarks")."""
     openable = _openable_targets(viewer, events)
+    type_labels = {target_type: target_type_label(target_type) for target_type in {e.target_type for e in events}}
+    action_labels = dict(Action.choices)
     rows = []
     for event in events:
         url = openable.get((event.target_type, event.target_id))
+        when = timezone.localtime(event.created_at)
         details = sorted((str(name), _shown(value)) for name, value in (event.details or {}).items())
-        rows.append(EventRow(event, target_type_label(event.target_type), url, details))
+        rows.append(
+            {
+                "event": event,
+                "when_iso": when.isoformat(),
+                "when_shown": when.strftime("%Y-%m-%d %H:%M:%S"),
+                "actor": event.actor_label or NOTHING,
+                # The actor's account is gone: the row keeps only the name it had.
+                "actor_deleted": event.actor_id is None and bool(event.actor_label),
+                "action": action_labels.get(event.action, event.action),
+                "target_type": type_labels[event.target_type] if event.target_type else "",
+                "target_url": url,
+                "target_label": event.target_label if url else event.target_label or event.target_id,
+                "ip": event.ip or NOTHING,
+                "user_agent": event.user_agent,
+                "user_agent_shown": truncatechars(event.user_agent, USER_AGENT_SHOWN),
+                "details": [f"{name}: {value}" for name, value in details],
+            }
+        )
     return rows
 
 

@@ -22,6 +22,7 @@ from people import services
 from people.forms import RoleForm, UserFilterForm
 from vmlab.core.pagination import paginate
 from vmlab.core.redirects import safe_next
+from vmlab.core.rows import PkUrl
 
 T = TypeVar("T")
 
@@ -53,11 +54,30 @@ def user_list(request):
     query = (filters.cleaned_data.get("q") or "").strip()
     if query:
         users = users.search(query)
+    page_obj = paginate(request, users)
     return render(
         request,
         "people/user_list.html",
-        {"filters": filters, "query": query, "page_obj": paginate(request, users)},
+        {"filters": filters, "query": query, "page_obj": page_obj, "rows": _user_rows(page_obj.object_list)},
     )
+
+
+def _user_rows(users) -> list[dict]:
+    """One dict per user with what their row in the user list shows, each value computed once."""
+    detail_url = PkUrl("people:user_detail")
+    role_labels = dict(Role.choices)
+    return [
+        {
+            "url": detail_url(person.pk),
+            "username": person.username,
+            "full_name": person.get_full_name() or "—",
+            "email": person.email,
+            "role": role_labels.get(person.role, person.role),
+            "is_active": person.is_active,
+            "vm_count": person.vm_count,
+        }
+        for person in users
+    ]
 
 
 @require_safe

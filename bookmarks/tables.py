@@ -1,0 +1,36 @@
+"""The rows of a bookmark table (templates/bookmarks/includes/bookmark_table.html), built once per table."""
+
+from collections.abc import Iterable
+from urllib.parse import quote
+
+from django.template.defaultfilters import truncatechars
+from django.urls import reverse
+
+from bookmarks.models import Bookmark
+from vmlab.core.rows import PkUrl
+
+LINK_SHOWN = 80
+DESCRIPTION_SHOWN = 160
+
+
+def bookmark_rows(bookmarks: Iterable[Bookmark], *, back: str) -> list[dict]:
+    """One dict per bookmark with what its row shows; its edit and delete links come back to `back` (a path on
+    this site) once done."""
+    tag_url = f"{reverse('bookmarks:list')}?tag="
+    edit_url, delete_url = PkUrl("bookmarks:edit"), PkUrl("bookmarks:delete")
+    next_param = f"?next={quote(back)}"
+    rows = []
+    for bookmark in bookmarks:
+        description = bookmark.description
+        rows.append(
+            {
+                "name": bookmark.name,
+                "link": bookmark.link,
+                "link_shown": truncatechars(bookmark.link, LINK_SHOWN),
+                "description_shown": truncatechars(description, DESCRIPTION_SHOWN) if description else "",
+                "tags": [{"name": tag, "url": f"{tag_url}{quote(tag)}"} for tag in bookmark.tag_list],
+                "edit_url": f"{edit_url(bookmark.pk)}{next_param}",
+                "delete_url": f"{delete_url(bookmark.pk)}{next_param}",
+            }
+        )
+    return rows
