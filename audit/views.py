@@ -2,7 +2,6 @@
 
 from django.apps import apps
 from django.shortcuts import render
-from django.template.defaultfilters import truncatechars
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
@@ -12,6 +11,7 @@ from access.checks import requires
 from audit.forms import AuditFilterForm, target_type_label
 from audit.models import Action, AuditEvent
 from vmlab.core.pagination import paginate
+from vmlab.core.rows import shortened
 
 PER_PAGE = 50
 USER_AGENT_SHOWN = 40
@@ -76,7 +76,7 @@ def _rows(viewer, events) -> list[dict]:
                 "target_label": event.target_label if url else event.target_label or event.target_id,
                 "ip": event.ip or NOTHING,
                 "user_agent": event.user_agent,
-                "user_agent_shown": truncatechars(event.user_agent, USER_AGENT_SHOWN),
+                "user_agent_shown": shortened(event.user_agent, USER_AGENT_SHOWN),
                 "details": [f"{name}: {value}" for name, value in details],
             }
         )

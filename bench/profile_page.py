@@ -16,6 +16,7 @@ dashboard section; bench-admin for the audit trail), GET URL a few times to warm
 
 import argparse
 import cProfile
+import gc
 import pstats
 import statistics
 import tempfile
@@ -110,6 +111,30 @@ def print_top(stats: pstats.Stats, key: int, title: str, runs: int) -> None:
         )
 
 
+class GarbageCollections:
+    """Seconds the cyclic garbage collector ran, and how often, while counting: the profiler charges its pauses to
+    whichever function happened to allocate at the time."""
+
+    def __init__(self):
+        self.seconds, self.runs, self._started, self.counting = 0.0, 0, 0.0, False
+
+    def __call__(self, phase, _info):
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self.counting:
+            self.seconds += time.perf_counter() - self._started
+            self.runs += 1
+
+    def __enter__(self):
+        gc.callbacks.append(self)
+        self.counting = True
+        return self
+
+    def __exit__(self, *_exc):
+        self.counting = False
+        gc.callbacks.remove(self)
+
+
 def timed_requests(client, url: str, runs: int) -> tuple[list[float], list[float], list[float]]:
     """(request, SQL inside it, floor) seconds for `runs` requests each, alternating."""
     from django.db import connection
@@ -164,7 +189,8 @@ def report(client, url: str, username: str) -> None:
     for _ in range(WARMUP):
         client.get(url)
         client.get(scratch.FLOOR_PATH)
-    requests, sql, floor = timed_requests(client, url, RUNS)
+    with GarbageCollections() as collections:
+        requests, sql, floor = timed_requests(client, url, RUNS)
 
     profiler = cProfile.Profile()
     profiler.enable()
@@ -180,6 +206,10 @@ def report(client, url: str, username: str) -> None:
     print(
         f"  unprofiled, median of {RUNS}: request {median(requests) * 1000:.2f} ms, of which SQL "
         f"{median(sql) * 1000:.2f} ms; floor (logged-in 404) {median(floor) * 1000:.2f} ms"
+    )
+    print(
+        f"  garbage collection during those {2 * RUNS} requests (page and floor): {collections.runs} runs, "
+        f"{collections.seconds * 1000:.2f} ms in all"
     )
     print(f"  under cProfile, per request ({profiled / RUNS * 1000:.2f} ms, Python slowed down by the profiler):")
     for category in ORDER:

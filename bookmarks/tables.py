@@ -3,11 +3,10 @@
 from collections.abc import Iterable
 from urllib.parse import quote
 
-from django.template.defaultfilters import truncatechars
 from django.urls import reverse
 
 from bookmarks.models import Bookmark
-from vmlab.core.rows import PkUrl
+from vmlab.core.rows import PkUrl, shortened
 
 LINK_SHOWN = 80
 DESCRIPTION_SHOWN = 160
@@ -26,8 +25,8 @@ def bookmark_rows(bookmarks: Iterable[Bookmark], *, back: str) -> list[dict]:
             {
                 "name": bookmark.name,
                 "link": bookmark.link,
-                "link_shown": truncatechars(bookmark.link, LINK_SHOWN),
-                "description_shown": truncatechars(description, DESCRIPTION_SHOWN) if description else "",
+                "link_shown": shortened(bookmark.link, LINK_SHOWN),
+                "description_shown": shortened(description, DESCRIPTION_SHOWN) if description else "",
                 "tags": [{"name": tag, "url": f"{tag_url}{quote(tag)}"} for tag in bookmark.tag_list],
                 "edit_url": f"{edit_url(bookmark.pk)}{next_param}",
                 "delete_url": f"{delete_url(bookmark.pk)}{next_param}",

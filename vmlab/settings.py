@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Django's form widget templates, found by TEMPLATES like the project's own (FORM_RENDERER below).
+    "django.forms",
     "axes",
     "accounts",
     "machines",
@@ -124,6 +126,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Forms render their widgets with the engine above, so templates/django/forms/ may replace one of Django's widget
+# templates with the same HTML drawn more cheaply (select.html: no include per option).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # An empty DATABASE_URL (as compose files pass through) means the default, not "no database".
 DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"

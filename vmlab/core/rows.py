@@ -5,6 +5,9 @@ once, in Python: each value computed a single time, every link from a PkUrl. The
 auto-escaped like any variable, so a row costs a few dictionary lookups.
 """
 
+import unicodedata
+
+from django.template.defaultfilters import truncatechars
 from django.urls import reverse
 
 # Stands for the pk while the URL is reversed: long enough never to be part of a URL prefix by chance.
@@ -23,3 +26,9 @@ class PkUrl:
 
     def __call__(self, pk: int) -> str:
         return f"{self._before}{int(pk)}{self._after}"
+
+
+def shortened(text: str, length: int) -> str:
+    """text|truncatechars:length, without the truncating machinery for the many texts that are short enough."""
+    text = unicodedata.normalize("NFC", text)  # as truncatechars returns it
+    return text if len(text) <= length else truncatechars(text, length)
