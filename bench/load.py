@@ -7,9 +7,13 @@ dashboard over its own keep-alive connection, one request after another, for 30 
 same clients fetch the floor page (a logged-in 404: every middleware, the session and the user, a template, no
 view) the same way for as long. The dashboard's requests/s as a fraction of the floor's says how close the page is
 to the framework's own limit on the same server in the same run (goal >= 0.5). PostgreSQL's own count of sessions
-opened in the database (pg_stat_database.sessions), read before and after each phase, divided by the requests of
-that phase, says how many connections a request opens (goal much less than 1); the connections open in the
+opened in the database (pg_stat_database.sessions), read before and after each phase, plus the connections opened
+during the phase and still open (which may not have reported yet), divided by the requests of that phase, says how
+many connections a request opens at most (goal much less than 1); the connections open in the
 database (pg_stat_activity) are counted before, at the end of and after the load, so a leak would show.
+
+The server reaches PostgreSQL as `make serve-prod` does, through PgBouncer. To compare: BENCH_DATABASE_POOLING=none
+connects the workers directly; BENCH_CONN_MAX_AGE=60 adds Django's persistent connections (with health checks).
 
 Then the counters the workers share. The kernel hands each new connection to one of the worker processes; which
 one took it is read from /proc. A user's reveal attempts and another user's wrong passwords are sent in turn over
@@ -145,9 +149,13 @@ def create_users():
 
 
 def start_server(env, port, log) -> subprocess.Popen:
-    server_env = {**env, "PROD_DATABASE_URL": env["DATABASE_URL"], "CACHE_URL": REDIS_URL, "BIND": f"127.0.0.1:{port}"}
+    database_url = env["DATABASE_URL"]
+    if "BENCH_CONN_MAX_AGE" in os.environ:  # Django's persistent connections, with their health checks
+        database_url += f"?conn_max_age={int(os.environ['BENCH_CONN_MAX_AGE'])}&conn_health_checks=true"
+    server_env = {**env, "PROD_DATABASE_URL": database_url, "CACHE_URL": REDIS_URL, "BIND": f"127.0.0.1:{port}"}
     server_env["WEB_CONCURRENCY"] = str(WORKERS)
-    # Whatever a developer's .env says about pooling: serve_prod.sh's default, unless this run is told otherwise.
+    # Whatever a developer's .env says about pooling: serve_prod.sh's default (PgBouncer), unless this run says
+    # otherwise (BENCH_DATABASE_POOLING=none: direct connections, as before PgBouncer).
     server_env.pop("DATABASE_POOLING", None)
     if "BENCH_DATABASE_POOLING" in os.environ:
         server_env["DATABASE_POOLING"] = os.environ["BENCH_DATABASE_POOLING"]
@@ -173,11 +181,23 @@ def tail(log):
     return Path(log.name).read_text()[-3000:]
 
 
+def children_of(pid):
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def gunicorn_master(server_pid):
+    """gunicorn's master: serve_prod.sh itself once it has become gunicorn, or its child beside PgBouncer."""
+    for pid in (server_pid, *children_of(server_pid)):
+        if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return pid
+    raise SystemExit("serve_prod.sh runs no gunicorn")
+
+
 def worker_pids(master_pid, *, expected=0):
     """The worker processes of gunicorn's master, once `expected` of them have started (up to 30 s)."""
     deadline = time.monotonic() + 30
     while True:
-        children = [int(pid) for pid in Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()]
+        children = children_of(master_pid)
         if len(children) >= expected or time.monotonic() > deadline:
             return children
         time.sleep(0.2)
@@ -254,7 +274,7 @@ async def run_phase(clients, usernames, phase, expect, database):
     """Every client fetches phase.path, one request after another; expect(response, username) says if it is right."""
     start = time.monotonic()
     measure_from, stop_at = start + WARM_UP, start + WARM_UP + DURATION
-    sessions_before = database.sessions_opened()
+    sessions_before, started = database.sessions_opened(), database.now()
 
     async def fetch(client, username):
         while (now := time.monotonic()) < stop_at:
@@ -275,7 +295,7 @@ async def run_phase(clients, usernames, phase, expect, database):
     cpu_before = time.process_time()
     await asyncio.gather(*(fetch(c, name) for c, name in zip(clients, usernames, strict=True)))
     phase.client_cpu = time.process_time() - cpu_before
-    phase.sessions_opened = database.sessions_opened() - sessions_before
+    phase.sessions_opened = database.sessions_opened() - sessions_before + database.open_since(started)
     return phase
 
 
@@ -314,10 +334,25 @@ class DatabaseCounters:
             cursor.execute(sql)
             return cursor.fetchone()[0]
 
+    def now(self):
+        return self._value("SELECT clock_timestamp()")
+
     def sessions_opened(self):
-        """Sessions ever opened in this database (PostgreSQL 14+), once the last ones have reported."""
+        """Sessions ever opened in this database (PostgreSQL 14+), as far as they have reported: a session that
+        ended has, one still open may not have yet."""
         time.sleep(self.SETTLE)
         return self._value("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+
+    def open_since(self, moment):
+        """Connections opened since `moment` and still open: added to the sessions counted, so that the count is an
+        upper bound (those that have reported already count twice)."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND backend_start >= %s "
+                "AND pid <> pg_backend_pid()",
+                [moment],
+            )
+            return cursor.fetchone()[0]
 
     def open_connections(self):
         """Connections open in this database now, other than this one."""
@@ -384,8 +419,13 @@ def measure(workdir):
         port = free_port()
         log = open(workdir / "server.log", "w")  # noqa: SIM115 (open while the server runs)
         server = start_server(env, port, log)
-        workers = worker_pids(server.pid, expected=WORKERS)
-        print(f"production server: gunicorn + {len(workers)} uvicorn workers, PostgreSQL, Redis, DEBUG=False")
+        master = gunicorn_master(server.pid)
+        workers = worker_pids(master, expected=WORKERS)
+        pooling = os.environ.get("BENCH_DATABASE_POOLING", "pgbouncer")
+        print(
+            f"production server: gunicorn + {len(workers)} uvicorn workers, PostgreSQL "
+            f"({'through PgBouncer' if pooling == 'pgbouncer' else 'direct connections'}), Redis, DEBUG=False"
+        )
 
         usernames = [f"load{number:02}" for number in range(CLIENTS)]
         database = DatabaseCounters(env["DATABASE_URL"])
@@ -394,8 +434,8 @@ def measure(workdir):
         time.sleep(2)
         open_after = database.open_connections()
         database.close()
-        reveals = asyncio.run(reveal_limit_holds(port, server.pid, vm_pk, settings.REVEAL_RATE_LIMIT))
-        failures, last_pid, last_status = asyncio.run(lockout_holds(port, server.pid, settings.AXES_FAILURE_LIMIT))
+        reveals = asyncio.run(reveal_limit_holds(port, master, vm_pk, settings.REVEAL_RATE_LIMIT))
+        failures, last_pid, last_status = asyncio.run(lockout_holds(port, master, settings.AXES_FAILURE_LIMIT))
     finally:
         if server is not None:
             server.terminate()

@@ -134,6 +134,15 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 # An empty DATABASE_URL (as compose files pass through) means the default, not "no database".
 DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+# "pgbouncer": DATABASE_URL leads to PgBouncer in transaction mode (`make serve-prod`, compose.yaml), which lends a
+# server connection for one transaction at a time: a server-side cursor (QuerySet.iterator()) would outlive it.
+DATABASE_POOLING = env.str("DATABASE_POOLING", default="") or "none"
+if DATABASE_POOLING not in ("none", "pgbouncer"):
+    raise ImproperlyConfigured(f"DATABASE_POOLING must be none or pgbouncer, not {DATABASE_POOLING!r}.")
+if DATABASE_POOLING == "pgbouncer":
+    if "postgresql" not in DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured("DATABASE_POOLING=pgbouncer needs a PostgreSQL DATABASE_URL (PgBouncer's address).")
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Rate limits and terminal counts live in the cache. Local memory (one process) by default, with room for the
