@@ -48,7 +48,9 @@ def _drop_if_exists(cursor, database: str) -> None:
 
 
 def bench_environment(workdir: Path, *, database: str) -> dict[str, str]:
-    """A fresh database named `database` and fresh keys; os.environ is updated, the whole environment returned."""
+    """A fresh database named `database` (plus $BENCH_DATABASE_SUFFIX, so that two people sharing a server do not
+    drop each other's) and fresh keys; os.environ is updated, the whole environment returned."""
+    database += os.environ.get("BENCH_DATABASE_SUFFIX", "")
     import psycopg2
     from cryptography.fernet import Fernet
     from psycopg2 import sql
