@@ -50,7 +50,10 @@ def _section(request, key, title, queryset, *, kind, empty):
 
 
 def _vm_section(request, key, title, queryset, empty):
-    return _section(request, key, title, queryset.for_table(), kind="vms", empty=empty)
+    section = _section(request, key, title, queryset, kind="vms", empty=empty)
+    # Counted as plain VMs (no join); only the rows of the page are read as the table shows them.
+    section.page.object_list = section.page.object_list.for_table()
+    return section
 
 
 def dashboard_sections(request) -> list[Section]:

@@ -85,11 +85,13 @@ def user_detail(request, pk):
     user = _visible_user(request, pk)
     actions = services.user_actions_for(request.user, user)
     # Only what the viewer may open (visible_to), like everywhere else; the rest is counted, not shown.
-    vms = VirtualMachine.objects.visible_to(request.user).for_table()
+    vms = VirtualMachine.objects.visible_to(request.user)
     owned = paginate(request, vms.owned_by(user), per_page=VMS_PER_PAGE, param="owned_page", anchor="owned")
     assigned = paginate(
         request, vms.assigned_to_user(user), per_page=VMS_PER_PAGE, param="assigned_page", anchor="assigned"
     )
+    for page in (owned, assigned):  # counted as plain VMs; the rows of the page read as the table shows them
+        page.object_list = page.object_list.for_table()
     all_vms = VirtualMachine.objects.all()
     return render(
         request,

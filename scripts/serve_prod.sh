@@ -40,6 +40,12 @@ if [ "$pooling" = none ]; then
 fi
 
 pgbouncer=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)  # Debian installs it in sbin
+if [ ! -x "$pgbouncer" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "Installing PgBouncer (Debian's pgbouncer) ..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends pgbouncer >/dev/null \
+    || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends pgbouncer >/dev/null; } || true
+fi
 if [ ! -x "$pgbouncer" ]; then
   echo "PgBouncer is not installed: apt-get install pgbouncer (Debian), or run with DATABASE_POOLING=none." >&2
   exit 1
