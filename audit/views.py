@@ -11,7 +11,7 @@ from access.checks import requires
 from audit.forms import AuditFilterForm, target_type_label
 from audit.models import Action, AuditEvent
 from vmlab.core.pagination import paginate
-from vmlab.core.rows import shortened
+from vmlab.core.rows import PkUrl, shortened
 
 PER_PAGE = 50
 USER_AGENT_SHOWN = 40
@@ -19,25 +19,28 @@ NOTHING = "—"
 
 
 def _page_model(target_type: str):
-    """The model of a target type if its objects have a portal page (get_absolute_url) and a visible_to verb."""
+    """The model of a target type if its objects have a portal page (detail_url_name, the URL get_absolute_url
+    reverses with the pk alone) and a visible_to verb."""
     try:
         model = apps.get_model(target_type)
     except (LookupError, ValueError):
         return None
-    has_page = hasattr(model, "get_absolute_url") and hasattr(model._default_manager, "visible_to")
+    has_page = hasattr(model, "detail_url_name") and hasattr(model._default_manager, "visible_to")
     return model if has_page else None
 
 
 def _openable_targets(viewer, events) -> dict[tuple[str, str], str]:
-    """{(type, id): URL} of the targets on this page that still exist and `viewer` may open: one query per type."""
+    """{(type, id): URL} of the targets on this page that still exist and `viewer` may open: one query per type,
+    one reverse per type."""
     openable = {}
     for target_type in {event.target_type for event in events if event.target_type}:
         model = _page_model(target_type)
         ids = {event.target_id for event in events if event.target_type == target_type and event.target_id.isdigit()}
         if model is None or not ids:
             continue
-        for target in model._default_manager.visible_to(viewer).filter(pk__in=ids).order_by().only("pk"):
-            openable[(target_type, str(target.pk))] = target.get_absolute_url()
+        url = PkUrl(model.detail_url_name)
+        for pk in model._default_manager.visible_to(viewer).filter(pk__in=ids).order_by().values_list("pk", flat=True):
+            openable[(target_type, str(pk))] = url(pk)
     return openable
 
 

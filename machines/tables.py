@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 
+from machines.models import VirtualMachine
 from vmlab.core.rows import PkUrl
 
 DEFAULT_PORT = 22
@@ -11,7 +12,7 @@ NOBODY = "—"
 def vm_rows(vms: Iterable[tuple]) -> list[dict]:
     """One dict per VM with what its row shows, from the rows of VirtualMachine.objects.for_table(): every value
     read here is in them (no query per row), and no secret is, only whether one is set."""
-    detail_url = PkUrl("machines:detail")
+    detail_url = PkUrl(VirtualMachine.detail_url_name)
     rows = []
     for vm in vms:
         connection = f"{vm.username}@{vm.host}"

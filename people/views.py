@@ -64,7 +64,7 @@ def user_list(request):
 
 def _user_rows(users) -> list[dict]:
     """One dict per user with what their row in the user list shows, each value computed once."""
-    detail_url = PkUrl("people:user_detail")
+    detail_url = PkUrl(User.detail_url_name)
     role_labels = dict(Role.choices)
     return [
         {
