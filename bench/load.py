@@ -34,7 +34,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from scratch import FLOOR_PATH, ROOT, bench_environment, drop_database, free_port, goal, setup_django
 
@@ -47,6 +47,7 @@ PASSWORD = "load-test-password-7"  # noqa: S105 (a scratch database's users)
 WORKERS = int(os.environ.get("WEB_CONCURRENCY", max(2, os.cpu_count() or 1)))
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 GOAL_FRACTION = 0.5
+CONNECTIONS_TIMED = 200
 GOAL_CONNECTIONS_PER_REQUEST = 0.1
 
 
@@ -176,6 +177,38 @@ def start_server(env, port, log) -> subprocess.Popen:
     raise SystemExit(f"The production server did not answer within 90 s:\n{tail(log)}")
 
 
+def pgbouncer_url(log, database_url):
+    """The URL of the PgBouncer serve_prod.sh started, from the line it printed; None without one."""
+    log.flush()
+    found = re.search(r"through PgBouncer on 127\.0\.0\.1:(\d+)", Path(log.name).read_text())
+    if not found:
+        return None
+    url = urlsplit(database_url)
+    credentials, at, _address = url.netloc.rpartition("@")
+    return url._replace(netloc=f"{credentials}{at}127.0.0.1:{found[1]}").geturl()
+
+
+def connection_set_up(database_url, through_pgbouncer):
+    """Median milliseconds to connect, run one statement as Django does (autocommit) and close: directly and, if
+    the server has one, through its PgBouncer."""
+    import psycopg2
+
+    def median_ms(url):
+        timings = []
+        for _ in range(CONNECTIONS_TIMED):
+            start = time.perf_counter()
+            connection = psycopg2.connect(url)
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+            connection.close()
+            timings.append(time.perf_counter() - start)
+        return statistics.median(timings) * 1000
+
+    return median_ms(database_url), median_ms(through_pgbouncer) if through_pgbouncer else None
+
+
 def tail(log):
     log.flush()
     return Path(log.name).read_text()[-3000:]
@@ -261,9 +294,23 @@ class Phase:
         return self.sessions_opened / self.requests
 
 
+async def logged_in_client(port, username):
+    """A connection logged in as `username`. Logging 50 users in at once takes the server a while (a password hash
+    each), and it closes connections idle for 5 s meanwhile: such a connection is opened again."""
+    client = await Connection(port).open()
+    for _attempt in range(3):
+        try:
+            return client, await client.log_in(username, PASSWORD)
+        except (OSError, asyncio.IncompleteReadError):
+            client.close()
+            await client.open()
+    return client, await client.log_in(username, PASSWORD)
+
+
 async def logged_in_clients(port, usernames):
-    clients = [await Connection(port).open() for _ in usernames]
-    logins = await asyncio.gather(*(c.log_in(name, PASSWORD) for c, name in zip(clients, usernames, strict=True)))
+    clients_and_logins = await asyncio.gather(*(logged_in_client(port, name) for name in usernames))
+    clients = [client for client, _login in clients_and_logins]
+    logins = [login for _client, login in clients_and_logins]
     failed = [name for name, response in zip(usernames, logins, strict=True) if response.status != 302]
     if failed:
         raise SystemExit(f"Login failed for {failed}")
@@ -434,6 +481,7 @@ def measure(workdir):
         time.sleep(2)
         open_after = database.open_connections()
         database.close()
+        set_up = connection_set_up(env["DATABASE_URL"], pgbouncer_url(log, env["DATABASE_URL"]))
         reveals = asyncio.run(reveal_limit_holds(port, master, vm_pk, settings.REVEAL_RATE_LIMIT))
         failures, last_pid, last_status = asyncio.run(lockout_holds(port, master, settings.AXES_FAILURE_LIMIT))
     finally:
@@ -469,6 +517,11 @@ def measure(workdir):
     print(
         f"connections open in the database: {open_before} before the load, {open_at_end} at the end of the "
         f"dashboard phase, {open_after} 2 s after the load"
+    )
+    direct_ms, pooled_ms = set_up
+    print(
+        f"a connection (connect, SELECT 1, close), median of {CONNECTIONS_TIMED}: {direct_ms:.2f} ms to PostgreSQL"
+        + (f", {pooled_ms:.2f} ms through PgBouncer" if pooled_ms is not None else "")
     )
     fraction = dashboard.rate / floor.rate
     # The dashboard's figure: Django renders a 404 on threads that keep their connection (see README, "Production").
