@@ -5,16 +5,15 @@ from urllib.parse import quote
 
 from django.urls import reverse
 
-from bookmarks.models import Bookmark
 from vmlab.core.rows import PkUrl, shortened
 
 LINK_SHOWN = 80
 DESCRIPTION_SHOWN = 160
 
 
-def bookmark_rows(bookmarks: Iterable[Bookmark], *, back: str) -> list[dict]:
-    """One dict per bookmark with what its row shows; its edit and delete links come back to `back` (a path on
-    this site) once done."""
+def bookmark_rows(bookmarks: Iterable[tuple], *, back: str) -> list[dict]:
+    """One dict per bookmark with what its row shows, from the rows of Bookmark.objects.for_table(); its edit and
+    delete links come back to `back` (a path on this site) once done."""
     tag_url = f"{reverse('bookmarks:list')}?tag="
     edit_url, delete_url = PkUrl("bookmarks:edit"), PkUrl("bookmarks:delete")
     next_param = f"?next={quote(back)}"
@@ -27,7 +26,7 @@ def bookmark_rows(bookmarks: Iterable[Bookmark], *, back: str) -> list[dict]:
                 "link": bookmark.link,
                 "link_shown": shortened(bookmark.link, LINK_SHOWN),
                 "description_shown": shortened(description, DESCRIPTION_SHOWN) if description else "",
-                "tags": [{"name": tag, "url": f"{tag_url}{quote(tag)}"} for tag in bookmark.tag_list],
+                "tags": [{"name": tag, "url": f"{tag_url}{quote(tag)}"} for tag in bookmark.tags.split()],
                 "edit_url": f"{edit_url(bookmark.pk)}{next_param}",
                 "delete_url": f"{delete_url(bookmark.pk)}{next_param}",
             }

@@ -44,16 +44,15 @@ def _section(request, key, title, queryset, *, kind, empty):
     if query:
         queryset = queryset.search(query)
     page = paginate(request, queryset, per_page=DASHBOARD_PER_PAGE, param=f"{key}_page", anchor=key)
+    # Counted as plain rows (no join); only the rows of the page are read, as the table shows them.
+    page.object_list = page.object_list.for_table()
     own_params = {f"{key}_q", f"{key}_page"}
     others = [(name, value) for name, values in request.GET.lists() if name not in own_params for value in values]
     return Section(key=key, title=title, kind=kind, page=page, query=query, empty=empty, other_params=others)
 
 
 def _vm_section(request, key, title, queryset, empty):
-    section = _section(request, key, title, queryset, kind="vms", empty=empty)
-    # Counted as plain VMs (no join); only the rows of the page are read as the table shows them.
-    section.page.object_list = section.page.object_list.for_table()
-    return section
+    return _section(request, key, title, queryset, kind="vms", empty=empty)
 
 
 def dashboard_sections(request) -> list[Section]:

@@ -25,7 +25,7 @@ def test_edit_and_delete_links_name_the_bookmark_and_come_back_to_the_page_they_
     bookmark = BookmarkFactory(owner=owner)
     back = "/bookmarks/?q=a b&tag=x#frag"
 
-    (row,) = bookmark_rows(Bookmark.objects.all(), back=back)
+    (row,) = bookmark_rows(Bookmark.objects.for_table(), back=back)
 
     assert row["edit_url"] == f"{reverse('bookmarks:edit', args=[bookmark.pk])}?next={quote(back)}"
     assert row["delete_url"] == f"{reverse('bookmarks:delete', args=[bookmark.pk])}?next={quote(back)}"
@@ -34,7 +34,7 @@ def test_edit_and_delete_links_name_the_bookmark_and_come_back_to_the_page_they_
 def test_each_tag_links_to_the_list_of_that_tag(owner):
     BookmarkFactory(owner=owner, tags="docs c++ r&d")
 
-    (row,) = bookmark_rows(Bookmark.objects.all(), back="/")
+    (row,) = bookmark_rows(Bookmark.objects.for_table(), back="/")
 
     list_url = reverse("bookmarks:list")
     assert sorted((tag["name"], tag["url"]) for tag in row["tags"]) == [
@@ -48,7 +48,7 @@ def test_long_links_and_descriptions_are_shortened_and_an_empty_description_show
     BookmarkFactory(owner=owner, name="a", link="https://docs.lab.example/" + "x" * 100, description="d" * 200)
     BookmarkFactory(owner=owner, name="b", description="")
 
-    long, short = bookmark_rows(Bookmark.objects.all(), back="/")
+    long, short = bookmark_rows(Bookmark.objects.for_table(), back="/")
 
     assert len(long["link_shown"]) == 80 and long["link_shown"].endswith("…")
     assert len(long["description_shown"]) == 160
