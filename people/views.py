@@ -49,17 +49,23 @@ def _chosen_role(request) -> str | None:
 @requires(rights.MANAGE_USERS)
 def user_list(request):
     filters = UserFilterForm(request.GET)
-    users = User.objects.visible_to(request.user).annotate(vm_count=Count("owned_vms")).order_by("username")
-    users = filters.filter(users)
+    users = filters.filter(User.objects.visible_to(request.user).order_by("username"))
     query = (filters.cleaned_data.get("q") or "").strip()
     if query:
         users = users.search(query)
+    # Counted as plain users; only the page's rows are read, with their VMs counted.
     page_obj = paginate(request, users)
+    page_obj.object_list = page_obj.object_list.annotate(vm_count=Count("owned_vms")).values_list(
+        *USER_ROW_FIELDS, named=True
+    )
     return render(
         request,
         "people/user_list.html",
         {"filters": filters, "query": query, "page_obj": page_obj, "rows": _user_rows(page_obj.object_list)},
     )
+
+
+USER_ROW_FIELDS = ("pk", "username", "first_name", "last_name", "email", "role", "is_active", "vm_count")
 
 
 def _user_rows(users) -> list[dict]:
@@ -70,7 +76,8 @@ def _user_rows(users) -> list[dict]:
         {
             "url": detail_url(person.pk),
             "username": person.username,
-            "full_name": person.get_full_name() or "—",
+            # As User.get_full_name() puts it.
+            "full_name": f"{person.first_name} {person.last_name}".strip() or "—",
             "email": person.email,
             "role": role_labels.get(person.role, person.role),
             "is_active": person.is_active,
