@@ -3,6 +3,7 @@
 from django.apps import apps
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
@@ -80,7 +81,8 @@ def _rows(viewer, events) -> list[dict]:
                 "ip": event.ip or NOTHING,
                 "user_agent": event.user_agent,
                 "user_agent_shown": shortened(event.user_agent, USER_AGENT_SHOWN),
-                "details": [f"{name}: {value}" for name, value in details],
+                # Escaped piece by piece, like any template variable.
+                "details": format_html_join(" ", "<code>{}: {}</code>", details),
             }
         )
     return rows
