@@ -1,7 +1,8 @@
 """`make bench`: run every benchmark one after another and write what they printed, dated, to bench/RESULTS.md.
 
 `make bench BENCH="dashboard load"` runs only those. Each script prints its figures and its ratio last; the
-summary at the top of RESULTS.md is those last lines.
+summary at the top of RESULTS.md is those last lines. Whatever RESULTS.md holds from the line NOTES_MARK on (notes
+written by hand: before/after comparisons, the machine they were measured on) is kept below the new results.
 """
 
 import datetime
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+NOTES_MARK = "<!-- Notes written by hand: make bench keeps everything from this line on. -->"
 ORDER = ["dashboard", "pages", "list_decryptions", "rotate_keys", "seed_users", "load", "terminal_echo"]
 
 
@@ -62,7 +64,10 @@ def main() -> int:
         report.append(f"| `bench/{name}.py` | {last.replace('|', '/')} | {seconds:.0f} s |")
     for name, (lines, _seconds, _status) in results.items():
         report += ["", f"## bench/{name}.py", "", "```", *lines, "```"]
-    (BENCH / "RESULTS.md").write_text("\n".join(report) + "\n")
+    results_file = BENCH / "RESULTS.md"
+    previous = results_file.read_text() if results_file.exists() else ""
+    notes = previous[previous.index(NOTES_MARK) :] if NOTES_MARK in previous else ""
+    results_file.write_text("\n".join(report) + "\n" + ("\n" + notes if notes else ""))
     print(f"Wrote {BENCH / 'RESULTS.md'}")
     return max((status for _lines, _seconds, status in results.values()), default=0)
 
