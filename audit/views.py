@@ -60,7 +60,7 @@ def _rows(viewer, events) -> list[dict]:
     """One dict per event with what its row shows, each value computed once (README, "Benchmarks")."""
     openable = _openable_targets(viewer, events)
     type_labels = {target_type: target_type_label(target_type) for target_type in {e.target_type for e in events}}
-    action_labels = dict(Action.choices)
+    action_labels = {value: str(label) for value, label in Action.choices}  # translated once, not once per row
     rows = []
     for event in events:
         url = openable.get((event.target_type, event.target_id))

@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from urllib.parse import quote
 
 from django.urls import reverse
+from django.utils.html import format_html_join
 
 from vmlab.core.rows import PkUrl, shortened
 
@@ -26,7 +27,12 @@ def bookmark_rows(bookmarks: Iterable[tuple], *, back: str) -> list[dict]:
                 "link": bookmark.link,
                 "link_shown": shortened(bookmark.link, LINK_SHOWN),
                 "description_shown": shortened(description, DESCRIPTION_SHOWN) if description else "",
-                "tags": [{"name": tag, "url": f"{tag_url}{quote(tag)}"} for tag in bookmark.tags.split()],
+                # Each tag a link to the list of that tag, escaped piece by piece like any template variable.
+                "tags": format_html_join(
+                    " ",
+                    '<a class="tag" href="{}">{}</a>',
+                    ((f"{tag_url}{quote(tag)}", tag) for tag in bookmark.tags.split()),
+                ),
                 "edit_url": f"{edit_url(bookmark.pk)}{next_param}",
                 "delete_url": f"{delete_url(bookmark.pk)}{next_param}",
             }

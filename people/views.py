@@ -71,7 +71,7 @@ USER_ROW_FIELDS = ("pk", "username", "first_name", "last_name", "email", "role",
 def _user_rows(users) -> list[dict]:
     """One dict per user with what their row in the user list shows, each value computed once."""
     detail_url = PkUrl(User.detail_url_name)
-    role_labels = dict(Role.choices)
+    role_labels = {value: str(label) for value, label in Role.choices}  # translated once, not once per row
     return [
         {
             "url": detail_url(person.pk),
