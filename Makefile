@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/vmlab
 
-.PHONY: run serve-prod test lint check test-sqlite test-postgres bench clean test-system-packages
+.PHONY: run serve-prod test lint check test-sqlite test-postgres bench profile clean test-system-packages
 
 $(VENV)/.runtime: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "VM Lab needs Python 3.11 or newer (set PYTHON=...)")'
@@ -68,6 +68,13 @@ test: lint check test-sqlite test-postgres
 # last, and bench/RESULTS.md gets them all with the date. BENCH="dashboard load" runs only those.
 bench: $(VENV)/.dev
 	$(PY) bench/run.py
+
+# Where one page's time goes (SQL, ORM, templates, the rest, top cProfile entries) on a throwaway database filled
+# like the benchmarks': `make profile URL=/bookmarks/ AS=bench-admin`.
+# (make's own AS names the assembler: only an AS given on the command line or in the environment counts.)
+URL ?= /
+profile: $(VENV)/.dev
+	$(PY) bench/profile_page.py "$(URL)" --as "$(if $(filter default,$(origin AS)),bench-manager,$(AS))"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

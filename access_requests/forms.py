@@ -56,7 +56,7 @@ class ApproveForm(forms.Form):
         if access_request.kind == access_request.Kind.EXTENSION:
             del self.fields["vm"]
             return
-        vms = VirtualMachine.objects.assignable_by(actor).for_table()
+        vms = VirtualMachine.objects.assignable_by(actor).for_list()
         self.fields["vm"].queryset = vms
         self.fields["vm"].label_from_instance = _vm_label
         if access_request.vm_id and vms.filter(pk=access_request.vm_id).exists():

@@ -134,9 +134,12 @@ class User(AbstractUser):
         value = f"{self.password}:{self.session_generation}"
         return salted_hmac("accounts.User.get_session_auth_hash", value, secret=secret, algorithm="sha256").hexdigest()
 
+    # The person's page among the user pages (people app), for managers and admins: its URL takes the pk alone, so
+    # lists build their links from one reverse (vmlab.core.rows.PkUrl).
+    detail_url_name = "people:user_detail"
+
     def get_absolute_url(self):
-        """The person's page among the user pages (people app), for managers and admins."""
-        return reverse("people:user_detail", args=[self.pk])
+        return reverse(self.detail_url_name, args=[self.pk])
 
     @property
     def has_local_password(self) -> bool:

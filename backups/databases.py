@@ -25,6 +25,7 @@ from dbbackup.db.exceptions import CommandConnectorError
 from dbbackup.db.postgresql import PgDumpBinaryConnector
 from dbbackup.db.sqlite import SqliteBackupConnector
 from django.apps import apps
+from django.conf import settings
 from django.core.files import File
 from django.db import connections, transaction
 
@@ -130,6 +131,12 @@ class PostgresDatabase(Database):
         return PgDumpBinaryConnector(self.alias, **options)
 
     def dump(self, path: Path) -> Contents:
+        if settings.DATABASE_POOLING == "pgbouncer":
+            # pg_dump joins this connection's snapshot, which PgBouncer's transaction mode does not keep.
+            raise BackupError(
+                "DATABASE_URL goes through PgBouncer (DATABASE_POOLING=pgbouncer): back up where it names PostgreSQL "
+                "itself, e.g. in the task queue's worker."
+            )
         with transaction.atomic(using=self.alias), self.connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             tables = set(self.connection.introspection.table_names(cursor))

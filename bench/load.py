@@ -3,7 +3,17 @@
 scripts/serve_prod.sh serves a scratch PostgreSQL database as `make serve-prod` does: DEBUG=False, gunicorn with
 uvicorn workers (WEB_CONCURRENCY, two by default here), whitenoise, Redis as the shared cache. 50 users each own
 20 VMs with passwords and 100 bookmarks. 50 clients log in through the login form, then each fetches its own
-dashboard over its own keep-alive connection, one request after another, for 30 seconds after a warm-up.
+dashboard over its own keep-alive connection, one request after another, for 30 seconds after a warm-up; then the
+same clients fetch the floor page (a logged-in 404: every middleware, the session and the user, a template, no
+view) the same way for as long. The dashboard's requests/s as a fraction of the floor's says how close the page is
+to the framework's own limit on the same server in the same run (goal >= 0.5). PostgreSQL's own count of sessions
+opened in the database (pg_stat_database.sessions), read before and after each phase, plus the connections opened
+during the phase and still open (which may not have reported yet), divided by the requests of that phase, says how
+many connections a request opens at most (goal much less than 1); the connections open in the
+database (pg_stat_activity) are counted before, at the end of and after the load, so a leak would show.
+
+The server reaches PostgreSQL as `make serve-prod` does, through PgBouncer. To compare: BENCH_DATABASE_POOLING=none
+connects the workers directly; BENCH_CONN_MAX_AGE=60 adds Django's persistent connections (with health checks).
 
 Then the counters the workers share. The kernel hands each new connection to one of the worker processes; which
 one took it is read from /proc. A user's reveal attempts and another user's wrong passwords are sent in turn over
@@ -24,9 +34,9 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
-from scratch import ROOT, bench_environment, drop_database, free_port, goal, setup_django
+from scratch import FLOOR_PATH, ROOT, bench_environment, drop_database, free_port, goal, setup_django
 
 CLIENTS = 50
 USERS_VMS = 20
@@ -36,6 +46,9 @@ DURATION = float(os.environ.get("LOAD_SECONDS", 30))
 PASSWORD = "load-test-password-7"  # noqa: S105 (a scratch database's users)
 WORKERS = int(os.environ.get("WEB_CONCURRENCY", max(2, os.cpu_count() or 1)))
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+GOAL_FRACTION = 0.5
+CONNECTIONS_TIMED = 200
+GOAL_CONNECTIONS_PER_REQUEST = 0.1
 
 
 @dataclass
@@ -137,11 +150,19 @@ def create_users():
 
 
 def start_server(env, port, log) -> subprocess.Popen:
-    server_env = {**env, "PROD_DATABASE_URL": env["DATABASE_URL"], "CACHE_URL": REDIS_URL, "BIND": f"127.0.0.1:{port}"}
+    database_url = env["DATABASE_URL"]
+    if "BENCH_CONN_MAX_AGE" in os.environ:  # Django's persistent connections, with their health checks
+        database_url += f"?conn_max_age={int(os.environ['BENCH_CONN_MAX_AGE'])}&conn_health_checks=true"
+    server_env = {**env, "PROD_DATABASE_URL": database_url, "CACHE_URL": REDIS_URL, "BIND": f"127.0.0.1:{port}"}
     server_env["WEB_CONCURRENCY"] = str(WORKERS)
     # The task queue's worker runs beside the server, on this benchmark's Redis database; it must not probe the
     # load VMs, whose host names are not on this machine.
     server_env |= {"TASK_BROKER_URL": REDIS_URL, "TASK_QUEUE_NAME": "vmlab-bench-load", "REACHABILITY_INTERVAL": "0"}
+    # Whatever a developer's .env says about pooling: serve_prod.sh's default (PgBouncer), unless this run says
+    # otherwise (BENCH_DATABASE_POOLING=none: direct connections, as before PgBouncer).
+    server_env.pop("DATABASE_POOLING", None)
+    if "BENCH_DATABASE_POOLING" in os.environ:
+        server_env["DATABASE_POOLING"] = os.environ["BENCH_DATABASE_POOLING"]
     server_env["PY"] = sys.executable
     server = subprocess.Popen(  # noqa: S603
         ["/bin/bash", str(ROOT / "scripts" / "serve_prod.sh")], cwd=ROOT, env=server_env, stdout=log, stderr=log
@@ -159,16 +180,60 @@ def start_server(env, port, log) -> subprocess.Popen:
     raise SystemExit(f"The production server did not answer within 90 s:\n{tail(log)}")
 
 
+def pgbouncer_url(log, database_url):
+    """The URL of the PgBouncer serve_prod.sh started, from the line it printed; None without one."""
+    log.flush()
+    found = re.search(r"through PgBouncer on 127\.0\.0\.1:(\d+)", Path(log.name).read_text())
+    if not found:
+        return None
+    url = urlsplit(database_url)
+    credentials, at, _address = url.netloc.rpartition("@")
+    return url._replace(netloc=f"{credentials}{at}127.0.0.1:{found[1]}").geturl()
+
+
+def connection_set_up(database_url, through_pgbouncer):
+    """Median milliseconds to connect, run one statement as Django does (autocommit) and close: directly and, if
+    the server has one, through its PgBouncer."""
+    import psycopg2
+
+    def median_ms(url):
+        timings = []
+        for _ in range(CONNECTIONS_TIMED):
+            start = time.perf_counter()
+            connection = psycopg2.connect(url)
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+            connection.close()
+            timings.append(time.perf_counter() - start)
+        return statistics.median(timings) * 1000
+
+    return median_ms(database_url), median_ms(through_pgbouncer) if through_pgbouncer else None
+
+
 def tail(log):
     log.flush()
     return Path(log.name).read_text()[-3000:]
+
+
+def children_of(pid):
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def gunicorn_master(server_pid):
+    """gunicorn's master: serve_prod.sh itself once it has become gunicorn, or its child beside PgBouncer."""
+    for pid in (server_pid, *children_of(server_pid)):
+        if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return pid
+    raise SystemExit("serve_prod.sh runs no gunicorn")
 
 
 def worker_pids(master_pid, *, expected=0):
     """The worker processes of gunicorn's master, once `expected` of them have started (up to 30 s)."""
     deadline = time.monotonic() + 30
     while True:
-        children = [int(pid) for pid in Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()]
+        children = children_of(master_pid)
         if len(children) >= expected or time.monotonic() > deadline:
             return children
         time.sleep(0.2)
@@ -211,39 +276,142 @@ async def connections_on_every_worker(port, master_pid, cookies, path, *, wanted
     raise SystemExit(f"The kernel gave 60 connections to {len(by_worker)} worker(s) only: cannot test sharing.")
 
 
-async def dashboard_load(port, usernames):
-    clients = [await Connection(port).open() for _ in usernames]
-    logins = await asyncio.gather(*(c.log_in(name, PASSWORD) for c, name in zip(clients, usernames, strict=True)))
+@dataclass
+class Phase:
+    """One path fetched by every client for WARM_UP + DURATION seconds, and what PostgreSQL saw meanwhile."""
+
+    path: str
+    latencies: list = field(default_factory=list)  # of the measured DURATION only
+    statuses: collections.Counter = field(default_factory=collections.Counter)
+    errors: int = 0
+    requests: int = 0  # warm-up included, as the sessions counted below
+    sessions_opened: int = 0
+    client_cpu: float = 0.0
+
+    @property
+    def rate(self):
+        return len(self.latencies) / DURATION
+
+    @property
+    def connections_per_request(self):
+        return self.sessions_opened / self.requests
+
+
+async def logged_in_client(port, username):
+    """A connection logged in as `username`. Logging 50 users in at once takes the server a while (a password hash
+    each), and it closes connections idle for 5 s meanwhile: such a connection is opened again."""
+    client = await Connection(port).open()
+    for _attempt in range(3):
+        try:
+            return client, await client.log_in(username, PASSWORD)
+        except (OSError, asyncio.IncompleteReadError):
+            client.close()
+            await client.open()
+    return client, await client.log_in(username, PASSWORD)
+
+
+async def logged_in_clients(port, usernames):
+    clients_and_logins = await asyncio.gather(*(logged_in_client(port, name) for name in usernames))
+    clients = [client for client, _login in clients_and_logins]
+    logins = [login for _client, login in clients_and_logins]
     failed = [name for name, response in zip(usernames, logins, strict=True) if response.status != 302]
     if failed:
         raise SystemExit(f"Login failed for {failed}")
+    return clients
 
-    latencies, errors, statuses = [], 0, collections.Counter()
+
+async def run_phase(clients, usernames, phase, expect, database):
+    """Every client fetches phase.path, one request after another; expect(response, username) says if it is right."""
     start = time.monotonic()
     measure_from, stop_at = start + WARM_UP, start + WARM_UP + DURATION
+    sessions_before, started = database.sessions_opened(), database.now()
 
-    async def fetch_dashboards(client, username):
-        nonlocal errors
+    async def fetch(client, username):
         while (now := time.monotonic()) < stop_at:
             try:
-                response = await client.request("GET", "/")
-                ok = response.status == 200 and f"{username}-vm" in response.text
+                response = await client.request("GET", phase.path)
+                ok = expect(response, username)
             except (OSError, asyncio.IncompleteReadError):
                 ok, response = False, None
                 client.close()
                 with contextlib.suppress(OSError):
                     await client.open()
+            phase.requests += 1
             if now >= measure_from:
-                latencies.append(time.monotonic() - now)
-                statuses[response.status if response else "connection error"] += 1
-                errors += not ok
+                phase.latencies.append(time.monotonic() - now)
+                phase.statuses[response.status if response else "connection error"] += 1
+                phase.errors += not ok
 
     cpu_before = time.process_time()
-    await asyncio.gather(*(fetch_dashboards(c, name) for c, name in zip(clients, usernames, strict=True)))
-    client_cpu = time.process_time() - cpu_before
+    await asyncio.gather(*(fetch(c, name) for c, name in zip(clients, usernames, strict=True)))
+    phase.client_cpu = time.process_time() - cpu_before
+    phase.sessions_opened = database.sessions_opened() - sessions_before + database.open_since(started)
+    return phase
+
+
+async def dashboard_and_floor_load(port, usernames, database):
+    clients = await logged_in_clients(port, usernames)
+    dashboard = await run_phase(
+        clients,
+        usernames,
+        Phase("/"),
+        lambda response, username: response.status == 200 and f"{username}-vm" in response.text,
+        database,
+    )
+    open_at_end = database.open_connections()
+    floor = await run_phase(
+        clients, usernames, Phase(FLOOR_PATH), lambda response, _username: response.status == 404, database
+    )
     for client in clients:
         client.close()
-    return latencies, errors, statuses, client_cpu
+    return dashboard, floor, open_at_end
+
+
+class DatabaseCounters:
+    """PostgreSQL's own counts for the benchmark's database, read over one connection of its own."""
+
+    SETTLE = 1.5  # seconds: backends report their statistics at most about once a second
+
+    def __init__(self, url):
+        import psycopg2
+
+        self.connection = psycopg2.connect(url)
+        self.connection.autocommit = True
+
+    def _value(self, sql):
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(sql)
+            return cursor.fetchone()[0]
+
+    def now(self):
+        return self._value("SELECT clock_timestamp()")
+
+    def sessions_opened(self):
+        """Sessions ever opened in this database (PostgreSQL 14+), as far as they have reported: a session that
+        ended has, one still open may not have yet."""
+        time.sleep(self.SETTLE)
+        return self._value("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+
+    def open_since(self, moment):
+        """Connections opened since `moment` and still open: added to the sessions counted, so that the count is an
+        upper bound (those that have reported already count twice)."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND backend_start >= %s "
+                "AND pid <> pg_backend_pid()",
+                [moment],
+            )
+            return cursor.fetchone()[0]
+
+    def open_connections(self):
+        """Connections open in this database now, other than this one."""
+        return self._value(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+    def close(self):
+        self.connection.close()
 
 
 async def reveal_limit_holds(port, master_pid, vm_pk, limit):
@@ -301,13 +469,24 @@ def measure(workdir):
         port = free_port()
         log = open(workdir / "server.log", "w")  # noqa: SIM115 (open while the server runs)
         server = start_server(env, port, log)
-        workers = worker_pids(server.pid, expected=WORKERS)
-        print(f"production server: gunicorn + {len(workers)} uvicorn workers, PostgreSQL, Redis, DEBUG=False")
+        master = gunicorn_master(server.pid)
+        workers = worker_pids(master, expected=WORKERS)
+        pooling = os.environ.get("BENCH_DATABASE_POOLING", "pgbouncer")
+        print(
+            f"production server: gunicorn + {len(workers)} uvicorn workers, PostgreSQL "
+            f"({'through PgBouncer' if pooling == 'pgbouncer' else 'direct connections'}), Redis, DEBUG=False"
+        )
 
         usernames = [f"load{number:02}" for number in range(CLIENTS)]
-        latencies, errors, statuses, client_cpu = asyncio.run(dashboard_load(port, usernames))
-        reveals = asyncio.run(reveal_limit_holds(port, server.pid, vm_pk, settings.REVEAL_RATE_LIMIT))
-        failures, last_pid, last_status = asyncio.run(lockout_holds(port, server.pid, settings.AXES_FAILURE_LIMIT))
+        database = DatabaseCounters(env["DATABASE_URL"])
+        open_before = database.open_connections()
+        dashboard, floor, open_at_end = asyncio.run(dashboard_and_floor_load(port, usernames, database))
+        time.sleep(2)
+        open_after = database.open_connections()
+        database.close()
+        set_up = connection_set_up(env["DATABASE_URL"], pgbouncer_url(log, env["DATABASE_URL"]))
+        reveals = asyncio.run(reveal_limit_holds(port, master, vm_pk, settings.REVEAL_RATE_LIMIT))
+        failures, last_pid, last_status = asyncio.run(lockout_holds(port, master, settings.AXES_FAILURE_LIMIT))
     finally:
         if server is not None:
             server.terminate()
@@ -329,13 +508,34 @@ def measure(workdir):
         f"lockout across {len(failures)} workers: {sum(failures.values())} wrong passwords, then the right one "
         f"{'refused (locked out): holds' if lockout_ok else f'answered {last_status}: BROKEN'}"
     )
-    print(f"client CPU: {client_cpu:.1f} s of {DURATION + WARM_UP:.0f} s (the client shares the machine's cores)")
-    print(f"responses: {dict(statuses)}")
-    rps = len(latencies) / DURATION
+    for phase in (dashboard, floor):
+        p50, p95 = statistics.median(phase.latencies) * 1000, percentile(phase.latencies, 0.95) * 1000
+        print(
+            f"{phase.path}: {CLIENTS} logged-in clients for {DURATION:.0f} s: {phase.rate:.0f} requests/s, "
+            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, responses {dict(phase.statuses)}, errors {phase.errors}; "
+            "PostgreSQL sessions opened "
+            f"{phase.sessions_opened} for {phase.requests} requests (warm-up included); client CPU "
+            f"{phase.client_cpu:.1f} s of {DURATION + WARM_UP:.0f} s (the client shares the machine's cores)"
+        )
     print(
-        f"dashboard under load: {CLIENTS} logged-in clients for {DURATION:.0f} s: {rps:.0f} requests/s, "
-        f"p50 {statistics.median(latencies) * 1000:.1f} ms, p95 {percentile(latencies, 0.95) * 1000:.1f} ms, "
-        f"errors {errors} (goal 0) {goal(errors == 0)}"
+        f"connections open in the database: {open_before} before the load, {open_at_end} at the end of the "
+        f"dashboard phase, {open_after} 2 s after the load"
+    )
+    direct_ms, pooled_ms = set_up
+    print(
+        f"a connection (connect, SELECT 1, close), median of {CONNECTIONS_TIMED}: {direct_ms:.2f} ms to PostgreSQL"
+        + (f", {pooled_ms:.2f} ms through PgBouncer" if pooled_ms is not None else "")
+    )
+    fraction = dashboard.rate / floor.rate
+    # The dashboard's figure: Django renders a 404 on threads that keep their connection (see README, "Production").
+    per_request = dashboard.connections_per_request
+    errors = dashboard.errors + floor.errors
+    met = fraction >= GOAL_FRACTION and errors == 0 and per_request < GOAL_CONNECTIONS_PER_REQUEST
+    print(
+        f"load: dashboard {dashboard.rate:.0f} requests/s = {fraction:.2f} of the floor's {floor.rate:.0f} "
+        f"(goal >= {GOAL_FRACTION}), p95 {percentile(dashboard.latencies, 0.95) * 1000:.0f} ms, errors {errors} "
+        f"(goal 0), PostgreSQL connections opened per dashboard request {per_request:.3f} "
+        f"(goal < {GOAL_CONNECTIONS_PER_REQUEST}) {goal(met)}"
     )
     return 0 if reveal_holds and lockout_ok and errors == 0 else 1
 

@@ -2,7 +2,8 @@
 
 `make bench BENCH="dashboard load"` runs only those and keeps the other benchmarks' results; each section of
 RESULTS.md says when and where it ran. Each script prints its figures and its ratio last; the summary at the top of
-RESULTS.md is those last lines.
+RESULTS.md is those last lines. Whatever RESULTS.md holds from the line NOTES_MARK on (notes written by hand:
+before/after comparisons, the machine they were measured on) is kept below the results.
 """
 
 import datetime
@@ -16,8 +17,9 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "RESULTS.md"
+NOTES_MARK = "<!-- Notes written by hand: make bench keeps everything from this line on. -->"
 ORDER = [
-    *("dashboard", "api", "list_decryptions", "rotate_keys", "backup", "seed_users", "import_vms", "load"),
+    *("dashboard", "pages", "api", "list_decryptions", "rotate_keys", "backup", "seed_users", "import_vms", "load"),
     *("terminal_echo", "probes"),
 ]
 
@@ -49,7 +51,7 @@ def earlier_results() -> tuple[dict[str, str], dict[str, list[str]]]:
     """The summary rows and sections of RESULTS.md as it is, by benchmark, each section starting with when it ran."""
     if not RESULTS.exists():
         return {}, {}
-    text = RESULTS.read_text()
+    text = RESULTS.read_text().split(NOTES_MARK)[0]
     # Files written before sections were dated say it once, at the top.
     written = re.search(r"^Run by `make bench` on (.*?)\. Each", text, flags=re.MULTILINE)
     undated = f"Run on {written.group(1)}." if written else "Run on an earlier date."
@@ -71,6 +73,8 @@ def main() -> int:
     if unknown:
         sys.exit(f"Unknown benchmark(s): {', '.join(sorted(unknown))}. Choose from: {', '.join(ORDER)}.")
     rows, sections = earlier_results()
+    previous = RESULTS.read_text() if RESULTS.exists() else ""
+    notes = previous[previous.index(NOTES_MARK) :] if NOTES_MARK in previous else ""
     results = {name: run(name) for name in names}
 
     today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -93,7 +97,7 @@ def main() -> int:
     report += [rows[name] for name in shown]
     for name in shown:
         report += ["", f"## bench/{name}.py", "", *sections[name]]
-    RESULTS.write_text("\n".join(report) + "\n")
+    RESULTS.write_text("\n".join(report) + "\n" + ("\n" + notes if notes else ""))
     print(f"Wrote {RESULTS}")
     return max((status for _lines, _seconds, status in results.values()), default=0)
 

@@ -5,14 +5,18 @@ directory) and returns the environment that this process and any server or child
 `drop_database()` removes it again.
 """
 
+import logging
 import os
+import re
 import secrets
 import socket
 import statistics
 import sys
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,6 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 # The host every Client request names: the only one ALLOWED_HOSTS lets through.
 HOST = "127.0.0.1"
+# The floor of a page's cost: the same logged-in client's 404, which runs every middleware, the session and user
+# lookups and a template (404.html on base.html), but no view.
+FLOOR_PATH = "/bench-floor-no-such-page/"
 
 
 def _maintenance_connection():
@@ -41,7 +48,9 @@ def _drop_if_exists(cursor, database: str) -> None:
 
 
 def bench_environment(workdir: Path, *, database: str) -> dict[str, str]:
-    """A fresh database named `database` and fresh keys; os.environ is updated, the whole environment returned."""
+    """A fresh database named `database` (plus $BENCH_DATABASE_SUFFIX, so that two people sharing a server do not
+    drop each other's) and fresh keys; os.environ is updated, the whole environment returned."""
+    database += os.environ.get("BENCH_DATABASE_SUFFIX", "")
     import psycopg2
     from cryptography.fernet import Fernet
 
@@ -121,6 +130,8 @@ def setup_django() -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     setting_changed.send(sender=type(settings), setting="STORAGES", value=settings.STORAGES, enter=True)
+    # The floor's 404s would each log a warning: they are meant.
+    logging.getLogger("django.request").setLevel(logging.ERROR)
     # whitenoise warns that STATIC_ROOT does not exist on a clone where collectstatic never ran: expected here.
     warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
     call_command("migrate", verbosity=0, interactive=False)
@@ -156,3 +167,79 @@ def free_port() -> int:
 
 def goal(met: bool) -> str:
     return "goal met" if met else "goal MISSED"
+
+
+def captured_statements(client, path: str, *, status: int = 200) -> list[str]:
+    """The SQL statements one GET of `path` runs, as sent to the database."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    if response.status_code != status:
+        raise SystemExit(f'GET "{path}" answered {response.status_code}, not {status}')
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def own_statements(page: list[str], floor: list[str]) -> list[str]:
+    """The page's statements less those the floor runs too (the session and the user): the page's own SQL."""
+    shared = Counter(_shape(sql) for sql in floor)
+    own = []
+    for sql in page:
+        if shared[_shape(sql)]:
+            shared[_shape(sql)] -= 1
+        else:
+            own.append(sql)
+    return own
+
+
+def _shape(sql: str) -> str:
+    """A statement without its literals: the session lookup names the current time."""
+    return re.sub(r"'[^']*'", "?", sql)
+
+
+def replay(statements: list[str]) -> None:
+    """Run `statements` in order on a raw cursor, fetching every row: what the page's SQL costs alone."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+            if cursor.description is not None:
+                cursor.fetchall()
+
+
+def statement_kinds(statements: list[str]) -> str:
+    kinds = Counter(sql.split(None, 1)[0].upper() for sql in statements)
+    return ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+
+
+@dataclass
+class PageTimes:
+    """Medians of one page's warm runs, in milliseconds, and the SQL it runs of its own."""
+
+    floor: float
+    page: float
+    sql: float
+    statements: list[str]
+
+    @property
+    def ratio(self) -> float:
+        """What the page costs beyond the framework's floor, per unit of its own SQL."""
+        return (self.page - self.floor) / self.sql
+
+
+def time_page(client, path: str, *, runs: int, warmup: int = 5) -> PageTimes:
+    """The floor (404), the page and its own SQL on a raw cursor, alternating so that drift touches all three."""
+    floor_statements = captured_statements(client, FLOOR_PATH, status=404)
+    statements = own_statements(captured_statements(client, path), floor_statements)
+    for _ in range(warmup):
+        client.get(FLOOR_PATH)
+        client.get(path)
+        replay(statements)
+    floor, page, sql = [], [], []
+    for _ in range(runs):
+        floor.append(time_call(lambda: client.get(FLOOR_PATH)))
+        page.append(time_call(lambda: client.get(path)))
+        sql.append(time_call(lambda: replay(statements)))
+    return PageTimes(median_ms(floor), median_ms(page), median_ms(sql), statements)

@@ -1,4 +1,5 @@
 from collections import Counter
+from itertools import chain
 
 from django.db.models import Q
 
@@ -8,6 +9,8 @@ from vmlab.core.querysets import OwnedQuerySet
 from vmlab.core.search import search_filter
 
 SEARCH_FIELDS = ("name", "link", "tags", "description")
+# What a bookmark table shows (bookmarks.tables.bookmark_rows, templates/bookmarks/includes/bookmark_table.html).
+TABLE_FIELDS = ("pk", "name", "link", "description", "tags")
 
 
 class BookmarkQuerySet(OwnedQuerySet):
@@ -41,5 +44,9 @@ class BookmarkQuerySet(OwnedQuerySet):
     def tag_counts(self) -> tuple[int, list[tuple[str, int]]]:
         """How many bookmarks there are, and each tag with its number of bookmarks, by tag: one query."""
         tag_strings = list(self.order_by().values_list("tags", flat=True))
-        counts = Counter(tag for tags in tag_strings for tag in tags.split())
+        counts = Counter(chain.from_iterable(map(str.split, tag_strings)))
         return len(tag_strings), sorted(counts.items())
+
+    def for_table(self):
+        """What bookmark tables show and nothing more, one named tuple per bookmark (TABLE_FIELDS)."""
+        return self.values_list(*TABLE_FIELDS, named=True)

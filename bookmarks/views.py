@@ -39,7 +39,9 @@ def bookmark_list(request):
         results = results.search(query)
     if tag:
         results = results.tagged(tag)
-    context = {"page_obj": paginate(request, results), "query": query, "tag": tag, "tags": tags, "total": total}
+    page_obj = paginate(request, results)
+    page_obj.object_list = page_obj.object_list.for_table()  # counted as plain bookmarks; the page's rows as shown
+    context = {"page_obj": page_obj, "query": query, "tag": tag, "tags": tags, "total": total}
     return render(request, "bookmarks/bookmark_list.html", context)
 
 

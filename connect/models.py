@@ -39,6 +39,9 @@ class Reachability(models.Model):
 
     @property
     def check_queued(self) -> bool:
-        return self.check_requested_at is not None and (
-            self.checked_at is None or self.checked_at < self.check_requested_at
-        )
+        return is_check_queued(self.check_requested_at, self.checked_at)
+
+
+def is_check_queued(requested_at, checked_at) -> bool:
+    """Whether "Check now" was pressed after the last check, so that its result is still to come."""
+    return requested_at is not None and (checked_at is None or checked_at < requested_at)

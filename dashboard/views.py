@@ -42,19 +42,21 @@ class Section:
         return f"?{urlencode(self.other_params)}#{self.key}"
 
 
-def _section(request, key, title, queryset, *, kind, empty):
+def _section(request, key, title, queryset, *, kind, empty, rows=lambda page_rows: page_rows.for_table()):
     query = request.GET.get(f"{key}_q", "").strip()[:QUERY_MAX_LENGTH]
     if query:
         queryset = queryset.search(query)
     page = paginate(request, queryset, per_page=DASHBOARD_PER_PAGE, param=f"{key}_page", anchor=key)
+    # Counted as plain rows (no join); only the rows of the page are read, as the table shows them.
+    page.object_list = rows(page.object_list)
     own_params = {f"{key}_q", f"{key}_page"}
     others = [(name, value) for name, values in request.GET.lists() if name not in own_params for value in values]
     return Section(key=key, title=title, kind=kind, page=page, query=query, empty=empty, other_params=others)
 
 
 def _vm_section(request, key, title, queryset, empty):
-    # Each VM with its live status (the last probe's result), in the same query.
-    return _section(request, key, title, with_status(queryset), kind="vms", empty=empty)
+    # Each VM of the page with its live status (the last probe's result), in the same query.
+    return _section(request, key, title, queryset, kind="vms", empty=empty, rows=with_status)
 
 
 def dashboard_sections(request) -> list[Section]:

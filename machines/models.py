@@ -83,8 +83,11 @@ class VirtualMachine(models.Model):
     def __str__(self):
         return self.name
 
+    # A VM's page: its URL takes the pk alone, so lists build their links from one reverse (vmlab.core.rows.PkUrl).
+    detail_url_name = "machines:detail"
+
     def get_absolute_url(self):
-        return reverse("machines:detail", args=[self.pk])
+        return reverse(self.detail_url_name, args=[self.pk])
 
     def get_constraints(self):
         """What full_clean() validates: every constraint but the port range, which clean_fields() has checked with

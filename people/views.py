@@ -23,8 +23,10 @@ from connect.status import with_status
 from machines.models import VirtualMachine
 from people import services
 from people.forms import AccessEndForm, RoleForm, UserFilterForm
+from vmlab.core.dates import moment
 from vmlab.core.pagination import paginate
 from vmlab.core.redirects import safe_next
+from vmlab.core.rows import PkUrl
 
 T = TypeVar("T")
 
@@ -51,16 +53,48 @@ def _chosen_role(request) -> str | None:
 @requires(rights.MANAGE_USERS)
 def user_list(request):
     filters = UserFilterForm(request.GET)
-    users = User.objects.visible_to(request.user).annotate(vm_count=Count("owned_vms")).order_by("username")
-    users = filters.filter(users)
+    users = filters.filter(User.objects.visible_to(request.user).order_by("username"))
     query = (filters.cleaned_data.get("q") or "").strip()
     if query:
         users = users.search(query)
+    # Counted as plain users; only the page's rows are read, with their VMs counted.
+    page_obj = paginate(request, users)
+    page_obj.object_list = page_obj.object_list.annotate(vm_count=Count("owned_vms")).values_list(
+        *USER_ROW_FIELDS, named=True
+    )
     return render(
         request,
         "people/user_list.html",
-        {"filters": filters, "query": query, "page_obj": paginate(request, users)},
+        {"filters": filters, "query": query, "page_obj": page_obj, "rows": _user_rows(page_obj.object_list)},
     )
+
+
+USER_ROW_FIELDS = (
+    *("pk", "username", "first_name", "last_name", "email", "role", "is_active", "access_expires_at", "vm_count"),
+)
+
+
+def _user_rows(users) -> list[dict]:
+    """One dict per user with what their row in the user list shows, each value computed once."""
+    detail_url = PkUrl(User.detail_url_name)
+    role_labels = {value: str(label) for value, label in Role.choices}  # translated once, not once per row
+    now = timezone.now()
+    return [
+        {
+            "url": detail_url(person.pk),
+            "username": person.username,
+            # As User.get_full_name() puts it.
+            "full_name": f"{person.first_name} {person.last_name}".strip() or "—",
+            "email": person.email,
+            "role": role_labels.get(person.role, person.role),
+            "is_active": person.is_active,
+            # For display, by this process's clock (access itself is decided in SQL, access.rights).
+            "access_ended": person.access_expires_at is not None and person.access_expires_at <= now,
+            "access_until": moment(person.access_expires_at),
+            "vm_count": person.vm_count,
+        }
+        for person in users
+    ]
 
 
 @require_safe
@@ -68,11 +102,13 @@ def user_detail(request, pk):
     user = _visible_user(request, pk)
     actions = services.user_actions_for(request.user, user)
     # Only what the viewer may open (visible_to), like everywhere else; the rest is counted, not shown.
-    vms = with_status(VirtualMachine.objects.visible_to(request.user))
+    vms = VirtualMachine.objects.visible_to(request.user)
     owned = paginate(request, vms.owned_by(user), per_page=VMS_PER_PAGE, param="owned_page", anchor="owned")
     assigned = paginate(
         request, vms.assigned_to_user(user), per_page=VMS_PER_PAGE, param="assigned_page", anchor="assigned"
     )
+    for page in (owned, assigned):  # counted as plain VMs; the rows of the page read as the table shows them
+        page.object_list = with_status(page.object_list)
     all_vms = VirtualMachine.objects.all()
     return render(
         request,

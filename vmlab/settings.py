@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Django's form widget templates, found by TEMPLATES like the project's own (FORM_RENDERER below).
+    "django.forms",
     "axes",
     # Second factors as django-otp devices: passkeys (WebAuthn); authenticator apps (seeds encrypted) and backup codes
     # (stored hashed) are accounts' own.
@@ -148,9 +150,22 @@ TEMPLATES = [
     },
 ]
 
+# Forms render their widgets with the engine above, so templates/django/forms/ may replace one of Django's widget
+# templates with the same HTML drawn more cheaply (select.html: no include per option).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+
 # An empty DATABASE_URL (as compose files pass through) means the default, not "no database".
 DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+# "pgbouncer": DATABASE_URL leads to PgBouncer in transaction mode (`make serve-prod`, compose.yaml), which lends a
+# server connection for one transaction at a time: a server-side cursor (QuerySet.iterator()) would outlive it.
+DATABASE_POOLING = env.str("DATABASE_POOLING", default="") or "none"
+if DATABASE_POOLING not in ("none", "pgbouncer"):
+    raise ImproperlyConfigured(f"DATABASE_POOLING must be none or pgbouncer, not {DATABASE_POOLING!r}.")
+if DATABASE_POOLING == "pgbouncer":
+    if "postgresql" not in DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured("DATABASE_POOLING=pgbouncer needs a PostgreSQL DATABASE_URL (PgBouncer's address).")
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Where `manage.py backup` writes its files (a relative path is taken from the project directory). The keys are
 # never written there, and must not be kept there either: README.md, "Backups".

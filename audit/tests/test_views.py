@@ -33,7 +33,7 @@ def event(*, when=None, **fields):
 
 
 def shown_labels(response):
-    return [row.event.target_label for row in response.context["rows"]]
+    return [row["event"].target_label for row in response.context["rows"]]
 
 
 @pytest.mark.parametrize("role", [Role.NEW_USER, Role.REGULAR, Role.SIDEKICK, Role.MANAGER])
@@ -106,9 +106,9 @@ def test_a_deleted_actor_keeps_their_name_with_a_note(admin_client):
 
     response = admin_client.get(URL)
 
-    rows = {row.event.target_label: row for row in response.context["rows"]}
-    assert rows["deleted-actor-row"].actor_deleted is True
-    assert rows["anonymous-row"].actor_deleted is False
+    rows = {row["event"].target_label: row for row in response.context["rows"]}
+    assert rows["deleted-actor-row"]["actor_deleted"] is True
+    assert rows["anonymous-row"]["actor_deleted"] is False
     assert 'gone-user <span class="badge">account deleted</span>' in response.text
 
 

@@ -77,3 +77,14 @@ def test_the_scheduled_backup_writes_a_file_and_keeps_the_newest_backup_keep(set
     assert first != second
     assert names == [second, f"{second}.sha256"]
     assert AuditEvent.objects.filter(action=Action.BACKUP).count() == 2
+
+
+def test_a_postgresql_backup_through_pgbouncer_is_refused_before_any_dump(settings, project):
+    from backups.databases import PostgresDatabase
+
+    settings.DATABASE_POOLING = "pgbouncer"
+
+    with pytest.raises(BackupError, match="goes through PgBouncer"):
+        PostgresDatabase("default").dump(settings.BACKUP_DIR / "never.pgdump")
+
+    assert not settings.BACKUP_DIR.exists()

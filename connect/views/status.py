@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from connect import services
-from connect.status import status_of
+from connect.status import status_badge, status_of
 from machines.models import VirtualMachine
 from machines.views.common import get_vm
 from vmlab.core.redirects import safe_next
@@ -38,7 +38,8 @@ def status(request, pk):
     """The status card's content, for the page to refresh itself while a check is queued (static/js/vmlab.js)."""
     vm = get_vm(request, pk, VirtualMachine.objects.visible_to)
     current = status_of(vm)
-    response = render(request, "connect/includes/vm_status_body.html", {"status": current, "vm": vm})
+    context = {"status": current, "badge": status_badge(current), "vm": vm}
+    response = render(request, "connect/includes/vm_status_body.html", context)
     response["X-Status-Queued"] = "true" if current.queued else "false"
     response["Cache-Control"] = "no-store"
     return response

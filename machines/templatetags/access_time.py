@@ -2,30 +2,13 @@
 
 from django import template
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.timesince import timesince, timeuntil
-from django.utils.translation import gettext as _
+
+from vmlab.core.dates import access_end, moment
 
 register = template.Library()
 
-MOMENT_FORMAT = "j F Y, H:i"
-
-
-@register.filter
-def moment(value) -> str:
-    """The date and time in the current (the user's) time zone."""
-    return date_format(timezone.localtime(value), MOMENT_FORMAT) if value else ""
-
-
-@register.filter
-def access_end(value) -> str:
-    """The moment with how far it is from now: "(in 3 days)", or "(2 hours ago)" once passed."""
-    if not value:
-        return ""
-    now = timezone.now()
-    if value > now:
-        return _("%(when)s (in %(left)s)") % {"when": moment(value), "left": timeuntil(value, now, depth=1)}
-    return _("%(when)s (%(ago)s ago)") % {"when": moment(value), "ago": timesince(value, now, depth=1)}
+register.filter(moment)
+register.filter(access_end)
 
 
 @register.filter

@@ -154,8 +154,8 @@ def test_deleting_the_owner_deletes_their_vms_and_deleting_the_assignee_unassign
 
 
 def test_a_vm_table_draws_every_row_from_the_list_query_alone(django_assert_num_queries):
-    """TABLE_FIELDS (and connect.status.STATUS_FIELDS) must hold whatever machines/includes/vm_table.html shows,
-    or each row costs a query."""
+    """for_table() loads whatever machines/includes/vm_table.html shows (with connect.status.STATUS_FIELDS, as
+    connect.status.with_status asks): rendering it runs no query."""
     owner = UserFactory(username="tableowner")
     VirtualMachineFactory.create_batch(
         3, owner=owner, assigned_to=UserFactory(username="tableassignee"), password="vm-secret-1"

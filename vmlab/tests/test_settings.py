@@ -28,7 +28,8 @@ PRINT_SETTINGS = (
     "'secret_key_length': len(settings.SECRET_KEY), "
     "'session_ends_with_browser': settings.SESSION_EXPIRE_AT_BROWSER_CLOSE, "
     "'session_age': settings.SESSION_COOKIE_AGE, "
-    "'lockout': [settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME.total_seconds()]}))"
+    "'lockout': [settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME.total_seconds()], "
+    "'server_side_cursors_off': settings.DATABASES['default'].get('DISABLE_SERVER_SIDE_CURSORS', False)}))"
 )
 
 
@@ -130,6 +131,35 @@ def test_empty_database_url_falls_back_to_sqlite():
     loaded = loaded_settings(**PRODUCTION, DATABASE_URL="")
 
     assert loaded["engine"] == "django.db.backends.sqlite3"
+
+
+def test_database_pooling_through_pgbouncer_turns_server_side_cursors_off():
+    loaded = loaded_settings(
+        **PRODUCTION, DATABASE_URL="postgres://postgres@127.0.0.1:6432/vmlab", DATABASE_POOLING="pgbouncer"
+    )
+
+    assert loaded["server_side_cursors_off"] is True
+
+
+@pytest.mark.parametrize("pooling", [None, "", "none"])
+def test_direct_database_connections_keep_server_side_cursors(pooling):
+    loaded = loaded_settings(
+        **PRODUCTION, DATABASE_URL="postgres://postgres@127.0.0.1:5432/vmlab", DATABASE_POOLING=pooling
+    )
+
+    assert loaded["server_side_cursors_off"] is False
+
+
+def test_an_unknown_database_pooling_stops_startup():
+    error = startup_error(**PRODUCTION, DATABASE_POOLING="pgpool")
+
+    assert "DATABASE_POOLING must be none or pgbouncer, not 'pgpool'" in error
+
+
+def test_pgbouncer_pooling_on_sqlite_stops_startup():
+    error = startup_error(**PRODUCTION, DATABASE_URL="sqlite:///x.sqlite3", DATABASE_POOLING="pgbouncer")
+
+    assert "DATABASE_POOLING=pgbouncer needs a PostgreSQL DATABASE_URL" in error
 
 
 def test_argon2_is_the_password_hasher_outside_tests(production_defaults):

@@ -6,6 +6,7 @@ from django.urls import reverse
 from access.roles import Role
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from audit.models import Action, AuditEvent
 from bookmarks.models import Bookmark
 from bookmarks.tests.factories import BookmarkFactory
 from machines.models import VirtualMachine
@@ -150,3 +151,29 @@ def test_profile_names_with_markup_are_saved_and_shown_escaped(client, manager):
     manager.refresh_from_db()
     assert manager.first_name == SCRIPT
     assert SCRIPT not in response.text
+
+
+def test_audit_rows_show_stored_payloads_escaped(client):
+    client.force_login(UserFactory(role=Role.ADMIN))
+    AuditEvent.objects.create(
+        actor=None,
+        actor_label=SCRIPT,
+        action=Action.VM_UPDATE,
+        target_type="machines.virtualmachine",
+        target_id="999999",
+        target_label=SCRIPT + ATTRIBUTE_BREAKER,
+        user_agent=SCRIPT + ATTRIBUTE_BREAKER,
+        details={SCRIPT: [SCRIPT, ATTRIBUTE_BREAKER]},
+    )
+
+    assert_escaped(client.get(reverse("audit:event_list")))
+
+
+def test_a_select_option_with_markup_is_escaped(client, manager):
+    UserFactory(role=Role.REGULAR, username=SCRIPT + ATTRIBUTE_BREAKER)
+    vm = VirtualMachineFactory(owner=manager)
+
+    response = client.get(reverse("machines:assign", args=[vm.pk]))
+
+    assert_escaped(response)
+    assert f">{ESCAPED_SCRIPT}&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</option>" in response.text
