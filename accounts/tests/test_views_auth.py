@@ -472,4 +472,4 @@ def test_after_a_failed_login_the_username_box_is_empty(client, url, password):
 
     assert response.status_code == 200
     assert 'name="username"' in response.text
-    assert "jlee" not in response.text
+    assert 'value="jlee"' not in response.text
