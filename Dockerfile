@@ -19,15 +19,18 @@ RUN useradd --system --create-home --home-dir /home/vmlab vmlab \
 ENV BACKUP_DIR=/backups
 WORKDIR /app
 
-# python-ldap (sign-in against an LDAP directory) compiles against OpenLDAP's and SASL's headers.
+# python-ldap (sign-in against an LDAP directory) compiles against OpenLDAP's and SASL's headers; GNU gettext
+# compiles the translations.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gcc libldap2-dev libsasl2-dev \
+    && apt-get install -y --no-install-recommends gcc libldap2-dev libsasl2-dev gettext \
     && rm -rf /var/lib/apt/lists/*
 
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
+# The translations (locale/*/LC_MESSAGES/*.po) compiled into the .mo files Django reads, as `make` does.
+RUN for po in locale/*/LC_MESSAGES/*.po; do msgfmt --check --output-file "${po%.po}.mo" "$po"; done
 # collectstatic only needs settings that load: a throwaway key pair made here and never stored in the image.
 RUN DEBUG=false \
     SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \

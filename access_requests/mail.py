@@ -1,5 +1,5 @@
-"""E-mails about access: rendered from templates/access_requests/email/ in each recipient's time zone, and sent by
-the task queue's worker (never inside a request: a slow mail server delays nobody's page).
+"""E-mails about access: rendered from templates/access_requests/email/ in each recipient's time zone and language,
+and sent by the task queue's worker (never inside a request: a slow mail server delays nobody's page).
 
 A message is queued when the transaction that caused it commits, so a change rolled back sends nothing.
 """
@@ -13,6 +13,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from accounts import language
+
 logger = logging.getLogger(__name__)
 
 MAIL_TASK_OPTIONS = {"group": "E-mail"}
@@ -20,13 +22,13 @@ MAIL_TASK_OPTIONS = {"group": "E-mail"}
 
 def notify(recipients, template: str, context: dict) -> int:
     """Queue `template` (<template>_subject.txt and <template>.txt) to each recipient with an e-mail address, in
-    their time zone; each sees their own name as `recipient`, and links start with SITE_URL. Returns how many were
-    queued."""
+    their time zone and language; each sees their own name as `recipient`, and links start with SITE_URL. Returns
+    how many were queued."""
     queued = 0
     for person in {person.pk: person for person in recipients}.values():
         if not person.email:
             continue
-        with timezone.override(person.zone):
+        with timezone.override(person.zone), language.for_user(person):
             values = {**context, "recipient": person, "site_url": settings.SITE_URL}
             subject = " ".join(render_to_string(f"access_requests/email/{template}_subject.txt", values).split())
             body = render_to_string(f"access_requests/email/{template}.txt", values)

@@ -3,11 +3,13 @@ import zoneinfo
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, UsernameField
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, PasswordResetForm, UsernameField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts import language
 from accounts.models import TokenScope, User
 from accounts.services import PERSONAL_FIELDS, PROFILE_FIELDS
 
@@ -127,6 +129,12 @@ class ProfileForm(UniquePersonalFieldsMixin, forms.ModelForm):
         help_text=_("Dates and times on the pages and in e-mails. Empty: the lab's time zone."),
     )
 
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        help_text=_("The pages and the e-mails you get. Empty: your browser's language."),
+    )
+
     class Meta:
         model = User
         fields = PROFILE_FIELDS
@@ -136,6 +144,7 @@ class ProfileForm(UniquePersonalFieldsMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         zones = sorted(zoneinfo.available_timezones())
         self.fields["time_zone"].choices = [("", _("The lab's time zone")), *((zone, zone) for zone in zones)]
+        self.fields["language"].choices = [("", _("Your browser's language")), *settings.LANGUAGES]
         if not self.instance.has_local_password:
             # The directory or the OIDC provider keeps these, and VM Lab takes them from it at each sign-in.
             for name in PERSONAL_FIELDS:
@@ -202,3 +211,11 @@ class ApiTokenForm(forms.Form):
         days.validators.append(MaxValueValidator(settings.API_TOKEN_MAX_DAYS))
         days.initial = settings.API_TOKEN_DEFAULT_DAYS
         days.help_text = _("At most %(max)d.") % {"max": settings.API_TOKEN_MAX_DAYS}
+
+
+class AccountLanguagePasswordResetForm(PasswordResetForm):
+    """The reset e-mail in the account's own language (their profile), else in the language of the page that asked."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        with language.for_user(context["user"], default=translation.get_language()):
+            super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)

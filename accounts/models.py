@@ -77,6 +77,8 @@ class User(AbstractUser):
     )
     # Dates and times on the pages and in e-mails, for this user; empty: the site's TIME_ZONE.
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="", validators=[validate_time_zone])
+    # The pages and e-mails in this language; empty: the browser's (Accept-Language), else LANGUAGE_CODE.
+    language = models.CharField(_("language"), max_length=8, blank=True, default="", choices=settings.LANGUAGES)
 
     REQUIRED_FIELDS = ["email"]
 

@@ -23,8 +23,8 @@ from audit.services import audit_record
 logger = logging.getLogger(__name__)
 
 PERSONAL_FIELDS = ("username", "email", "first_name", "last_name")
-# What people change on their profile page: their personal fields and their time zone.
-PROFILE_FIELDS = (*PERSONAL_FIELDS, "time_zone")
+# What people change on their profile page: their personal fields, their time zone and their language.
+PROFILE_FIELDS = (*PERSONAL_FIELDS, "time_zone", "language")
 
 
 @sensitive_variables()

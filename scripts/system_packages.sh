@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages VM Lab needs beyond Python: usage: system_packages.sh build|test
 #   build: what python-ldap compiles with (a C compiler, OpenLDAP's and SASL's headers, Python's own when the
-#          interpreter is Debian's), for `make run` and `make test`.
+#          interpreter is Debian's), and GNU gettext (msgfmt compiles the translations, makemessages reads the
+#          source), for `make run` and `make test`.
 #   test:  OpenLDAP's server and tools (slapd, ldap-utils), which the LDAP tests start on a loopback port.
 # Installs only what is missing, with apt-get as root; otherwise says what to install and goes on (the LDAP tests
 # then skip, except under CI, where they fail).
@@ -11,7 +12,7 @@ case "${1:-}" in
   build)
     python_headers=$("${PYTHON:-python3}" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h
     wanted=(gcc:/usr/bin/gcc libldap2-dev:/usr/include/ldap.h libsasl2-dev:/usr/include/sasl/sasl.h)
-    wanted+=("python3-dev:$python_headers")
+    wanted+=("python3-dev:$python_headers" gettext:/usr/bin/msgfmt)
     ;;
   test) wanted=(slapd:/usr/sbin/slapd ldap-utils:/usr/bin/ldapadd) ;;
   *) echo "usage: $0 build|test" >&2; exit 2 ;;

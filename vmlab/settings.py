@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "vmlab.core.streaming.WhiteNoiseMiddleware",
     # Early, so that responses cut short by the middlewares below carry the policy too.
     "vmlab.core.middleware.ContentSecurityPolicyMiddleware",
+    # The language for visitors: the footer switcher's cookie, else Accept-Language, else LANGUAGE_CODE.
+    "django.middleware.locale.LocaleMiddleware",
     "vmlab.core.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -121,6 +123,8 @@ MIDDLEWARE = [
     "accounts.middleware.ApprovedUserRequiredMiddleware",
     # Dates and times in the user's own time zone (their profile), else TIME_ZONE.
     "accounts.middleware.UserTimeZoneMiddleware",
+    # ... and in the language of their profile, when they chose one.
+    "accounts.language.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # A service's refusal that a view did not expect is a 404, as everything a user may not reach.
     "vmlab.core.middleware.PermissionDeniedIsNotFoundMiddleware",
@@ -253,7 +257,11 @@ OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 # Password-reset links stay valid for one hour.
 PASSWORD_RESET_TIMEOUT = 3600
 
-LANGUAGE_CODE = "en-us"
+# The pages, the e-mails and the Django admin speak these; locale/it/LC_MESSAGES holds the Italian catalogues
+# (the .po files; `make` compiles the .mo files next to them). README "Languages" says how to add a string.
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
+LANGUAGES = [("en", "English"), ("it", "Italiano")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from accounts import language
+
 urlpatterns = [
     path("", include("dashboard.urls")),
     path("accounts/", include("accounts.urls")),
@@ -21,4 +23,7 @@ urlpatterns = [
     # The admin's own password change would check the current password without the lockout: use the portal's.
     path("admin/password_change/", RedirectView.as_view(pattern_name="accounts:password_change")),
     path("admin/", admin.site.urls),
+    # The footer's language switcher, and the JavaScript's strings in the active language.
+    path("language/", language.choose_language, name="set_language"),
+    path("jsi18n/", language.javascript_catalog, name="javascript-catalog"),
 ]

@@ -12,7 +12,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import directory, lockout, oidc, services
-from accounts.forms import LoginForm, RegistrationForm
+from accounts.forms import AccountLanguagePasswordResetForm, LoginForm, RegistrationForm
 from accounts.middleware import new_user_allowed
 from accounts.two_factor import sign_in
 from audit.context import for_request
@@ -68,6 +68,7 @@ logout_view = new_user_allowed(require_POST(LogoutView.as_view()))
 
 password_reset = GET_OR_POST(
     auth_views.PasswordResetView.as_view(
+        form_class=AccountLanguagePasswordResetForm,
         email_template_name="registration/password_reset_email.txt",
         subject_template_name="registration/password_reset_subject.txt",
         success_url=reverse_lazy("accounts:password_reset_done"),

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
@@ -58,6 +59,8 @@ def profile(request):
         if form.is_valid():
             fields = {name: form.cleaned_data[name] for name in services.PROFILE_FIELDS}
             services.user_update_profile(user=request.user, actor=request.user, context=for_request(request), **fields)
+            # The confirmation already in the language just chosen.
+            translation.activate(request.user.language or translation.get_language_from_request(request))
             messages.success(request, _("Your profile has been saved."))
             return redirect("accounts:profile")
         locked = lockout.refuse_wrong_password(request, form, "current_password")

@@ -9,7 +9,7 @@ from itertools import product
 
 import pytest
 import time_machine
-from django.urls import URLPattern, get_resolver, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from access.roles import Role
@@ -22,6 +22,7 @@ from bookmarks.tests.factories import BookmarkFactory
 from machines import services as machine_services
 from machines.models import VirtualMachine
 from machines.tests.factories import VirtualMachineFactory
+from vmlab.tests.urlconf import every_portal_page
 
 pytestmark = pytest.mark.django_db
 
@@ -339,6 +340,9 @@ PUBLIC_PAGES = {
     "accounts:password_reset_done",
     "accounts:password_reset_confirm",
     "accounts:password_reset_complete",
+    # The language switcher and the JavaScript's strings serve the pages above.
+    "set_language",
+    "javascript-catalog",
 }
 NEWCOMER_PAGES = {"accounts:waiting", "accounts:logout"}
 # The steps of signing in, open to anonymous visitors, with what each answers a plain GET when no sign-in is under way
@@ -353,27 +357,6 @@ SIGN_IN_STEPS = {
     "otp_webauthn:credential-authentication-complete": 405,
     "otp_webauthn:js-i18n-catalog": 200,
 }
-
-
-# The API answers in JSON (401, not a redirect to the login page): its own matrix is api/tests/test_access_matrix.py.
-NOT_PAGES = {"admin", "api"}
-
-
-def every_portal_page():
-    """(name, kwargs) for every named URL of the portal, found in the URL configuration itself: every namespace but
-    the Django admin's and the API's, and the names outside any namespace."""
-    resolver = get_resolver()
-    pages = [(name, {}) for name in resolver.reverse_dict if isinstance(name, str)]  # the dashboard
-    for namespace, (_prefix, namespace_resolver) in resolver.namespace_dict.items():
-        if namespace in NOT_PAGES:
-            continue
-        for pattern in namespace_resolver.url_patterns:
-            assert isinstance(pattern, URLPattern)
-            kwargs = {name: 1 for name in pattern.pattern.converters}
-            if "uidb64" in str(pattern.pattern):
-                kwargs = {"uidb64": "MQ", "token": "set-password"}
-            pages.append((f"{namespace}:{pattern.name}", kwargs))
-    return pages
 
 
 PAGES = every_portal_page()

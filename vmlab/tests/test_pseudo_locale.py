@@ -1,0 +1,189 @@
+"""The pseudo-locale sweep: every page of the URL configuration, as each role and with data, and every e-mail, in a
+language that wraps each translated string in ⟦ ⟧. Visible text outside the markers (the users' own data and code
+excepted) is a string that does not go through the translations: it would stay English on the Italian pages.
+
+A new page or e-mail is in the sweep without being listed here: pages come from the URL configuration, e-mails from
+the outbox of the flows that send them."""
+
+import datetime
+
+import pytest
+from django.contrib import admin as django_admin
+from django.core import mail
+from django.db import models
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from access.roles import Role
+from access_requests import reminders
+from access_requests import services as request_services
+from access_requests.models import AccessRequest
+from accounts.models import User
+from accounts.tests.factories import UserFactory
+from accounts.tokens import token_create
+from bookmarks.tests.factories import BookmarkFactory
+from machines import services as machine_services
+from machines.tests.factories import VirtualMachineFactory
+from vmlab.core.fields import EncryptedTextField
+from vmlab.tests import pseudo_locale
+from vmlab.tests.urlconf import every_portal_page
+
+pytestmark = pytest.mark.django_db
+
+DAY = datetime.timedelta(days=1)
+PAGES = every_portal_page()
+ROLES = [Role.ADMIN, Role.MANAGER, Role.REGULAR, Role.SIDEKICK, Role.NEW_USER, None]
+
+
+@pytest.fixture(autouse=True)
+def _pseudo(monkeypatch):
+    pseudo_locale.install(monkeypatch)
+
+
+def person(role, username, **fields):
+    return UserFactory(
+        username=username, role=role, first_name="Grace", last_name=username.title(), language="xx", **fields
+    )
+
+
+@pytest.fixture
+def lab():
+    """A small lab with one of everything a page can show: people of every role, VMs owned, shared, assigned (with
+    an end) and with a history, bookmarks with tags, access requests in each state, an API token, audit rows."""
+    now = timezone.now()
+    people = {
+        Role.ADMIN: person(Role.ADMIN, "root-admin"),
+        Role.MANAGER: person(Role.MANAGER, "mara-manager"),
+        Role.REGULAR: person(Role.REGULAR, "rey-regular", access_expires_at=now + 2 * DAY),
+        Role.SIDEKICK: person(Role.SIDEKICK, "sid-sidekick"),
+        Role.NEW_USER: person(Role.NEW_USER, "nel-newcomer"),
+    }
+    disabled = person(Role.REGULAR, "dis-disabled", is_active=False)
+    manager, regular = people[Role.MANAGER], people[Role.REGULAR]
+    vm = VirtualMachineFactory(
+        owner=manager, name="gpu-box", host="127.0.0.2", username="labuser", password="pw", shared=True
+    )
+    machine_services.vm_assign(vm=vm, actor=manager, assignee=regular, until=now + 2 * DAY)
+    for role, owner in people.items():
+        if role != Role.NEW_USER:
+            VirtualMachineFactory(owner=owner, name=f"box-of-{owner.username}", host="127.0.0.3")
+    bookmark = BookmarkFactory(owner=manager, name="Grafana board", tags="monitoring gpu")
+    BookmarkFactory(owner=regular, name="Thesis notes", tags="thesis")
+    pending = request_services.request_create(requester=regular, purpose="Training runs", until=now + 30 * DAY)
+    approved = request_services.request_create(requester=people[Role.SIDEKICK], purpose="Lab course", until=now + DAY)
+    spare = VirtualMachineFactory(owner=manager, name="spare-box", host="127.0.0.4")
+    request_services.request_approve(request=approved, actor=manager, until=now + DAY, vm=spare)
+    denied = request_services.request_create(requester=regular, purpose="Crypto mining", until=now + DAY)
+    request_services.request_deny(request=denied, actor=manager, reason="Not what the lab is for")
+    request_services.request_extension(requester=regular, vm=vm, until=now + 9 * DAY, purpose="Defence moved")
+    token, _plaintext = token_create(user=manager, name="ansible", scope="write")
+    return {
+        "people": people,
+        "vm": vm,
+        "bookmark": bookmark,
+        "request": pending,
+        "token": token,
+        "newcomer": people[Role.NEW_USER],
+        "disabled": disabled,
+    }
+
+
+def object_kwargs(name, kwargs, lab):
+    """The page's address arguments, pointing at the lab's objects."""
+    if "pk" not in kwargs:
+        return kwargs
+    namespace = name.split(":")[0]
+    target = {
+        "machines": lab["vm"],
+        "connect": lab["vm"],
+        "bookmarks": lab["bookmark"],
+        "access_requests": lab["request"],
+        "accounts": lab["token"],
+        "people": lab["people"][Role.REGULAR],
+    }[namespace]
+    if name in ("people:user_approve", "people:user_deny"):
+        target = lab["newcomer"]
+    elif name in ("people:user_enable", "people:user_delete"):
+        target = lab["disabled"]
+    return {**kwargs, "pk": target.pk}
+
+
+def user_data():
+    """Every text the lab's users typed or the factories made: names, hosts, purposes, tags, ... (never secrets)."""
+    values = set()
+    for model in django_admin.site._registry.keys() | {AccessRequest}:
+        fields = [
+            field.attname
+            for field in model._meta.concrete_fields
+            if isinstance(field, (models.CharField, models.TextField)) and not isinstance(field, EncryptedTextField)
+        ]
+        for row in model.objects.values_list(*fields):
+            for value in row:
+                values.update([value, *str(value or "").split()] if value else [])
+    return pseudo_locale.data_pattern(values)
+
+
+def english_left(response, data) -> list[str]:
+    if "text/html" not in response.get("Content-Type", ""):
+        return []
+    return pseudo_locale.untranslated(pseudo_locale.visible_texts(response.text), data)
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda role: role or "visitor")
+def test_every_page_speaks_only_through_the_translations(client, lab, role):
+    if role is not None:
+        client.force_login(lab["people"][role])
+    data = user_data()
+    found = {}
+    for name, kwargs in PAGES:
+        response = client.get(reverse(name, kwargs=object_kwargs(name, kwargs, lab)))
+        if left := english_left(response, data):
+            found[name] = left
+
+    assert not found, pseudo_locale.report(found)
+
+
+def test_every_admin_page_speaks_only_through_the_translations(client, lab):
+    client.force_login(lab["people"][Role.ADMIN])
+    data = user_data()
+    found = {}
+    urls = [reverse("admin:index")]
+    for model, model_admin in django_admin.site._registry.items():
+        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        urls.append(reverse(f"{prefix}_changelist"))
+        if model_admin.has_add_permission(_admin_request(lab)):
+            urls.append(reverse(f"{prefix}_add"))
+        first = model._default_manager.order_by("pk").first()
+        if first is not None:
+            urls.append(reverse(f"{prefix}_change", args=[first.pk]))
+    for url in urls:
+        if left := english_left(client.get(url), data):
+            found[url] = left
+
+    assert not found, pseudo_locale.report(found)
+
+
+def _admin_request(lab):
+    request = RequestFactory().get("/admin/")
+    request.user = lab["people"][Role.ADMIN]
+    return request
+
+
+def test_every_email_speaks_only_through_the_translations(client, lab):
+    """The lab fixture has sent the access-request e-mails already; the reminders and the password reset remain."""
+    regular = lab["people"][Role.REGULAR]
+    User.objects.filter(pk=regular.pk).update(access_expires_at=timezone.now() + DAY)
+    reminders.send_due_reminders()
+    client.post(reverse("accounts:password_reset"), {"email": lab["people"][Role.MANAGER].email})
+    data = user_data()
+
+    subjects = {message.subject for message in mail.outbox}
+    found = {
+        message.subject: left
+        for message in mail.outbox
+        if (left := pseudo_locale.untranslated([message.subject, *message.body.splitlines()], data))
+    }
+
+    assert len(subjects) >= 8  # created, approved, denied, extension, three reminders, password reset
+    assert not found, pseudo_locale.report(found)
