@@ -38,8 +38,8 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture(scope="session")
-def chromium(live_server):
+def _chromium(accept_languages: str):
+    """A headless Chromium whose pages ask for `accept_languages` (its Accept-Language header and navigator)."""
     missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
     if missing:
         reason = f"e2e tests need Chromium and its driver; not found: {', '.join(missing)}"
@@ -48,8 +48,9 @@ def chromium(live_server):
         pytest.skip(reason)
     options = Options()
     options.binary_location = CHROMIUM
-    for argument in CHROMIUM_ARGUMENTS:
+    for argument in (*CHROMIUM_ARGUMENTS, f"--lang={accept_languages.split(',')[0]}"):
         options.add_argument(argument)
+    options.add_experimental_option("prefs", {"intl.accept_languages": accept_languages})
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     # Explicit paths keep Selenium Manager out of it; offline, it could not download a browser or driver anyway.
     with pytest.MonkeyPatch.context() as environment:
@@ -66,9 +67,35 @@ def chromium(live_server):
                     thread.join(timeout=10)
 
 
+@pytest.fixture(scope="session")
+def chromium(live_server):
+    yield from _chromium("en-US,en")
+
+
+@pytest.fixture(scope="session")
+def chromium_italian(live_server):
+    """A browser set to Italian, as most of the lab's first users' are."""
+    yield from _chromium("it-IT,it")
+
+
 @pytest.fixture
 def browser(chromium, live_server, settings, request):
     """A browser with no cookies, on a live server that speaks plain HTTP on the loopback interface."""
+    yield from _browser(chromium, live_server, settings, request)
+
+
+@pytest.fixture
+def italian_browser(chromium_italian, live_server, settings, request):
+    """The same in Italian; every step's screenshot is kept in artifacts/e2e/italian/ (or $E2E_ARTIFACTS/italian/),
+    failed or not: they are how a translator reviews the pages in place."""
+    page = None
+    for page in _browser(chromium_italian, live_server, settings, request):
+        yield page
+    if page is not None:
+        _write_screenshots(page, _artifacts_root() / "italian")
+
+
+def _browser(chromium, live_server, settings, request):
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
     chromium.execute_cdp_cmd("Network.clearBrowserCookies", {})
@@ -81,13 +108,19 @@ def browser(chromium, live_server, settings, request):
         request.node.add_report_section("teardown", "e2e artefacts", f"Screenshots and page HTML: {folder}")
 
 
+def _artifacts_root() -> Path:
+    return Path(os.environ.get("E2E_ARTIFACTS") or REPOSITORY / "artifacts" / "e2e")
+
+
 def _write_artifacts(page: Browser, test_name: str) -> Path:
-    root = Path(os.environ.get("E2E_ARTIFACTS") or REPOSITORY / "artifacts" / "e2e")
-    folder = root / re.sub(r"[^\w.-]", "_", test_name)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    shots = [*page.screenshots, ("failure", page.driver.get_screenshot_as_png())]
-    for number, (name, png) in enumerate(shots, start=1):
-        (folder / f"{number:02d}-{slug(name)}.png").write_bytes(png)
+    folder = _artifacts_root() / re.sub(r"[^\w.-]", "_", test_name)
+    _write_screenshots(page, folder, [("failure", page.driver.get_screenshot_as_png())])
     (folder / "page.html").write_text(page.driver.page_source, encoding="utf-8")
     return folder
+
+
+def _write_screenshots(page: Browser, folder: Path, more=()) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for number, (name, png) in enumerate([*page.screenshots, *more], start=1):
+        (folder / f"{number:02d}-{slug(name)}.png").write_bytes(png)
