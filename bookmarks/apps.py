@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class BookmarksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "bookmarks"
-    verbose_name = "Bookmarks"
+    verbose_name = _("Bookmarks")

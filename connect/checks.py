@@ -19,7 +19,13 @@ STEP_LABELS = {
     Step.LOGIN: gettext_lazy("Login with the stored credentials"),
 }
 
-PASSED, FAILED, TO_CONFIRM, NOT_TRIED = "passed", "failed", "to confirm", "not tried"
+# Shown as the step's badge: lazy, so that each page shows them in its reader's language.
+PASSED, FAILED, TO_CONFIRM, NOT_TRIED = (
+    gettext_lazy("passed"),
+    gettext_lazy("failed"),
+    gettext_lazy("to confirm"),
+    gettext_lazy("not tried"),
+)
 
 
 @dataclass(frozen=True)

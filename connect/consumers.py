@@ -19,6 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from audit.context import for_scope
 from connect import ssh, terminal_access
@@ -175,8 +176,10 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         """Returns how the session ended: the shell (serve), idling (watch_idle), lost access (watch_access), or a
         handler (end)."""
         if not await sync_to_async(self.slot.acquire)():
-            message = _(
-                "You already have %(count)d terminals open, the most allowed: close one, then press Reconnect."
+            message = ngettext(
+                "You already have %(count)d terminals open, the most allowed: close one, then press Reconnect.",
+                "You already have %(count)d terminals open, the most allowed: close one, then press Reconnect.",
+                settings.TERMINAL_SESSIONS_PER_USER,
             ) % {"count": settings.TERMINAL_SESSIONS_PER_USER}
             await self.send_json(type="error", kind="too_many_terminals", message=message)
             return "too_many_terminals"

@@ -35,7 +35,7 @@ class Reachability(models.Model):
         verbose_name_plural = _("VM reachability")
 
     def __str__(self):
-        return f"{self.vm_id}: {self.state or 'not checked yet'}"
+        return f"{self.vm_id}: {self.state or _('not checked yet')}"
 
     @property
     def check_queued(self) -> bool:

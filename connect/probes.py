@@ -10,13 +10,14 @@ yet stored, however many VMs there are. Pure asyncio: no database here (connect.
 import asyncio
 import datetime
 import gc
+import json
 import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncssh
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext, gettext_noop
 
 from connect.models import Reachability
 from connect.ssh import _host_key_algorithms, fingerprint, public_key_line
@@ -26,6 +27,72 @@ logger = logging.getLogger(__name__)
 State = Reachability.State
 STORE_EVERY = 500  # results written at once
 BANNER_BYTES = 1024
+
+
+class Detail(str):
+    """A probe's detail: reads as its text in the active language (the probe worker's), and is stored by
+    stored_detail as its msgid and values, so that each page shows it in its reader's language (detail_text).
+    Values may be Details themselves (a phrase inside the sentence)."""
+
+    def __new__(cls, msgid: str, **values):
+        detail = super().__new__(cls, gettext(msgid) % values if values else gettext(msgid))
+        detail.msgid, detail.values = msgid, values
+        return detail
+
+
+def _plain(value):
+    if isinstance(value, Detail):
+        return {"m": value.msgid, "v": {name: _plain(inner) for name, inner in value.values.items()}}
+    if isinstance(value, int | float):
+        return value
+    return str(value)
+
+
+def _string_leaves(data):
+    for name, value in data["v"].items():
+        if isinstance(value, dict):
+            yield from _string_leaves(value)
+        elif isinstance(value, str):
+            yield data["v"], name, value
+
+
+def stored_detail(detail: str, limit: int) -> str:
+    """What the database keeps of a detail, at most `limit` characters: a Detail as JSON (its msgid and values, the
+    longest values cut short if need be), translated when shown (detail_text); any other text as it is."""
+    if not isinstance(detail, Detail):
+        return str(detail)[:limit]
+    data = _plain(detail)
+    while len(text := json.dumps(data, ensure_ascii=False, separators=(",", ":"))) > limit:
+        leaves = list(_string_leaves(data))
+        if not leaves:
+            return str(detail)[:limit]
+        values, name, value = max(leaves, key=lambda leaf: len(leaf[2]))
+        if len(value) < 2:
+            return str(detail)[:limit]
+        values[name] = value[: max(1, len(value) - (len(text) - limit) - 1)] + "…"
+    return text
+
+
+def _render(data, translate) -> str:
+    if not isinstance(data, dict):
+        return data
+    values = {name: _render(value, translate) for name, value in data.get("v", {}).items()}
+    return translate(data["m"]) % values if values else translate(data["m"])
+
+
+def detail_text(stored: str) -> str:
+    """A stored detail (stored_detail) in the active language; text stored before details were kept as msgids, as
+    it is."""
+    if not stored.startswith("{"):
+        return stored
+    try:
+        data = json.loads(stored)
+        try:
+            return _render(data, gettext)
+        except (KeyError, TypeError, ValueError):  # a translation that does not fit its values: the English
+            return _render(data, str)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return stored
 
 
 @dataclass(frozen=True)
@@ -49,8 +116,8 @@ class ProbeResult:
 
 async def probe(target: ProbeTarget, *, timeout: float) -> ProbeResult:
     loop = asyncio.get_running_loop()
-    where = {"host": target.host, "port": target.port, "seconds": timeout}
-    waiting_for = _("the host name to resolve")
+    where = {"host": target.host, "port": target.port}
+    waiting_for = Detail(gettext_noop("the host name to resolve"))
     latency = None
     sock = None
 
@@ -60,52 +127,71 @@ async def probe(target: ProbeTarget, *, timeout: float) -> ProbeResult:
     try:
         async with asyncio.timeout(timeout):
             addresses = await loop.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-            waiting_for = _("a TCP connection")
+            waiting_for = Detail(gettext_noop("a TCP connection"))
             started = loop.time()
             sock = await _open(addresses)
             latency = round((loop.time() - started) * 1000, 3)
-            waiting_for = _("the SSH banner")
+            waiting_for = Detail(gettext_noop("the SSH banner"))
             version = await _banner(sock)
-            waiting_for = _("the SSH host key")
+            waiting_for = Detail(gettext_noop("the SSH host key"))
             key = await _host_key(sock, target)
     except TimeoutError:
         return result(
             State.UNREACHABLE,
-            _("No answer within %(seconds)g s, waiting for %(what)s.") % {**where, "what": waiting_for},
+            Detail(
+                gettext_noop("No answer within %(seconds)g s, waiting for %(what)s."), seconds=timeout, what=waiting_for
+            ),
         )
     except socket.gaierror:
-        return result(State.UNREACHABLE, _("The host name “%(host)s” does not resolve.") % where)
+        return result(
+            State.UNREACHABLE, Detail(gettext_noop("The host name “%(host)s” does not resolve."), host=target.host)
+        )
     except ConnectionRefusedError:
-        return result(State.PORT_CLOSED, _("%(host)s refused the connection on port %(port)s.") % where)
+        return result(
+            State.PORT_CLOSED, Detail(gettext_noop("%(host)s refused the connection on port %(port)s."), **where)
+        )
     except OSError as error:  # no route to host, network unreachable, …
         reason = error.strerror or str(error) or error.__class__.__name__
         return result(
-            State.UNREACHABLE, _("%(host)s port %(port)s cannot be reached: %(reason)s.") % {**where, "reason": reason}
+            State.UNREACHABLE,
+            Detail(gettext_noop("%(host)s port %(port)s cannot be reached: %(reason)s."), **where, reason=reason),
         )
     except NotSSH as error:
         return result(
-            State.UNREACHABLE, _("Port %(port)s answers, but not with SSH: %(reason)s") % {**where, "reason": error}
+            State.UNREACHABLE,
+            Detail(
+                gettext_noop("Port %(port)s answers, but not with SSH: %(reason)s"),
+                port=target.port,
+                reason=error.args[0],
+            ),
         )
     except (asyncssh.Error, asyncio.IncompleteReadError, EOFError) as error:
         reason = getattr(error, "reason", "") or str(error) or error.__class__.__name__
         return result(
-            State.UNREACHABLE, _("Port %(port)s answers, but not with SSH: %(reason)s") % {**where, "reason": reason}
+            State.UNREACHABLE,
+            Detail(
+                gettext_noop("Port %(port)s answers, but not with SSH: %(reason)s"), port=target.port, reason=reason
+            ),
         )
     except Exception as error:
         logger.exception("Probing VM %s at %s port %s failed", target.vm_id, target.host, target.port)
-        return result(State.UNREACHABLE, _("The probe failed: %(error)s") % {"error": error.__class__.__name__})
+        return result(
+            State.UNREACHABLE, Detail(gettext_noop("The probe failed: %(error)s"), error=error.__class__.__name__)
+        )
     finally:
         if sock is not None:
             sock.close()  # at once, however the probe ended (asyncssh has closed it already after a key exchange)
     found = {"server_version": version, "offered_fingerprint": fingerprint(key)}
     if not target.host_key:
-        return result(State.UP, _("Its host key is not confirmed yet: the first connection asks for it."), **found)
+        detail = Detail(gettext_noop("Its host key is not confirmed yet: the first connection asks for it."))
+        return result(State.UP, detail, **found)
     if public_key_line(key) != target.host_key:
         stored = fingerprint(asyncssh.import_public_key(target.host_key))
-        detail = _("The server presents the host key %(offered)s, not the stored %(stored)s.") % {
-            "offered": found["offered_fingerprint"],
-            "stored": stored,
-        }
+        detail = Detail(
+            gettext_noop("The server presents the host key %(offered)s, not the stored %(stored)s."),
+            offered=found["offered_fingerprint"],
+            stored=stored,
+        )
         return result(State.HOST_KEY_DIFFERS, detail, **found)
     return result(State.UP, **found)
 
@@ -149,12 +235,12 @@ async def _banner(sock: socket.socket) -> str:
     except BlockingIOError:
         greeting = b""
     if not greeting:
-        raise NotSSH(_("it closed the connection at once"))
+        raise NotSSH(Detail(gettext_noop("it closed the connection at once")))
     lines = greeting.decode("ascii", "replace").splitlines()
     # RFC 4253 allows other lines before the version; a version line not yet complete is still one.
     version = next((line for line in lines if line.startswith("SSH-")), "")
     if not version:
-        raise NotSSH(_("its first words were “%(words)s”") % {"words": lines[0][:60] if lines else ""})
+        raise NotSSH(Detail(gettext_noop("its first words were “%(words)s”"), words=lines[0][:60] if lines else ""))
     return version.strip()
 
 

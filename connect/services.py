@@ -26,7 +26,7 @@ from audit.services import audit_complete, audit_record
 from connect import checks, sftp, ssh
 from connect.checks import ConnectionTest
 from connect.models import Reachability
-from connect.probes import ProbeResult
+from connect.probes import ProbeResult, stored_detail
 from connect.ssh import ConnectError, Target, fingerprint, key_algorithm, public_key_line
 from connect.targets import target_for
 from machines import services as machine_services
@@ -211,7 +211,7 @@ def vm_reachability_store(results: list[ProbeResult]) -> None:
                 state=result.state,
                 checked_at=result.checked_at,
                 latency_ms=result.latency_ms,
-                detail=result.detail[:300],
+                detail=stored_detail(result.detail, Reachability._meta.get_field("detail").max_length),
                 server_version=result.server_version[:255],
                 offered_fingerprint=result.offered_fingerprint[:100],
             )

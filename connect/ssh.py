@@ -293,14 +293,14 @@ def _auth_error(target: Target) -> ConnectError:
     if not target.has_credentials:
         message = _("This VM has no stored password or SSH key to log in with.")
         return ConnectError(FailureKind.NO_CREDENTIALS, Step.LOGIN, message)
-    tried = [_("SSH key")] if target.private_key else []
-    tried += [_("password")] if target.password else []
-    message = _("The server refused the stored %(credentials)s for the user “%(username)s”.")
-    return ConnectError(
-        FailureKind.AUTH_FAILED,
-        Step.LOGIN,
-        message % {"credentials": _(" and ").join(str(item) for item in tried), "username": target.username},
-    )
+    # One whole sentence for each set of credentials tried, for translators.
+    if target.private_key and target.password:
+        message = _("The server refused the stored SSH key and password for the user “%(username)s”.")
+    elif target.private_key:
+        message = _("The server refused the stored SSH key for the user “%(username)s”.")
+    else:
+        message = _("The server refused the stored password for the user “%(username)s”.")
+    return ConnectError(FailureKind.AUTH_FAILED, Step.LOGIN, message % {"username": target.username})
 
 
 def _protocol_error(error: Exception | str, step: Step = Step.HANDSHAKE) -> ConnectError:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from connect.models import Reachability, is_check_queued
-from connect.probes import ProbeTarget
+from connect.probes import ProbeTarget, detail_text
 from machines.models import VirtualMachine
 
 STATUS_FIELDS = tuple(
@@ -46,7 +46,7 @@ class Status:
     state: str  # a Reachability.State, or NOT_CHECKED
     checked_at: datetime | None = None
     latency_ms: float | None = None
-    detail: str = ""
+    detail: str = ""  # in the active language (connect.probes.detail_text)
     server_version: str = ""
     queued: bool = False  # "Check now" was pressed and its probe has not reported yet
 
@@ -72,7 +72,7 @@ def status_of_row(row) -> Status:
         state,
         row.reachability__checked_at,
         row.reachability__latency_ms,
-        row.reachability__detail or "",
+        detail_text(row.reachability__detail or ""),
         row.reachability__server_version or "",
         queued=queued,
     )
@@ -91,7 +91,7 @@ def status_of(vm: VirtualMachine) -> Status:
         found.state,
         found.checked_at,
         found.latency_ms,
-        found.detail,
+        detail_text(found.detail),
         found.server_version,
         queued=found.check_queued,
     )

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib import auth
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from access.checks import allowed
 from accounts.two_factor.devices import must_set_one_up
@@ -60,9 +61,12 @@ async def watch(*, session_key: str, user_pk: int, vm_pk: int, slot: TerminalSlo
     while True:
         await asyncio.sleep(ACCESS_CHECK_INTERVAL)
         if not await sync_to_async(slot.refresh)():
-            message = _(
+            message = ngettext(
                 "This terminal was closed: its place among your %(count)d allowed terminals had lapsed, and another "
-                "terminal took it."
+                "terminal took it.",
+                "This terminal was closed: its place among your %(count)d allowed terminals had lapsed, and another "
+                "terminal took it.",
+                settings.TERMINAL_SESSIONS_PER_USER,
             ) % {"count": settings.TERMINAL_SESSIONS_PER_USER}
             return Lost("too_many_terminals", message)
         reason = await database_sync_to_async(access_lost)(session_key, user_pk, vm_pk)

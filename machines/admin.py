@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from accounts.admin_filters import OwnerRoleFilter
@@ -35,10 +37,13 @@ class VirtualMachineAdmin(WritesThroughServices, admin.ModelAdmin):
     readonly_fields = ("host_key_fingerprint", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": (*METADATA_FIELDS, VERSION_FIELD)}),
-        ("People", {"fields": ("owner", "assigned_to", "assigned_until")}),
-        ("Secrets (write-only)", {"fields": ("new_password", "remove_password", "new_ssh_key", "remove_ssh_key")}),
-        ("SSH host key", {"fields": ("host_key_fingerprint",)}),
-        ("History", {"fields": ("created_at", "updated_at")}),
+        (gettext_lazy("People"), {"fields": ("owner", "assigned_to", "assigned_until")}),
+        (
+            gettext_lazy("Secrets (write-only)"),
+            {"fields": ("new_password", "remove_password", "new_ssh_key", "remove_ssh_key")},
+        ),
+        (gettext_lazy("SSH host key"), {"fields": ("host_key_fingerprint",)}),
+        (gettext_lazy("History"), {"fields": ("created_at", "updated_at")}),
     )
     actions = ("reset_host_keys",)
 
@@ -49,7 +54,7 @@ class VirtualMachineAdmin(WritesThroughServices, admin.ModelAdmin):
         return (
             (None, {"fields": METADATA_FIELDS}),
             self.fieldsets[1],
-            ("Secrets (write-only)", {"fields": ("new_password", "new_ssh_key")}),
+            (gettext_lazy("Secrets (write-only)"), {"fields": ("new_password", "new_ssh_key")}),
         )
 
     def get_object(self, request, object_id, from_field=None):
@@ -85,25 +90,34 @@ class VirtualMachineAdmin(WritesThroughServices, admin.ModelAdmin):
     def get_queryset(self, request):
         return VirtualMachine.objects.administrable_by(request.user).without_secrets()
 
-    @admin.action(description="Reset host key")
+    @admin.action(description=gettext_lazy("Reset host key"))
     def reset_host_keys(self, request, queryset):
         context = for_admin_request(request)
         reset = [vm.name for vm in queryset if services.vm_host_key_reset(vm=vm, actor=request.user, context=context)]
         if reset:
             names = ", ".join(reset)
-            self.message_user(request, f"Host key reset, to be confirmed on the next connection: {names}.")
+            self.message_user(
+                request, _("Host key reset, to be confirmed on the next connection: %(names)s.") % {"names": names}
+            )
         untouched = len(queryset) - len(reset)
         if untouched:
-            self.message_user(request, f"{untouched} of the selected VMs had no stored host key.", messages.INFO)
+            message = ngettext(
+                "%(count)d of the selected VMs had no stored host key.",
+                "%(count)d of the selected VMs had no stored host key.",
+                untouched,
+            )
+            self.message_user(request, message % {"count": untouched}, messages.INFO)
 
-    @admin.display(description="owner", ordering="owner__username")
+    @admin.display(description=gettext_lazy("owner"), ordering="owner__username")
     def owner_name(self, vm):
-        return vm.owner.username if vm.owner.is_active else f"{vm.owner.username} (disabled)"
+        return (
+            vm.owner.username if vm.owner.is_active else _("%(username)s (disabled)") % {"username": vm.owner.username}
+        )
 
-    @admin.display(boolean=True, description="password", ordering="has_password")
+    @admin.display(boolean=True, description=gettext_lazy("password"), ordering="has_password")
     def password_set(self, vm):
         return vm.has_password
 
-    @admin.display(boolean=True, description="SSH key", ordering="has_ssh_key")
+    @admin.display(boolean=True, description=gettext_lazy("SSH key"), ordering="has_ssh_key")
     def ssh_key_set(self, vm):
         return vm.has_ssh_key

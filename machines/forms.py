@@ -2,6 +2,8 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from access import rights
@@ -36,8 +38,12 @@ class AccessEndField(forms.DateTimeField):
             raise ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
-def end_help(what: str) -> str:
-    return _("%(what)s Empty: no end. A date alone means the end of that day.") % {"what": what}
+def _end_help(what: str) -> str:
+    return gettext("%(what)s Empty: no end. A date alone means the end of that day.") % {"what": what}
+
+
+# Lazy: a form's help text is built at import time, and must be translated when the form is shown.
+end_help = lazy(_end_help, str)
 
 
 class WriteOnlyTextarea(forms.Textarea):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from audit.models import Action
 from audit.services import audit_record, command_operator
@@ -62,7 +63,12 @@ def key_fingerprint(key: str) -> str:
 def key_labels():
     """'key #1 (current, sha256 1a2b3c4d)', 'key #2 (sha256 …)', …: a position and a fingerprint, never the key."""
     return [
-        f"key #{position} ({'current, ' if position == 1 else ''}sha256 {key_fingerprint(key)})"
+        (
+            _("key #%(position)s (current, sha256 %(fingerprint)s)")
+            if position == 1
+            else _("key #%(position)s (sha256 %(fingerprint)s)")
+        )
+        % {"position": position, "fingerprint": key_fingerprint(key)}
         for position, key in enumerate(settings.FIELD_ENCRYPTION_KEYS, start=1)
     ]
 
@@ -99,13 +105,24 @@ def dry_pass(batch_size=500):
 
 def census_lines(census, labels):
     """The lines that describe one model's census: rows read, then rows and secrets per key and for no key."""
+    read = _(
+        "%(model)s: %(seen)s rows read in %(batches)s batch(es), %(without)s without secrets, %(rewrite)s to rewrite."
+    )
     lines = [
-        f"{census.model}: {census.rows_seen} rows read in {census.batches} batch(es), "
-        f"{census.rows_without_secrets} without secrets, {census.rows_to_rewrite} to rewrite."
+        read
+        % {
+            "model": census.model,
+            "seen": census.rows_seen,
+            "batches": census.batches,
+            "without": census.rows_without_secrets,
+            "rewrite": census.rows_to_rewrite,
+        }
     ]
+    per_key = _("  %(key)s: %(rows)s rows, %(secrets)s secrets")
     for label, rows, secrets in zip(labels, census.rows_by_key, census.secrets_by_key, strict=True):
-        lines.append(f"  {label}: {rows} rows, {secrets} secrets")
-    lines.append(f"  no key: {len(census.undecryptable)} rows, {census.undecryptable_secrets} secrets")
+        lines.append(per_key % {"key": label, "rows": rows, "secrets": secrets})
+    no_key = _("  no key: %(rows)s rows, %(secrets)s secrets")
+    lines.append(no_key % {"rows": len(census.undecryptable), "secrets": census.undecryptable_secrets})
     return lines
 
 

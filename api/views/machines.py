@@ -5,7 +5,7 @@ import logging
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status
@@ -232,7 +232,11 @@ class VirtualMachineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ap
             raise exceptions.Throttled(wait=reveal.REVEAL_WINDOW, detail=str(refusal)) from None
         except reveal.LockedOut:
             minutes = lockout.minutes_left(request._request)
-            message = _("Too many wrong passwords: this account is locked out here for %(minutes)d minute(s).")
+            message = ngettext(
+                "Too many wrong passwords: this account is locked out here for %(minutes)d minute(s).",
+                "Too many wrong passwords: this account is locked out here for %(minutes)d minute(s).",
+                minutes,
+            )
             raise exceptions.Throttled(wait=minutes * 60, detail=message % {"minutes": minutes}) from None
         except identity.IdentityRefused as refusal:
             if refusal.reason == identity.UNAVAILABLE:  # the directory does not answer

@@ -116,6 +116,13 @@ const context = {
   requestAnimationFrame: () => 0,
   cancelAnimationFrame() {},
   setTimeout,
+  // Django's JavaScript catalog (JavaScriptCatalog) in English: identity gettext, ngettext and interpolate.
+  gettext: (text) => text,
+  ngettext: (singular, plural, count) => (count === 1 ? singular : plural),
+  interpolate: (format, values, named) =>
+    named
+      ? format.replace(/%\(\w+\)s/g, (match) => String(values[match.slice(2, -2)]))
+      : format.replace(/%s/g, () => String(values.shift())),
 };
 vm.createContext(context);
 vm.runInContext(fs.readFileSync(process.argv[2], "utf8"), context);

@@ -322,3 +322,16 @@ def test_a_probe_queued_for_a_deleted_vm_does_nothing(vms_on_loopback):
 
     assert tasks.probe_vm(pk) == ""
     assert not Reachability.objects.exists()
+
+
+def test_a_detail_is_stored_as_its_msgid_and_values_and_shown_in_the_readers_language():
+    from connect.probes import Detail, detail_text, stored_detail
+
+    detail = Detail("No answer within %(seconds)g s, waiting for %(what)s.", seconds=0.5, what=Detail("the SSH banner"))
+    stored = stored_detail(detail, 300)
+    assert "the SSH banner" in stored and stored != str(detail)  # a msgid and its values, not the sentence
+    assert detail_text(stored) == "No answer within 0.5 s, waiting for the SSH banner."
+    long = Detail("%(host)s port %(port)s cannot be reached: %(reason)s.", host="h" * 253, port=22, reason="x" * 100)
+    assert len(stored_detail(long, 300)) <= 300
+    assert "…" in detail_text(stored_detail(long, 300))  # the longest values cut short to fit
+    assert detail_text("Stored before details were msgids.") == "Stored before details were msgids."

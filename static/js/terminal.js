@@ -8,7 +8,7 @@
   const status = document.getElementById("terminal-status");
   if (!area) return;
   if (typeof Terminal === "undefined" || typeof FitAddon === "undefined") {
-    setStatus("The terminal's scripts did not load: reload the page.", "danger");
+    setStatus(gettext("The terminal's scripts did not load: reload the page."), "danger");
     return;
   }
 
@@ -102,14 +102,14 @@
         break;
       case "host_key":
         showHostKey(message);
-        setStatus("First connection to this VM: check the host key below, then trust it or cancel.", "warning");
+        setStatus(gettext("First connection to this VM: check the host key below, then trust it or cancel."), "warning");
         break;
       case "mark":
         echoMark(message.id);
         break;
       case "connected":
         hideHostKey();
-        setStatus("Connected.");
+        setStatus(gettext("Connected."));
         // The window may have been resized while connecting, before the shell could take the new size.
         sendControl({ type: "resize", cols: term.cols, rows: term.rows });
         term.focus();
@@ -138,7 +138,7 @@
     finalWord = false;
     marksAfterWriting = null;
     hostKeyChanged.hidden = true;
-    setStatus("Connecting…");
+    setStatus(gettext("Connecting…"));
     ws.addEventListener("message", (event) => {
       if (ws !== socket) return;
       if (typeof event.data === "string") onControl(JSON.parse(event.data));
@@ -149,7 +149,7 @@
       socket = null;
       hideHostKey();
       if (!finalWord) {
-        setStatus("The connection closed. If you were logged out, reload the page; otherwise press Reconnect.", "warning");
+        setStatus(gettext("The connection closed. If you were logged out, reload the page; otherwise press Reconnect."), "warning");
       }
     });
   }
@@ -171,17 +171,17 @@
 
   function copySelection(button) {
     const text = term.getSelection();
-    if (!text) return flash(button, "Nothing selected");
-    if (!navigator.clipboard) return flash(button, "No clipboard access");
-    navigator.clipboard.writeText(text).then(() => flash(button, "Copied"), () => flash(button, "Copy refused"));
+    if (!text) return flash(button, gettext("Nothing selected"));
+    if (!navigator.clipboard) return flash(button, gettext("No clipboard access"));
+    navigator.clipboard.writeText(text).then(() => flash(button, gettext("Copied")), () => flash(button, gettext("Copy refused")));
   }
 
   function pasteClipboard(button) {
-    if (!navigator.clipboard || !navigator.clipboard.readText) return flash(button, "Use Ctrl+V");
+    if (!navigator.clipboard || !navigator.clipboard.readText) return flash(button, gettext("Use Ctrl+V"));
     navigator.clipboard.readText().then((text) => {
       term.paste(text);
       term.focus();
-    }, () => flash(button, "Paste refused: use Ctrl+V"));
+    }, () => flash(button, gettext("Paste refused: use Ctrl+V")));
   }
 
   // Typing and the browser's own paste (xterm handles the paste event) both arrive here as text.
@@ -220,15 +220,15 @@
         connect();
         break;
       case "disconnect":
-        if (socket) disconnect("Disconnected.");
+        if (socket) disconnect(gettext("Disconnected."));
         break;
       case "trust":
         sendControl({ type: "trust", fingerprint: offeredFingerprint });
         hideHostKey();
-        setStatus("Host key trusted: connecting…");
+        setStatus(gettext("Host key trusted: connecting…"));
         break;
       case "cancel":
-        disconnect("Cancelled: the host key was not trusted and nothing was stored.");
+        disconnect(gettext("Cancelled: the host key was not trusted and nothing was stored."));
         break;
     }
   });

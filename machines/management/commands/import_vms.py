@@ -4,6 +4,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.services import command_operator
 from machines import services
@@ -28,37 +30,46 @@ MAX_ERRORS_SHOWN = 20  # in the error that ends the command; the table above has
 
 
 class Command(BaseCommand):
-    help = (
+    help = gettext_lazy(
         "Import VMs from FILE (CSV, JSON, YAML or an OpenSSH client config) into the VMs of --owner, with that user's "
         "rights, as the portal's import does: the preview of every row is printed, then everything is written in one "
         "transaction, or nothing if a row has an error (exit status 1). --dry-run prints the preview only."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="The file to import.")
-        parser.add_argument("--owner", required=True, help="Username of the VMs' owner, who makes the changes.")
+        parser.add_argument("file", help=gettext_lazy("The file to import."))
         parser.add_argument(
-            "--format", choices=sorted(FORMATS), help="The file's format (default: from its name: .csv, .json, ...)."
+            "--owner", required=True, help=gettext_lazy("Username of the VMs' owner, who makes the changes.")
+        )
+        parser.add_argument(
+            "--format",
+            choices=sorted(FORMATS),
+            help=gettext_lazy("The file's format (default: from its name: .csv, .json, ...)."),
         )
         parser.add_argument(
             "--match",
             choices=sorted(MATCHES),
             default=MATCH_ADDRESS,
-            help="A row is the VM with the same host, port and username (address, the default) or name.",
+            help=gettext_lazy("A row is the VM with the same host, port and username (address, the default) or name."),
         )
-        parser.add_argument("--dry-run", action="store_true", help="Print what the import would do; write nothing.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help=gettext_lazy("Print what the import would do; write nothing.")
+        )
 
     def handle(self, *args, file, owner, format, match, dry_run, **options):
         user = get_user_model().objects.filter(username__iexact=owner).first()
         if user is None:
-            raise CommandError(f"There is no user named {owner}.")
+            raise CommandError(_("There is no user named %(name)s.") % {"name": owner})
         try:
             services.check_owner(user)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
         file_format = format or format_for_filename(file)
         if file_format is None:
-            raise CommandError(f"Cannot tell the format of {file} from its name: give --format ({', '.join(FORMATS)}).")
+            raise CommandError(
+                _("Cannot tell the format of %(file)s from its name: give --format (%(formats)s).")
+                % {"file": file, "formats": ", ".join(FORMATS)}
+            )
         data = self.read(file)
         arguments = {"actor": user, "data": data, "file_format": file_format, "match": match}
         try:
@@ -70,10 +81,13 @@ class Command(BaseCommand):
             raise CommandError(" ".join(getattr(error, "messages", [str(error)]))) from None
         self.print_table(report)
         counts = report.counts
-        summary = (
-            f"{counts[CREATE]} to create, {counts[UPDATE]} to update, {counts[UNCHANGED]} unchanged, "
-            f"{counts[SKIP]} skipped, {counts[ERROR]} with errors"
-        )
+        numbers = {
+            "create": counts[CREATE],
+            "update": counts[UPDATE],
+            "unchanged": counts[UNCHANGED],
+            "skip": counts[SKIP],
+            "error": counts[ERROR],
+        }
         if report.has_errors:
             errors = [
                 f"{report.where(row.number)}: {reason}"
@@ -82,12 +96,23 @@ class Command(BaseCommand):
                 for reason in row.reasons
             ]
             shown = "\n".join(errors[:MAX_ERRORS_SHOWN] + (["…"] if len(errors) > MAX_ERRORS_SHOWN else []))
-            raise CommandError(f"{summary}: nothing was written. Correct these rows and run it again:\n{shown}")
+            message = _(
+                "%(create)s to create, %(update)s to update, %(unchanged)s unchanged, %(skip)s skipped, "
+                "%(error)s with errors: nothing was written. Correct these rows and run it again:\n%(shown)s"
+            )
+            raise CommandError(message % {**numbers, "shown": shown})
         if dry_run:
-            self.stdout.write(f"Dry run: {summary}; nothing was written.")
+            message = _(
+                "Dry run: %(create)s to create, %(update)s to update, %(unchanged)s unchanged, %(skip)s skipped, "
+                "%(error)s with errors; nothing was written."
+            )
+            self.stdout.write(message % numbers)
         else:
-            done = summary.replace("to create", "created").replace("to update", "updated")
-            self.stdout.write(self.style.SUCCESS(f"Imported: {done}."))
+            message = _(
+                "Imported: %(create)s created, %(update)s updated, %(unchanged)s unchanged, %(skip)s skipped, "
+                "%(error)s with errors."
+            )
+            self.stdout.write(self.style.SUCCESS(message % numbers))
 
     def read(self, path: str) -> bytes:
         try:
@@ -97,7 +122,7 @@ class Command(BaseCommand):
             with open(path, "rb") as file:
                 return file.read()
         except OSError as error:
-            raise CommandError(f"Cannot read {path}: {error}") from None
+            raise CommandError(_("Cannot read %(path)s: %(error)s") % {"path": path, "error": error}) from None
 
     def print_table(self, report: ImportReport) -> None:
         header = (report.numbering, "action", "name", "connection", "shared", "assigned_to", "owner", "secrets")
@@ -108,11 +133,11 @@ class Command(BaseCommand):
                 name for name, given in (("password", row.sets_password), ("key", row.sets_ssh_key)) if given
             )
             connection = f"{row.username}@{row.host}:{row.port}" if row.host else ""
-            shared = {True: "yes", False: "no", None: ""}[row.shared]
+            shared = {True: _("yes"), False: _("no"), None: ""}[row.shared]
             lines.append(
                 (str(row.number), row.action, row.name, connection, shared, row.assigned_to, row.owner, secrets)
             )
-            changes = [f"changes: {', '.join(row.changes)}"] if row.changes else []
+            changes = [_("changes: %(fields)s") % {"fields": ", ".join(row.changes)}] if row.changes else []
             details.append([*changes, *row.reasons, *row.notes])
         cut = [
             [value if len(value) <= COLUMN_WIDTH else value[: COLUMN_WIDTH - 1] + "…" for value in line]
@@ -124,7 +149,7 @@ class Command(BaseCommand):
             for detail in details[number - 1] if number else ():
                 self.stdout.write(f"    {detail}")
         for note in report.notes:
-            self.stdout.write(f"note: {note}")
+            self.stdout.write(_("note: %(note)s") % {"note": note})
 
 
 def _cut(value: str) -> str:
