@@ -7,8 +7,10 @@ test_translations.py's job): what this finds is text that never goes through get
 
 import gettext
 import re
+import zoneinfo
 from html.parser import HTMLParser
 
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import trans_real
 
@@ -22,9 +24,10 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 # static/js/vmlab.js shows before a form with data-confirm is sent.
 VISIBLE_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "data-confirm"}
 # Left once markers and user data are gone: the product's name, and words that are the same in every language.
-INVARIANT = re.compile(r"VM Lab|UTC|[A-Za-z_]+/[A-Za-z_/+-]+")  # the last: IANA time zone names
+INVARIANT = re.compile(r"VM Lab")
 A_WORD = re.compile(r"[^\W\d_]{2,}")
 MARKED = re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}")
+SEPARATOR = "\n"
 
 
 class PseudoTranslation(gettext.NullTranslations):
@@ -85,20 +88,19 @@ def visible_texts(html: str) -> list[str]:
 
 
 def untranslated(texts: list[str], user_data: re.Pattern) -> list[str]:
-    """The texts that still hold a word once the marked parts, the user's data and the invariant words are gone."""
-    left = []
-    for text in texts:
-        rest = text
-        while MARKED.search(rest):
-            rest = MARKED.sub(" ", rest)
-        rest = user_data.sub(" ", INVARIANT.sub(" ", rest))
-        if A_WORD.search(rest):
-            left.append(" ".join(text.split()))
-    return left
+    """The English left once the marked parts, the user's data and the invariant words are gone. The texts are read
+    as one (a translated sentence may hold a link or a <code>, which splits it into several texts)."""
+    rest = SEPARATOR.join(texts)
+    while MARKED.search(rest):
+        rest = MARKED.sub(" ", rest)
+    rest = user_data.sub(" ", INVARIANT.sub(" ", rest))
+    return [" ".join(part.split()) for part in rest.split(SEPARATOR) if A_WORD.search(part)]
 
 
 def data_pattern(values) -> re.Pattern:
-    """One regular expression for every value the users typed in (longest first, so that a value is taken whole)."""
+    """One regular expression for every value the users typed in (longest first, so that a value is taken whole),
+    and the names that are not interface text: the time zones' (IANA) and the languages' own (endonyms)."""
+    values = {*values, *zoneinfo.available_timezones(), *(name for _code, name in settings.LANGUAGES)}
     values = sorted({value for value in values if value and len(value) >= 2}, key=len, reverse=True)
     return re.compile("|".join(re.escape(value) for value in values) or "(?!)")
 
