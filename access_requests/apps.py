@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AccessRequestsConfig(AppConfig):
@@ -6,4 +7,4 @@ class AccessRequestsConfig(AppConfig):
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "access_requests"
-    verbose_name = "Access requests"
+    verbose_name = _("Access requests")

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from access import rights
 from access.checks import require, require_right
@@ -25,7 +26,7 @@ from machines import services as machine_services
 from machines.models import VirtualMachine
 from vmlab.core.dates import utc_text
 
-NOT_PENDING = _("This request was already decided or withdrawn.")
+NOT_PENDING = gettext_lazy("This request was already decided or withdrawn.")
 
 
 def _check_future(until: datetime.datetime) -> None:

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts import tokens
 from accounts.forms import AdminLoginForm
@@ -43,7 +44,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
             tokens.token_revoke(token=token, actor=request.user, context=for_admin_request(request))
             for token in queryset.select_related("user")
         )
-        self.message_user(request, _("%(count)d token(s) revoked.") % {"count": revoked}, messages.SUCCESS)
+        done = ngettext("%(count)d token(s) revoked.", "%(count)d token(s) revoked.", revoked) % {"count": revoked}
+        self.message_user(request, done, messages.SUCCESS)
 
 
 @admin.register(AuthenticatorApp)

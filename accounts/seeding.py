@@ -8,6 +8,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from access.roles import Role
 from accounts.models import User
@@ -33,46 +35,56 @@ def parse_seed_file(text: str) -> list[dict]:
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise SeedFileError(f"not valid YAML: {error}") from None
+        raise SeedFileError(_("not valid YAML: %(error)s") % {"error": error}) from None
     if not isinstance(document, dict) or not isinstance(document.get("users"), list):
-        raise SeedFileError("expected a mapping with a 'users' list at the top level")
+        raise SeedFileError(_("expected a mapping with a 'users' list at the top level"))
     entries = document["users"]
     seen_usernames, seen_emails = set(), set()
     for number, entry in enumerate(entries, start=1):
-        where = f"user #{number}"
+        where = _("user #%(number)d") % {"number": number}
         if not isinstance(entry, dict):
-            raise SeedFileError(f"{where}: expected a mapping of username, email, role, first_name, last_name")
+            message = _("%(where)s: expected a mapping of username, email, role, first_name, last_name")
+            raise SeedFileError(message % {"where": where})
         missing = REQUIRED_KEYS - entry.keys()
         unknown = entry.keys() - REQUIRED_KEYS - OPTIONAL_KEYS
         if missing:
-            raise SeedFileError(f"{where}: missing {', '.join(sorted(missing))}")
+            raise SeedFileError(_("%(where)s: missing %(keys)s") % {"where": where, "keys": ", ".join(sorted(missing))})
         if unknown:
-            raise SeedFileError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+            keys = ", ".join(sorted(map(str, unknown)))
+            message = ngettext("%(where)s: unknown key(s) %(keys)s", "%(where)s: unknown key(s) %(keys)s", len(unknown))
+            raise SeedFileError(message % {"where": where, "keys": keys})
         # YAML reads "email:" with nothing after it as null, and 1234 as a number: say which key, and what to do.
         empty = sorted(str(key) for key, value in entry.items() if value is None)
         if empty:
-            raise SeedFileError(f"{where}: {', '.join(empty)} has no value: fill it in")
+            message = _("%(where)s: %(keys)s has no value: fill it in")
+            raise SeedFileError(message % {"where": where, "keys": ", ".join(empty)})
         not_text = sorted(
             str(key) for key, value in entry.items() if key not in DATE_KEYS and not isinstance(value, str)
         )
         if not_text:
-            raise SeedFileError(f"{where}: every value must be text; write {', '.join(not_text)} in quotes")
-        where = f"user #{number} ({entry['username']})"
+            message = _("%(where)s: every value must be text; write %(keys)s in quotes")
+            raise SeedFileError(message % {"where": where, "keys": ", ".join(not_text)})
+        where = _("user #%(number)d (%(username)s)") % {"number": number, "username": entry["username"]}
         for key in sorted(DATE_KEYS & entry.keys()):
             try:
                 entry[key] = parse_end(entry[key])
             except ValueError:
-                raise SeedFileError(
-                    f"{where}: {key} {str(entry[key])!r} is not a date (YYYY-MM-DD, access ends at the end of that "
+                message = _(
+                    "%(where)s: %(key)s %(value)s is not a date (YYYY-MM-DD, access ends at the end of that "
                     "day) or a date and time (YYYY-MM-DD HH:MM, with an optional UTC offset such as +01:00)"
-                ) from None
+                )
+                raise SeedFileError(message % {"where": where, "key": key, "value": repr(str(entry[key]))}) from None
         if entry["role"] not in Role.values:
-            raise SeedFileError(f"{where}: unknown role {entry['role']!r}; use one of {', '.join(Role.values)}")
+            message = _("%(where)s: unknown role %(role)s; use one of %(roles)s")
+            raise SeedFileError(
+                message % {"where": where, "role": repr(entry["role"]), "roles": ", ".join(Role.values)}
+            )
         username, email = entry["username"].lower(), entry["email"].lower()
         if username in seen_usernames:
-            raise SeedFileError(f"{where}: the username appears twice in the file")
+            raise SeedFileError(_("%(where)s: the username appears twice in the file") % {"where": where})
         if email in seen_emails:
-            raise SeedFileError(f"{where}: the e-mail {entry['email']} appears twice in the file")
+            message = _("%(where)s: the e-mail %(email)s appears twice in the file")
+            raise SeedFileError(message % {"where": where, "email": entry["email"]})
         seen_usernames.add(username)
         seen_emails.add(email)
     return entries
@@ -107,7 +119,10 @@ def seed_users(entries: list[dict], password: str | None = None) -> SeedResult:
             user.full_clean(exclude=["password"])
             validate_password(user_password, user)
         except ValidationError as error:
-            raise SeedFileError(f"user {entry['username']}: {_validation_text(error)}") from None
+            message = _("user %(username)s: %(problems)s")
+            raise SeedFileError(
+                message % {"username": entry["username"], "problems": _validation_text(error)}
+            ) from None
         user.set_password(user_password)
         to_create.append((user, None if password else user_password))
     for user, _password in to_create:

@@ -22,6 +22,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
 FORMAT = 1
 MANIFEST = "manifest.json"
 CHECKSUM_SUFFIX = ".sha256"
@@ -50,12 +52,12 @@ class Manifest:
         try:
             data = json.loads(text)
             if data.get("format") != FORMAT:
-                raise BackupError(
-                    f"This backup is in format {data.get('format')!r}; this VM Lab reads format {FORMAT} only."
-                )
+                message = _("This backup is in format %(format)s; this VM Lab reads format %(known)d only.")
+                raise BackupError(message % {"format": repr(data.get("format")), "known": FORMAT})
             return cls(**data)
         except (ValueError, TypeError, AttributeError) as error:
-            raise BackupError(f"This is not a VM Lab backup: its {MANIFEST} cannot be read ({error}).") from None
+            message = _("This is not a VM Lab backup: its %(manifest)s cannot be read (%(error)s).")
+            raise BackupError(message % {"manifest": MANIFEST, "error": error}) from None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -131,7 +133,7 @@ def write(directory: Path, manifest: Manifest, dump: Path) -> Path:
     """Write the backup and its checksum file into `directory`; neither appears under its name until complete."""
     final = directory / backup_name(manifest)
     if final.exists():
-        raise BackupError(f"{final} already exists: it is left as it is.")
+        raise BackupError(_("%(path)s already exists: it is left as it is.") % {"path": final})
     partial = directory / f".{final.name}.partial"
     try:
         with _create_private(partial) as handle:
@@ -166,21 +168,26 @@ def _write_checksum(path: Path, digest: str) -> None:
 def verify_checksum(path: Path) -> str:
     """Check `path` against the SHA-256 in the file beside it; return the digest."""
     if not path.is_file():
-        raise BackupError(f"{path}: no such file.")
+        raise BackupError(_("%(path)s: no such file.") % {"path": path})
     sums = checksum_path(path)
     if not sums.is_file():
-        raise BackupError(
-            f"No checksum file beside the backup: {sums.name} is missing. A backup is restored only when its "
+        message = _(
+            "No checksum file beside the backup: %(name)s is missing. A backup is restored only when its "
             "SHA-256 can be checked: copy the .sha256 file that was written with it."
         )
+        raise BackupError(message % {"name": sums.name})
     match = re.match(r"([0-9a-fA-F]{64})(\s|$)", sums.read_text(encoding="ascii", errors="replace"))
     if not match:
-        raise BackupError(f"{sums.name} holds no SHA-256: it should read '<64 hex digits>  {path.name}'.")
+        message = _("%(sums)s holds no SHA-256: it should read '<64 hex digits>  %(name)s'.")
+        raise BackupError(message % {"sums": sums.name, "name": path.name})
     expected, actual = match.group(1).lower(), sha256_of(path)
     if actual != expected:
-        raise BackupError(
-            f"SHA-256 mismatch: {path.name} hashes to {actual[:16]}…, but {sums.name} says {expected[:16]}…. "
+        message = _(
+            "SHA-256 mismatch: %(name)s hashes to %(actual)s…, but %(sums)s says %(expected)s…. "
             "The file is damaged, truncated or was changed since the backup was made."
+        )
+        raise BackupError(
+            message % {"name": path.name, "actual": actual[:16], "sums": sums.name, "expected": expected[:16]}
         )
     return actual
 
@@ -199,9 +206,11 @@ class OpenBackup:
             with source, _create_private(destination) as target:
                 shutil.copyfileobj(source, target, length=1024 * 1024)
         except KeyError:
-            raise BackupError(f"{self.path.name} holds no {self.manifest.dump}: it is not a complete backup.") from None
+            message = _("%(name)s holds no %(dump)s: it is not a complete backup.")
+            raise BackupError(message % {"name": self.path.name, "dump": self.manifest.dump}) from None
         except (tarfile.TarError, EOFError) as error:
-            raise BackupError(f"{self.path.name} is damaged: its database dump cannot be read ({error}).") from None
+            message = _("%(name)s is damaged: its database dump cannot be read (%(error)s).")
+            raise BackupError(message % {"name": self.path.name, "error": error}) from None
 
 
 @contextmanager
@@ -209,15 +218,18 @@ def open_backup(path: Path):
     try:
         tar = tarfile.open(path, "r:")  # noqa: SIM115 (closed by the with below, once the manifest is read)
     except (tarfile.TarError, EOFError) as error:
-        raise BackupError(f"{path.name} is not a VM Lab backup, or is damaged ({error}).") from None
+        message = _("%(name)s is not a VM Lab backup, or is damaged (%(error)s).")
+        raise BackupError(message % {"name": path.name, "error": error}) from None
     with tar:
         try:
             source = tar.extractfile(tar.getmember(MANIFEST))
             text = source.read().decode()
         except (KeyError, AttributeError):
-            raise BackupError(f"{path.name} is not a VM Lab backup: it holds no {MANIFEST}.") from None
+            message = _("%(name)s is not a VM Lab backup: it holds no %(manifest)s.")
+            raise BackupError(message % {"name": path.name, "manifest": MANIFEST}) from None
         except (tarfile.TarError, EOFError, UnicodeDecodeError) as error:
-            raise BackupError(f"{path.name} is damaged: its {MANIFEST} cannot be read ({error}).") from None
+            message = _("%(name)s is damaged: its %(manifest)s cannot be read (%(error)s).")
+            raise BackupError(message % {"name": path.name, "manifest": MANIFEST, "error": error}) from None
         yield OpenBackup(path, tar, Manifest.from_json(text))
 
 

@@ -28,6 +28,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.files import File
 from django.db import connections, transaction
+from django.utils.translation import gettext as _
 
 from backups.archive import BackupError
 from machines.rotation import encrypted_fields_by_model
@@ -120,13 +121,15 @@ class PostgresDatabase(Database):
 
     def describe(self) -> str:
         where = f"{self.settings.get('HOST') or 'localhost'}:{self.settings.get('PORT') or 5432}"
-        return f"PostgreSQL database {self.settings['NAME']} on {where}"
+        return _("PostgreSQL database %(name)s on %(where)s") % {"name": self.settings["NAME"], "where": where}
 
     def _connector(self, **options):
         if shutil.which(PgDumpBinaryConnector.dump_cmd) is None:
             raise BackupError(
-                "pg_dump and pg_restore are not installed: install PostgreSQL's client tools "
-                "(Debian: apt-get install postgresql-client), of the server's major version or newer."
+                _(
+                    "pg_dump and pg_restore are not installed: install PostgreSQL's client tools "
+                    "(Debian: apt-get install postgresql-client), of the server's major version or newer."
+                )
             )
         return PgDumpBinaryConnector(self.alias, **options)
 
@@ -134,14 +137,18 @@ class PostgresDatabase(Database):
         if settings.DATABASE_POOLING == "pgbouncer":
             # pg_dump joins this connection's snapshot, which PgBouncer's transaction mode does not keep.
             raise BackupError(
-                "DATABASE_URL goes through PgBouncer (DATABASE_POOLING=pgbouncer): back up where it names PostgreSQL "
-                "itself, e.g. in the task queue's worker."
+                _(
+                    "DATABASE_URL goes through PgBouncer (DATABASE_POOLING=pgbouncer): back up where it names "
+                    "PostgreSQL itself, e.g. in the task queue's worker."
+                )
             )
         with transaction.atomic(using=self.alias), self.connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             tables = set(self.connection.introspection.table_names(cursor))
             if not tables:
-                raise BackupError(f"The {self.describe()} has no tables: there is nothing to back up.")
+                raise BackupError(
+                    _("The %(database)s has no tables: there is nothing to back up.") % {"database": self.describe()}
+                )
             cursor.execute("SELECT pg_export_snapshot()")
             snapshot = cursor.fetchone()[0]
             contents = _contents(cursor, tables, lambda table: self._columns(cursor, table))
@@ -150,7 +157,7 @@ class PostgresDatabase(Database):
             try:
                 output = connector.create_dump()
             except CommandConnectorError as error:
-                raise BackupError(f"pg_dump failed: {_tool_error(error)}") from None
+                raise BackupError(_("pg_dump failed: %(error)s") % {"error": _tool_error(error)}) from None
         with output, open(path, "wb") as handle:
             shutil.copyfileobj(output, handle, length=1024 * 1024)
         return contents
@@ -170,7 +177,8 @@ class PostgresDatabase(Database):
             [PgDumpBinaryConnector.restore_cmd, "--list", str(dump)], capture_output=True, text=True, check=False
         )
         if listed.returncode != 0:
-            raise BackupError(f"The database dump in the backup is damaged: {listed.stderr.strip()}")
+            message = _("The database dump in the backup is damaged: %(error)s")
+            raise BackupError(message % {"error": listed.stderr.strip()})
 
     def tables(self) -> list[str]:
         return self.connection.introspection.table_names()
@@ -188,7 +196,8 @@ class PostgresDatabase(Database):
                 connector.restore_dump(File(handle))
         except CommandConnectorError as error:
             raise BackupError(
-                f"pg_restore failed, and rolled back everything it had loaded: {_tool_error(error)}"
+                _("pg_restore failed, and rolled back everything it had loaded: %(error)s")
+                % {"error": _tool_error(error)}
             ) from None
 
     def _drop_every_table(self) -> None:
@@ -208,16 +217,18 @@ class SqliteDatabase(Database):
         name = str(self.settings["NAME"])
         if name == ":memory:" or name.startswith("file:") or "mode=memory" in name:
             raise BackupError(
-                "DATABASE_URL names an in-memory SQLite database: there is no file to back up or restore."
+                _("DATABASE_URL names an in-memory SQLite database: there is no file to back up or restore.")
             )
         self.path = Path(name)
 
     def describe(self) -> str:
-        return f"SQLite database {self.path}"
+        return _("SQLite database %(path)s") % {"path": self.path}
 
     def dump(self, path: Path) -> Contents:
         if not self.tables():
-            raise BackupError(f"The {self.describe()} has no tables: there is nothing to back up.")
+            raise BackupError(
+                _("The %(database)s has no tables: there is nothing to back up.") % {"database": self.describe()}
+            )
         output = SqliteBackupConnector(self.alias).create_dump()
         with output, open(path, "wb") as handle:
             shutil.copyfileobj(output, handle, length=1024 * 1024)
@@ -232,7 +243,8 @@ class SqliteDatabase(Database):
     def staging_directory(self) -> Path:
         """Beside the database, so that the checked copy can be renamed over it."""
         if not self.path.parent.is_dir():
-            raise BackupError(f"{self.path.parent} does not exist: create the directory of {self.path} first.")
+            message = _("%(directory)s does not exist: create the directory of %(path)s first.")
+            raise BackupError(message % {"directory": self.path.parent, "path": self.path})
         return self.path.parent
 
     def check(self, dump: Path) -> None:
@@ -240,9 +252,10 @@ class SqliteDatabase(Database):
             with contextlib.closing(sqlite3.connect(f"{dump.resolve().as_uri()}?mode=ro", uri=True)) as copy:
                 problems = [row[0] for row in copy.execute("PRAGMA integrity_check")]
         except sqlite3.DatabaseError as error:
-            raise BackupError(f"The database copy in the backup is damaged: {error}.") from None
+            raise BackupError(_("The database copy in the backup is damaged: %(error)s.") % {"error": error}) from None
         if problems != ["ok"]:
-            raise BackupError(f"The database copy in the backup is damaged: {'; '.join(problems[:3])}.")
+            message = _("The database copy in the backup is damaged: %(error)s.")
+            raise BackupError(message % {"error": "; ".join(problems[:3])})
 
     def tables(self) -> list[str]:
         if not self.path.exists() or self.path.stat().st_size == 0:
@@ -254,9 +267,8 @@ class SqliteDatabase(Database):
         self.connection.close()
         for suffix in ("-journal", "-wal"):
             if self.path.with_name(self.path.name + suffix).exists():
-                raise BackupError(
-                    f"{self.path.name}{suffix} exists: another process is writing to {self.path}. Stop VM Lab first."
-                )
+                message = _("%(name)s exists: another process is writing to %(path)s. Stop VM Lab first.")
+                raise BackupError(message % {"name": self.path.name + suffix, "path": self.path})
         os.replace(dump, self.path)
 
 
@@ -275,4 +287,6 @@ def database_for(alias: str) -> Database:
         return PostgresDatabase(alias)
     if vendor == "sqlite":
         return SqliteDatabase(alias)
-    raise BackupError(f"Backups work with PostgreSQL and SQLite; DATABASE_URL names a {vendor} database.")
+    raise BackupError(
+        _("Backups work with PostgreSQL and SQLite; DATABASE_URL names a %(vendor)s database.") % {"vendor": vendor}
+    )

@@ -19,6 +19,8 @@ from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from audit.models import Action
 from audit.services import audit_record, command_operator
@@ -66,10 +68,11 @@ def backup_directory() -> Path:
     for name in KEY_FILES:
         key_file = Path(settings.BASE_DIR, name).resolve()
         if key_file.exists() and key_file.is_relative_to(directory):
-            raise BackupError(
-                f"BACKUP_DIR ({directory}) holds {key_file}, which holds FIELD_ENCRYPTION_KEYS and SECRET_KEY: "
+            message = _(
+                "BACKUP_DIR (%(directory)s) holds %(key_file)s, which holds FIELD_ENCRYPTION_KEYS and SECRET_KEY: "
                 "a backup must never sit beside its keys. Set BACKUP_DIR to a directory of its own."
             )
+            raise BackupError(message % {"directory": directory, "key_file": key_file})
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     return directory
 
@@ -88,7 +91,8 @@ def _audited(action: Action, details: dict, enabled: bool = True):
                     details={**details, "completed": False, "error": type(error).__name__},
                 )
             except Exception as audit_error:  # the database may be what failed: keep the original error first
-                error.add_note(f"The audit event for this run could not be written: {type(audit_error).__name__}.")
+                note = _("The audit event for this run could not be written: %(error)s.")
+                error.add_note(note % {"error": type(audit_error).__name__})
         raise
     if enabled:
         audit_record(action=action, operator=command_operator(), details={**details, "completed": True})
@@ -97,7 +101,7 @@ def _audited(action: Action, details: dict, enabled: bool = True):
 def backup_create(*, keep: int | None = None, audit: bool = True, alias: str = DEFAULT_DB_ALIAS) -> BackupResult:
     """Dump the database into a new backup file in BACKUP_DIR; with `keep`, delete all but the `keep` newest."""
     if keep is not None and keep < 1:
-        raise BackupError("--keep must be at least 1: the backup just made is always kept.")
+        raise BackupError(_("--keep must be at least 1: the backup just made is always kept."))
     directory = backup_directory()
     database = database_for(alias)
     with _audited(Action.BACKUP, {}, enabled=audit) as details:
@@ -143,7 +147,7 @@ def backup_restore(
         work = Path(work_name)
         with _refusals_change_nothing():
             archive.verify_checksum(path)
-            log(f"{path.name}: its SHA-256 matches the .sha256 file beside it.")
+            log(_("%(name)s: its SHA-256 matches the .sha256 file beside it.") % {"name": path.name})
             with archive.open_backup(path) as backup:
                 manifest = backup.manifest
                 _check_compatible(manifest, database)
@@ -151,22 +155,37 @@ def backup_restore(
                 backup.extract_dump(dump)
             database.check(dump)
             log(
-                f"Backup of {manifest.created()}: {manifest.rows} rows, {manifest.secret_count} secrets; "
-                f"schema {manifest.describe_schema()}."
+                _("Backup of %(created)s: %(rows)d rows, %(secrets)d secrets; schema %(schema)s.")
+                % {
+                    "created": manifest.created(),
+                    "rows": manifest.rows,
+                    "secrets": manifest.secret_count,
+                    "schema": manifest.describe_schema(),
+                }
             )
             existing = database.tables()
             if existing and not force:
                 shown = ", ".join(existing[:3]) + (", …" if len(existing) > 3 else "")
-                raise BackupError(
-                    f"The {database.describe()} is not empty: it has {len(existing)} tables ({shown}). Restore into an "
-                    "empty database, or add --force to replace this one (it is backed up first)."
+                message = ngettext(
+                    "The %(database)s is not empty: it has %(count)d tables (%(shown)s). Restore into an "
+                    "empty database, or add --force to replace this one (it is backed up first).",
+                    "The %(database)s is not empty: it has %(count)d tables (%(shown)s). Restore into an "
+                    "empty database, or add --force to replace this one (it is backed up first).",
+                    len(existing),
                 )
+                raise BackupError(message % {"database": database.describe(), "count": len(existing), "shown": shown})
         safety = None
         if existing:
             safety = backup_create(audit=False, alias=alias).path
-            log(f"--force: what the {database.describe()} held is saved in {safety}.")
+            log(
+                _("--force: what the %(database)s held is saved in %(safety)s.")
+                % {
+                    "database": database.describe(),
+                    "safety": safety,
+                }
+            )
         _load(database, dump, replace=bool(existing), safety=safety)
-    log(f"Loaded into the {database.describe()}.")
+    log(_("Loaded into the %(database)s.") % {"database": database.describe()})
     return _verify(database, manifest, safety)
 
 
@@ -175,23 +194,30 @@ def _refusals_change_nothing():
     try:
         yield
     except BackupError as error:
-        raise BackupError(f"{error} Nothing was restored: the database was not touched.") from None
+        raise BackupError(
+            _("%(error)s Nothing was restored: the database was not touched.") % {"error": error}
+        ) from None
 
 
 def _check_compatible(manifest: Manifest, database: Database) -> None:
     if manifest.engine != database.engine:
-        raise BackupError(
-            f"This backup is of a {manifest.engine} database, and DATABASE_URL names a {database.engine} one: "
+        message = _(
+            "This backup is of a %(backup_engine)s database, and DATABASE_URL names a %(engine)s one: "
             "restore it into the same kind of database."
         )
+        raise BackupError(message % {"backup_engine": manifest.engine, "engine": database.engine})
     known = set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
     unknown = sorted(f"{app}.{name}" for app, name in manifest.applied - known)
     if unknown:
-        raise BackupError(
-            f"This backup's schema is newer than this code: it has {len(unknown)} migration(s) this code does not "
-            f"have ({', '.join(unknown[:5])}{', …' if len(unknown) > 5 else ''}). Restore it with the VM Lab version "
-            "that made it, or a newer one."
+        message = ngettext(
+            "This backup's schema is newer than this code: it has %(count)d migration(s) this code does not "
+            "have (%(names)s). Restore it with the VM Lab version that made it, or a newer one.",
+            "This backup's schema is newer than this code: it has %(count)d migration(s) this code does not "
+            "have (%(names)s). Restore it with the VM Lab version that made it, or a newer one.",
+            len(unknown),
         )
+        names = ", ".join(unknown[:5]) + (", …" if len(unknown) > 5 else "")
+        raise BackupError(message % {"count": len(unknown), "names": names})
 
 
 def _load(database: Database, dump: Path, *, replace: bool, safety: Path | None) -> None:
@@ -203,11 +229,13 @@ def _load(database: Database, dump: Path, *, replace: bool, safety: Path | None)
         try:
             _put_back(database, safety)
         except BackupError as second:
-            raise BackupError(
-                f"{error} Putting the old contents back failed too ({second}): the database is empty. "
-                f"What it held is in {safety}: restore it with `manage.py restore {safety}`."
-            ) from None
-        raise BackupError(f"{error} The database was put back as it was before, from {safety}.") from None
+            message = _(
+                "%(error)s Putting the old contents back failed too (%(second)s): the database is empty. "
+                "What it held is in %(safety)s: restore it with `manage.py restore %(safety)s`."
+            )
+            raise BackupError(message % {"error": error, "second": second, "safety": safety}) from None
+        message = _("%(error)s The database was put back as it was before, from %(safety)s.")
+        raise BackupError(message % {"error": error, "safety": safety}) from None
 
 
 def _put_back(database: Database, safety: Path) -> None:
@@ -222,15 +250,17 @@ def _verify(database: Database, manifest: Manifest, safety: Path | None) -> Rest
     ContentType.objects.clear_cache()
     found = database.count_rows([table["table"] for table in manifest.tables])
     differing = [
-        f"{table['model']}: {found.get(table['table'], 0)} of {table['rows']}"
+        _("%(model)s: %(found)d of %(rows)d")
+        % {"model": table["model"], "found": found.get(table["table"], 0), "rows": table["rows"]}
         for table in manifest.tables
         if found.get(table["table"], 0) != table["rows"]
     ]
     if differing:
-        raise BackupError(
-            f"The restored rows differ from the backup's own counts ({'; '.join(differing)}). The restored data was "
+        message = _(
+            "The restored rows differ from the backup's own counts (%(differing)s). The restored data was "
             "left as it is: check it before using it."
         )
+        raise BackupError(message % {"differing": "; ".join(differing)})
     rows = {table["model"]: found[table["table"]] for table in manifest.tables}
     migrated = _migrate_forward(database)
     censuses = dry_pass()

@@ -7,6 +7,7 @@ from django.contrib.auth.forms import AdminUserCreationForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
 from access.checks import allowed
@@ -150,7 +151,8 @@ class UserAdmin(WritesThroughServices, DjangoUserAdmin):
         return response
 
     def _apply(self, request, queryset, service, *, done_message, history, **kwargs):
-        """Run `service` per user, report refusals one by one, and note each change in its History."""
+        """Run `service` per user, report refusals one by one, and note each change in its History. `done_message`
+        gives the success message for a count of users."""
         done = 0
         for user in queryset:
             try:
@@ -161,14 +163,17 @@ class UserAdmin(WritesThroughServices, DjangoUserAdmin):
             self.log_change(request, user, history)
             done += 1
         if done:
-            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+            self.message_user(request, done_message(done), messages.SUCCESS)
 
     def _approve(self, request, queryset, role):
         self._apply(
             request,
             queryset,
             services.user_approve,
-            done_message=_("%%(count)d user(s) approved as %(role)s.") % {"role": Role(role).label},
+            done_message=lambda count: (
+                ngettext("%(count)d user(s) approved as %(role)s.", "%(count)d user(s) approved as %(role)s.", count)
+                % {"count": count, "role": Role(role).label}
+            ),
             history=_("Approved as %(role)s.") % {"role": Role(role).label},
             role=role,
         )
@@ -190,7 +195,10 @@ class UserAdmin(WritesThroughServices, DjangoUserAdmin):
             request,
             queryset,
             services.user_set_role,
-            done_message=_("%%(count)d user(s) are now %(role)s.") % {"role": Role(role).label},
+            done_message=lambda count: (
+                ngettext("%(count)d user(s) are now %(role)s.", "%(count)d user(s) are now %(role)s.", count)
+                % {"count": count, "role": Role(role).label}
+            ),
             history=_("Role changed to %(role)s.") % {"role": Role(role).label},
             role=role,
         )
@@ -213,7 +221,14 @@ class UserAdmin(WritesThroughServices, DjangoUserAdmin):
             request,
             queryset,
             services.user_disable,
-            done_message=_("%(count)d user(s) disabled; their VMs are now shared."),
+            done_message=lambda count: (
+                ngettext(
+                    "%(count)d user(s) disabled; their VMs are now shared.",
+                    "%(count)d user(s) disabled; their VMs are now shared.",
+                    count,
+                )
+                % {"count": count}
+            ),
             history=_("Disabled; VMs made shared."),
         )
 
@@ -223,13 +238,21 @@ class UserAdmin(WritesThroughServices, DjangoUserAdmin):
             request,
             queryset,
             services.user_enable,
-            done_message=_("%(count)d user(s) enabled."),
+            done_message=lambda count: (
+                ngettext("%(count)d user(s) enabled.", "%(count)d user(s) enabled.", count) % {"count": count}
+            ),
             history=_("Enabled."),
         )
 
     @admin.action(description=_("Reset the second factors of selected users (a lost phone)"))
     def reset_two_factor(self, request, queryset):
-        done_message = _("Second factors reset for %(count)d user(s): they set a new one up at their next sign-in.")
+        def done_message(count):
+            return ngettext(
+                "Second factors reset for %(count)d user(s): they set a new one up at their next sign-in.",
+                "Second factors reset for %(count)d user(s): they set a new one up at their next sign-in.",
+                count,
+            ) % {"count": count}
+
         self._apply(
             request,
             queryset,

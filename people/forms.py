@@ -1,6 +1,7 @@
 """The user pages' forms: a role to give, and the user list's filters."""
 
 from django import forms
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from access.roles import Role
@@ -46,5 +47,6 @@ class AccessEndForm(forms.Form):
     access_expires_at = AccessEndField(
         label=_("Access ends"),
         required=False,
-        help_text=end_help(_("From then on the account cannot log in and its VMs leave its reach.")),
+        # Lazy: end_help formats its text, which at import time would fix it in the default language.
+        help_text=lazy(end_help, str)(_("From then on the account cannot log in and its VMs leave its reach.")),
     )

@@ -214,8 +214,13 @@ def user_delete(request, pk):
         request,
         lambda: services.user_delete(user=user, actor=request.user, context=for_request(request)),
         lambda counts: (
-            _("User %(user)s was deleted with %(vms)d VM(s) and %(bookmarks)d bookmark(s).")
-            % {"user": user.username, **counts}
+            _("User %(user)s was deleted with %(vms)s and %(bookmarks)s.")
+            % {
+                "user": user.username,
+                "vms": ngettext("%(count)d VM(s)", "%(count)d VM(s)", counts["vms"]) % {"count": counts["vms"]},
+                "bookmarks": ngettext("%(count)d bookmark(s)", "%(count)d bookmark(s)", counts["bookmarks"])
+                % {"count": counts["bookmarks"]},
+            }
         ),
     )
     return redirect("people:user_list") if deleted else _back(request, user)

@@ -6,6 +6,7 @@ accounts.two_factor.services. Backup codes come with the first real factor and a
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device
 from django_otp_webauthn.models import WebAuthnCredential
@@ -17,10 +18,17 @@ TOTP, PASSKEY, BACKUP_CODE = "totp", "passkey", "backup_code"
 KINDS = {AuthenticatorApp: TOTP, WebAuthnCredential: PASSKEY, BackupCodeDevice: BACKUP_CODE}
 KIND_LABELS = {TOTP: _("Authenticator app"), PASSKEY: _("Passkey"), BACKUP_CODE: _("Backup codes")}
 MODELS = {kind: model for model, kind in KINDS.items()}
+# The name an authenticator app is stored with (accounts.two_factor.services): a msgid, translated when shown.
+AUTHENTICATOR_APP_NAME = gettext_noop("Authenticator app")
 
 
 def kind_of(device: Device) -> str:
     return KINDS[type(device)]
+
+
+def display_name(device: Device) -> str:
+    """The device's name as shown: the default name of authenticator apps in the language of the page."""
+    return gettext(device.name) if device.name == AUTHENTICATOR_APP_NAME else device.name
 
 
 def has_second_factor(user) -> bool:
@@ -77,7 +85,7 @@ def device_rows(user) -> list[DeviceRow]:
                 DeviceRow(
                     key=f"{kind}:{device.pk}",
                     kind=kind,
-                    name=device.name,
+                    name=display_name(device),
                     created_at=device.created_at,
                     last_used_at=device.last_used_at,
                 )

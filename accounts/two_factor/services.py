@@ -11,6 +11,7 @@ import secrets
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp.models import Device
 from django_otp_webauthn.models import WebAuthnCredential
 
@@ -27,7 +28,8 @@ logger = logging.getLogger(__name__)
 BACKUP_CODE_COUNT = 10
 # 16 characters of base32: 80 random bits, shown as four groups of four.
 _BACKUP_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
-AUTHENTICATOR_APP_NAME = "Authenticator app"
+# Stored in English as the app's name, and shown translated (accounts.two_factor.devices.device_rows).
+AUTHENTICATOR_APP_NAME = devices.AUTHENTICATOR_APP_NAME
 
 
 def _end_other_sessions(user: User) -> None:
@@ -156,7 +158,7 @@ def devices_reset(*, user: User, actor: User, context: AuditContext | None = Non
     """An admin removes every second factor of `user` (a lost phone), and ends their sessions. Returns how many
     authenticator apps and passkeys were removed. The user sets a new one up at their next sign-in if their role
     requires one."""
-    require_right(rights.ADMINISTER, actor, "Only admins reset another user's second factors.")
+    require_right(rights.ADMINISTER, actor, _("Only admins reset another user's second factors."))
     removed = 0
     for model in (AuthenticatorApp, WebAuthnCredential):
         removed += model.objects.filter(user=user, confirmed=True).count()

@@ -7,6 +7,7 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 from django.views.i18n import JavaScriptCatalog
 from django_otp_webauthn import exceptions
@@ -52,7 +53,7 @@ class PendingSignInMixin:
 class LockedOut(exceptions.OTPWebAuthnApiError):
     status_code = 429
     code = "locked_out"
-    default_detail = "Too many attempts: this account is locked out for a while."
+    default_detail = gettext_lazy("Too many attempts: this account is locked out for a while.")
 
 
 class BeginAuthenticationView(PendingSignInMixin, webauthn_views.BeginCredentialAuthenticationView):

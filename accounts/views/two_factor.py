@@ -59,7 +59,8 @@ def two_factor(request):
 
 
 def _codes_file(user, codes: list[str]) -> str:
-    lines = [f"VM Lab backup codes for {user.get_username()}. Each works once.", "", *codes, ""]
+    title = _("VM Lab backup codes for %(user)s. Each works once.") % {"user": user.get_username()}
+    lines = [title, "", *codes, ""]
     return "\n".join(lines)
 
 
@@ -139,7 +140,9 @@ def device_remove(request):
     if confirmed:
         label = devices.KIND_LABELS[devices.kind_of(device)]
         services.device_remove(user=request.user, device=device, context=for_request(request))
-        messages.success(request, _("%(kind)s “%(name)s” removed.") % {"kind": label, "name": device.name})
+        messages.success(
+            request, _("%(kind)s “%(name)s” removed.") % {"kind": label, "name": devices.display_name(device)}
+        )
     return redirect("accounts:two_factor")
 
 

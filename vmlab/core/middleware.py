@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve
+from django.utils.translation import gettext as _
 
 from vmlab.core.sizes import file_size
 
@@ -80,7 +81,7 @@ def _own_limit(request) -> Callable[[], int] | None:
 def _too_large(request, limit: int) -> HttpResponse:
     # Rounded down to a tenth: 3 MiB, 512 KiB; an upload limit of 100 MiB + 64 KiB of form overhead says 100 MiB.
     if request.path_info.startswith(JSON_PATH_PREFIX):
-        message = f"The request body is larger than {file_size(limit)} (MAX_REQUEST_BODY)."
+        message = _("The request body is larger than %(limit)s (MAX_REQUEST_BODY).") % {"limit": file_size(limit)}
         return JsonResponse({"error": {"code": "too_large", "message": message}}, status=413)
     return TemplateResponse(request, "413.html", {"limit": file_size(limit)}, status=413).render()
 

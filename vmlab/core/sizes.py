@@ -2,6 +2,7 @@
 
 import math
 
+from django.utils.formats import number_format
 from django.utils.translation import ngettext
 
 
@@ -20,4 +21,6 @@ def file_size(size: int | None) -> str:
         if value < 1024:
             break
         value, unit = value / 1024, larger
-    return f"{math.floor(value * 10) / 10:g}\xa0{unit}"
+    rounded = math.floor(value * 10) / 10
+    # With the decimal separator of the page's language: 1.2 KiB in English, 1,2 KiB in Italian.
+    return f"{number_format(rounded, decimal_pos=0 if rounded.is_integer() else 1)}\xa0{unit}"

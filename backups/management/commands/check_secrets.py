@@ -1,20 +1,24 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from machines.rotation import census_lines, dry_pass, key_labels, secret_totals, undecryptable_rows
 
 
 class Command(BaseCommand):
-    help = (
-        "Decrypt every stored secret with FIELD_ENCRYPTION_KEYS and write nothing: per model, the rows and secrets "
-        "each key reads and the rows no key reads. Run it after a key change or a restore."
-    )
+    @property
+    def help(self):
+        return _(
+            "Decrypt every stored secret with FIELD_ENCRYPTION_KEYS and write nothing: per model, the rows and secrets "
+            "each key reads and the rows no key reads. Run it after a key change or a restore."
+        )
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch-size", type=int, default=500, help="Rows read at a time (default 500).")
+        parser.add_argument("--batch-size", type=int, default=500, help=_("Rows read at a time (default 500)."))
 
     def handle(self, *args, batch_size, **options):
         if batch_size < 1:
-            raise CommandError("--batch-size must be at least 1.")
+            raise CommandError(_("--batch-size must be at least 1."))
         censuses = dry_pass(batch_size)
         labels = key_labels()
         for census in censuses:
@@ -23,8 +27,15 @@ class Command(BaseCommand):
         failed = undecryptable_rows(censuses)
         if failed:
             shown = ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else "")
-            raise CommandError(
-                f"{unreadable} of {secrets} secrets, in {len(failed)} row(s), cannot be decrypted by any configured "
-                f"key: {shown}. Add the key that encrypted them to FIELD_ENCRYPTION_KEYS and run check_secrets again."
+            message = ngettext(
+                "%(unreadable)d of %(secrets)d secrets, in %(rows)d row(s), cannot be decrypted by any configured "
+                "key: %(shown)s. Add the key that encrypted them to FIELD_ENCRYPTION_KEYS and run check_secrets again.",
+                "%(unreadable)d of %(secrets)d secrets, in %(rows)d row(s), cannot be decrypted by any configured "
+                "key: %(shown)s. Add the key that encrypted them to FIELD_ENCRYPTION_KEYS and run check_secrets again.",
+                unreadable,
             )
-        self.stdout.write(self.style.SUCCESS(f"All {secrets} secrets can be decrypted with the configured keys."))
+            raise CommandError(
+                message % {"unreadable": unreadable, "secrets": secrets, "rows": len(failed), "shown": shown}
+            )
+        done = _("All %(secrets)d secrets can be decrypted with the configured keys.") % {"secrets": secrets}
+        self.stdout.write(self.style.SUCCESS(done))

@@ -8,13 +8,16 @@ start. Schedules it does not know (made by hand in the Django admin) are left al
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_q.models import Schedule
 
 from jobs.schedules import jobs
 
 
 class Command(BaseCommand):
-    help = "Create or update the task queue's periodic jobs from the settings (safe to re-run)."
+    @property
+    def help(self):
+        return _("Create or update the task queue's periodic jobs from the settings (safe to re-run).")
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -25,17 +28,21 @@ class Command(BaseCommand):
                 if existing is not None:
                     existing.delete()
                     counts["removed"] += 1
-                    self.stdout.write(f"removed  {job.name} (turned off)")
+                    self.stdout.write(_("removed  %(name)s (turned off)") % {"name": job.name})
                 continue
             wanted = {"func": job.func, "schedule_type": Schedule.MINUTES, "minutes": job.minutes, "repeats": -1}
             if existing is None:
                 Schedule.objects.create(name=job.name, next_run=timezone.now(), **wanted)
                 counts["created"] += 1
-                self.stdout.write(f"created  {job.name}: every {job.minutes} min, {job.func}")
+                message = _("created  %(name)s: every %(minutes)d min, %(func)s")
+                self.stdout.write(message % {"name": job.name, "minutes": job.minutes, "func": job.func})
             elif any(getattr(existing, field) != value for field, value in wanted.items()):
                 Schedule.objects.filter(pk=existing.pk).update(**wanted)
                 counts["updated"] += 1
-                self.stdout.write(f"updated  {job.name}: every {job.minutes} min, {job.func}")
+                message = _("updated  %(name)s: every %(minutes)d min, %(func)s")
+                self.stdout.write(message % {"name": job.name, "minutes": job.minutes, "func": job.func})
             else:
                 counts["unchanged"] += 1
-        self.stdout.write(", ".join(f"{count} {what}" for what, count in counts.items()) + ".")
+        self.stdout.write(
+            _("%(created)d created, %(updated)d updated, %(removed)d removed, %(unchanged)d unchanged.") % counts
+        )
