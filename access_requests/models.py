@@ -97,6 +97,8 @@ class Reminder(models.Model):
     sent_at = models.DateTimeField(_("sent at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
         constraints = [models.UniqueConstraint(fields=["subject", "ends_at"], name="access_requests_reminder_once")]
 
     def __str__(self):

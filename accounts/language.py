@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.utils import timezone, translation
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import last_modified, require_http_methods, require_safe
+from django.views.decorators.http import last_modified, require_http_methods
 from django.views.i18n import JavaScriptCatalog, set_language
 
 from accounts.middleware import new_user_allowed

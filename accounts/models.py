@@ -85,6 +85,8 @@ class User(AbstractUser):
     objects = UserManager()
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         ordering = ["username"]
         constraints = [
             models.UniqueConstraint(
@@ -193,6 +195,8 @@ class BackupCode(models.Model):
     used_at = models.DateTimeField(_("used at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("backup code")
+        verbose_name_plural = _("backup codes")
         constraints = [models.UniqueConstraint(fields=["device", "code_hash"], name="accounts_backup_code_unique")]
 
     def __str__(self):

@@ -37,6 +37,8 @@ class Bookmark(models.Model):
     objects = BookmarkQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("bookmark")
+        verbose_name_plural = _("bookmarks")
         ordering = ["name", "pk"]
 
     def __str__(self):

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class JobsConfig(AppConfig):
@@ -6,4 +7,4 @@ class JobsConfig(AppConfig):
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "jobs"
-    verbose_name = "Jobs"
+    verbose_name = _("Jobs")

@@ -56,7 +56,9 @@ class VersionCheckedForm(forms.Form):
     """
 
     # Not named "version": the admin lists form fields by name, and the model field is not editable.
-    opened_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=2**31 - 1)
+    opened_version = forms.IntegerField(
+        label=gettext_lazy("Version opened"), widget=forms.HiddenInput, required=False, min_value=1, max_value=2**31 - 1
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy
 
 from accounts.role_map import parse_role_map
 from vmlab.core.crypto import parse_keys
@@ -74,7 +75,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     # Django's form widget templates, found by TEMPLATES like the project's own (FORM_RENDERER below).
     "django.forms",
-    "axes",
+    # django-axes, under a name the admin can translate.
+    "accounts.lockout_app.LoginLockoutConfig",
     # Second factors as django-otp devices: passkeys (WebAuthn); authenticator apps (seeds encrypted) and backup codes
     # (stored hashed) are accounts' own.
     "django_otp",
@@ -375,7 +377,7 @@ Q_CLUSTER = {
     # The last 50 runs of each schedule (and of the e-mails) are kept: the worker page shows each one's last run.
     "save_limit": 50,
     "save_limit_per": "group",
-    "label": "Task queue",
+    "label": gettext_lazy("Task queue"),
     **({"redis": TASK_BROKER_URL} if TASK_BROKER_URL else {"orm": "default"}),
 }
 

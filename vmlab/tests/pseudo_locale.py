@@ -23,8 +23,8 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 # Attributes that people read: tooltips, placeholders, what a screen reader says, and the confirmation that
 # static/js/vmlab.js shows before a form with data-confirm is sent.
 VISIBLE_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "data-confirm"}
-# Left once markers and user data are gone: the product's name, and words that are the same in every language.
-INVARIANT = re.compile(r"VM Lab")
+# Left once markers and user data are gone: the product's name, and web addresses.
+INVARIANT = re.compile(r"VM Lab|https?://\S+")
 A_WORD = re.compile(r"[^\W\d_]{2,}")
 MARKED = re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}")
 SEPARATOR = "\n"
@@ -87,13 +87,15 @@ def visible_texts(html: str) -> list[str]:
     return [text for text in parser.texts if text.strip()]
 
 
-def untranslated(texts: list[str], user_data: re.Pattern) -> list[str]:
+def untranslated(texts: list[str], user_data: re.Pattern, invariant: re.Pattern | None = None) -> list[str]:
     """The English left once the marked parts, the user's data and the invariant words are gone. The texts are read
     as one (a translated sentence may hold a link or a <code>, which splits it into several texts)."""
     rest = SEPARATOR.join(texts)
     while MARKED.search(rest):
         rest = MARKED.sub(" ", rest)
     rest = user_data.sub(" ", INVARIANT.sub(" ", rest))
+    if invariant is not None:
+        rest = invariant.sub(" ", rest)
     return [" ".join(part.split()) for part in rest.split(SEPARATOR) if A_WORD.search(part)]
 
 
