@@ -15,7 +15,8 @@ def file_size(size: int | None) -> str:
     if size is None:
         return ""
     if size < 1024:
-        return ngettext("%(size)d\xa0byte", "%(size)d\xa0bytes", size) % {"size": size}
+        # The number and its unit never part at a line's end (xgettext cannot read a \xa0 in the msgid itself).
+        return (ngettext("%(size)d byte", "%(size)d bytes", size) % {"size": size}).replace(" ", "\xa0")
     value, unit = size / 1024, "KiB"
     for larger in ("MiB", "GiB", "TiB"):
         if value < 1024:
