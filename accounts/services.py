@@ -18,7 +18,7 @@ from accounts.models import SignIn, User
 from accounts.role_map import GrantedRole, role_after_sign_in
 from audit.context import AuditContext
 from audit.models import Action
-from audit.services import audit_record
+from audit.services import SYSTEM_ACTORS, audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def user_update_profile(*, user: User, actor: User, context: AuditContext | None
 # fields and role come from there at each sign-in; they have no usable password in VM Lab. The actor of these
 # changes is the identity source itself, named in the audit row.
 
-SOURCE_LABELS = {SignIn.LDAP: "LDAP directory", SignIn.OIDC: "OpenID Connect provider"}
+SOURCE_LABELS = {SignIn.LDAP: SYSTEM_ACTORS["ldap"], SignIn.OIDC: SYSTEM_ACTORS["oidc"]}
 
 
 class ExternalAccountConflict(Exception):

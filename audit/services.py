@@ -3,6 +3,7 @@
 import getpass
 
 from django.db import models
+from django.utils.translation import gettext, gettext_noop
 
 from audit.context import AuditContext
 from audit.models import Action, AuditEvent
@@ -59,6 +60,15 @@ def _event(*, action, actor, target, context, details, operator="") -> AuditEven
         user_agent=context.user_agent,
         details=details,
     )
+
+
+# Actors that are not accounts: stored in English whatever the language of the moment, shown translated.
+SYSTEM_ACTORS = {"ldap": gettext_noop("LDAP directory"), "oidc": gettext_noop("OpenID Connect provider")}
+
+
+def actor_shown(label: str) -> str:
+    """An audit row's actor as a page shows it: a system actor in the reader's language, a username as it is."""
+    return gettext(label) if label in SYSTEM_ACTORS.values() else label
 
 
 def command_operator() -> str:

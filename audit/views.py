@@ -11,6 +11,7 @@ from access import rights
 from access.checks import requires
 from audit.forms import AuditFilterForm, target_type_label
 from audit.models import Action, AuditEvent
+from audit.services import actor_shown
 from vmlab.core.pagination import paginate
 from vmlab.core.rows import PkUrl, shortened
 
@@ -71,7 +72,7 @@ def _rows(viewer, events) -> list[dict]:
                 "event": event,
                 "when_iso": when.isoformat(),
                 "when_shown": when.strftime("%Y-%m-%d %H:%M:%S"),
-                "actor": event.actor_label or NOTHING,
+                "actor": actor_shown(event.actor_label) or NOTHING,
                 # The actor's account is gone: the row keeps only the name it had.
                 "actor_deleted": event.actor_id is None and bool(event.actor_label),
                 "action": action_labels.get(event.action, event.action),

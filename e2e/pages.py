@@ -65,8 +65,8 @@ class Browser:
     def follow(self, link_text: str) -> None:
         self._load_by(self.driver.find_element(By.LINK_TEXT, link_text).click)
 
-    def log_out(self) -> None:
-        button = self.driver.find_element(By.XPATH, "//header//button[normalize-space()='Log out']")
+    def log_out(self, label: str = "Log out") -> None:
+        button = self.driver.find_element(By.XPATH, f"//header//button[normalize-space()='{label}']")
         self._load_by(button.click)
 
     def _load_by(self, action) -> None:

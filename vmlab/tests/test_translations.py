@@ -2,6 +2,7 @@
 
 (The pseudo-locale sweep, test_pseudo_locale.py, checks the other half: that every visible string is marked.)"""
 
+import datetime
 import re
 import shutil
 
@@ -11,8 +12,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone, translation
 
 from access.roles import Role
+from access_requests.services import request_create
 from accounts.tests.factories import UserFactory
 
 CATALOGUES = sorted((settings.BASE_DIR / "locale").glob("*/LC_MESSAGES/*.po"))
@@ -187,3 +190,35 @@ def test_the_django_admin_follows_the_language(client):
 
     assert response["Content-Language"] == "it"
     assert "Amministrazione del sito" in response.text
+
+
+# -- E-mails in their recipient's language ---------------------------------------------------------------------
+
+
+def italian(message: str) -> str:
+    with translation.override("it"):
+        return translation.gettext(message)
+
+
+@pytest.mark.django_db
+def test_each_manager_reads_a_new_request_in_their_own_language(mailoutbox, django_capture_on_commit_callbacks):
+    in_italian = UserFactory(role=Role.MANAGER, language="it", email="chiara@lab.example")
+    in_english = UserFactory(role=Role.MANAGER, language="", email="chris@lab.example")
+    requester = UserFactory(role=Role.REGULAR, username="giulia")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        request_create(requester=requester, purpose="Tesi", until=timezone.now() + datetime.timedelta(days=30))
+
+    subjects = {message.to[0]: message.subject for message in mailoutbox}
+    assert subjects[in_english.email] == "[VM Lab] giulia asks for a VM"
+    assert subjects[in_italian.email] == "[VM Lab] " + italian("%(user)s asks for a VM") % {"user": "giulia"}
+    assert subjects[in_italian.email] != subjects[in_english.email]
+
+
+@pytest.mark.django_db
+def test_the_password_reset_email_speaks_the_accounts_language(mailoutbox):
+    UserFactory(email="chiara@lab.example", language="it")
+
+    Client(headers={"accept-language": "en"}).post(reverse("accounts:password_reset"), {"email": "chiara@lab.example"})
+
+    assert [message.subject for message in mailoutbox] == [italian("Reset your VM Lab password")]
