@@ -18,9 +18,11 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts import language
 from audit.context import for_scope
 from connect import ssh, terminal_access
 from connect.services import (
@@ -54,6 +56,9 @@ class TerminalConsumer(AsyncWebsocketConsumer):
     session_task: asyncio.Task | None = None  # from the accept to the end: run_session
 
     async def connect(self):
+        # The messages of this connection in its user's language (what a page would be in); every task started
+        # from here inherits it.
+        translation.activate(language.for_connection(self.scope))
         self.user = self.scope["user"]
         self.vm = await database_sync_to_async(terminal_access.visible_vm)(
             self.user, self.scope["url_route"]["kwargs"]["pk"]

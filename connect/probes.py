@@ -62,15 +62,24 @@ def stored_detail(detail: str, limit: int) -> str:
     if not isinstance(detail, Detail):
         return str(detail)[:limit]
     data = _plain(detail)
-    while len(text := json.dumps(data, ensure_ascii=False, separators=(",", ":"))) > limit:
+    while len(text := _json(data)) > limit:
         leaves = list(_string_leaves(data))
         if not leaves:
             return str(detail)[:limit]
-        values, name, value = max(leaves, key=lambda leaf: len(leaf[2]))
-        if len(value) < 2:
+        values, name, value = max(leaves, key=lambda leaf: len(_json(leaf[2])))
+        # Cut by the value's encoded length (a quote or a control byte takes up to 6 characters in JSON).
+        excess = len(text) - limit + 1
+        shorter = value[:-1]
+        while shorter and len(_json(shorter)) > len(_json(value)) - excess:
+            shorter = shorter[:-1]
+        if not shorter:  # nothing left to cut from the longest value: the English text, cut
             return str(detail)[:limit]
-        values[name] = value[: max(1, len(value) - (len(text) - limit) - 1)] + "…"
+        values[name] = shorter + "…"
     return text
+
+
+def _json(data) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def _render(data, translate) -> str:

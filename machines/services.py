@@ -43,6 +43,8 @@ SCHEDULED_JOB = "scheduled job"
 HOST_KEY_ADDRESS_FIELDS = frozenset({"host", "port"})
 HOST_KEY_FORGOTTEN = {"host_key": "", "host_key_fingerprint": ""}
 SECRET_LABELS = {"password": gettext_lazy("password"), "ssh_key": gettext_lazy("SSH key")}
+# Whole sentences: the secret's name takes a different form inside one in other languages.
+NO_SECRET = {"password": gettext_lazy("This VM has no password."), "ssh_key": gettext_lazy("This VM has no SSH key.")}
 CANNOT_CHANGE = gettext_lazy("You cannot change this VM.")
 
 
@@ -507,7 +509,7 @@ def vm_reveal_secret(
         raise
     value = VirtualMachine.objects.values_list(field, flat=True).get(pk=vm.pk)
     if value is None:
-        raise ValidationError(_("This VM has no %(secret)s."), params={"secret": SECRET_LABELS[field]})
+        raise ValidationError(NO_SECRET[field])
     value = value.reveal()
     audit_record(action=Action.SECRET_REVEAL, actor=actor, target=vm, context=context, details={"field": field})
     return value

@@ -974,3 +974,23 @@ async def test_two_sessions_make_two_rows(open_terminal, password_vm):
         await browser.leave()
 
     assert len(await terminal_events(password_vm)) == 2
+
+
+@pytest.mark.parametrize(
+    ("profile", "headers"),
+    [("it", ((b"accept-language", b"en"),)), ("", ((b"accept-language", b"it-IT,it;q=0.9"),))],
+    ids=["profile", "accept-language"],
+)
+async def test_the_terminals_messages_speak_the_users_language(
+    open_terminal, closed_port, vm_owner, other_host_key, profile, headers
+):
+    await sync_to_async(get_user_model().objects.filter(pk=vm_owner.pk).update)(language=profile)
+    vm = await sync_to_async(VirtualMachineFactory)(
+        owner=vm_owner, host="127.0.0.1", port=closed_port, password="x", host_key=public_key_line(other_host_key)
+    )
+    browser = await open_terminal(vm, headers=headers)
+
+    status = await browser.control("status")
+    assert status["message"] == f"Connessione a 127.0.0.1, porta {closed_port}…"
+    await browser.closed()
+    await browser.leave()

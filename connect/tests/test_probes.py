@@ -335,3 +335,18 @@ def test_a_detail_is_stored_as_its_msgid_and_values_and_shown_in_the_readers_lan
     assert len(stored_detail(long, 300)) <= 300
     assert "…" in detail_text(stored_detail(long, 300))  # the longest values cut short to fit
     assert detail_text("Stored before details were msgids.") == "Stored before details were msgids."
+
+
+@pytest.mark.parametrize("limit", [40, 120, 300])
+def test_a_detail_full_of_quotes_is_cut_to_fit_and_keeps_what_fits(limit):
+    from connect.probes import Detail, detail_text, stored_detail
+
+    banner = Detail("%(host)s answered %(banner)s", host="127.0.0.1", banner='"\\' * 200)
+
+    stored = stored_detail(banner, limit)
+
+    assert len(stored) <= limit
+    shown = detail_text(stored)
+    assert shown.startswith("127.0.0.1 answered") or len(shown) <= limit
+    if limit == 300:
+        assert shown.count('"') > 50  # cut by its encoded length, not emptied

@@ -5,7 +5,6 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from audit.services import command_operator
 from machines import services
@@ -30,31 +29,30 @@ MAX_ERRORS_SHOWN = 20  # in the error that ends the command; the table above has
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
-        "Import VMs from FILE (CSV, JSON, YAML or an OpenSSH client config) into the VMs of --owner, with that user's "
-        "rights, as the portal's import does: the preview of every row is printed, then everything is written in one "
-        "transaction, or nothing if a row has an error (exit status 1). --dry-run prints the preview only."
-    )
+    @property
+    def help(self):  # argparse needs a str, not a lazy translation
+        return _(
+            "Import VMs from FILE (CSV, JSON, YAML or an OpenSSH client config) into the VMs of --owner, with that "
+            "user's rights, as the portal's import does: the preview of every row is printed, then everything is "
+            "written in one transaction, or nothing if a row has an error (exit status 1). --dry-run prints the "
+            "preview only."
+        )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help=gettext_lazy("The file to import."))
-        parser.add_argument(
-            "--owner", required=True, help=gettext_lazy("Username of the VMs' owner, who makes the changes.")
-        )
+        parser.add_argument("file", help=_("The file to import."))
+        parser.add_argument("--owner", required=True, help=_("Username of the VMs' owner, who makes the changes."))
         parser.add_argument(
             "--format",
             choices=sorted(FORMATS),
-            help=gettext_lazy("The file's format (default: from its name: .csv, .json, ...)."),
+            help=_("The file's format (default: from its name: .csv, .json, ...)."),
         )
         parser.add_argument(
             "--match",
             choices=sorted(MATCHES),
             default=MATCH_ADDRESS,
-            help=gettext_lazy("A row is the VM with the same host, port and username (address, the default) or name."),
+            help=_("A row is the VM with the same host, port and username (address, the default) or name."),
         )
-        parser.add_argument(
-            "--dry-run", action="store_true", help=gettext_lazy("Print what the import would do; write nothing.")
-        )
+        parser.add_argument("--dry-run", action="store_true", help=_("Print what the import would do; write nothing."))
 
     def handle(self, *args, file, owner, format, match, dry_run, **options):
         user = get_user_model().objects.filter(username__iexact=owner).first()

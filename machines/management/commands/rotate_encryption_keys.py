@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 
 from machines.rotation import (
     audited_rotation,
@@ -14,22 +14,20 @@ from machines.rotation import (
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
-        "Re-encrypt every stored secret with the first key of FIELD_ENCRYPTION_KEYS. "
-        "Safe to re-run: rows already under the first key are left alone. "
-        "With --dry-run, write nothing and count what each key decrypts."
-    )
+    @property
+    def help(self):  # argparse needs a str, not a lazy translation
+        return _(
+            "Re-encrypt every stored secret with the first key of FIELD_ENCRYPTION_KEYS. "
+            "Safe to re-run: rows already under the first key are left alone. "
+            "With --dry-run, write nothing and count what each key decrypts."
+        )
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--batch-size", type=int, default=500, help=gettext_lazy("Rows per transaction (default 500).")
-        )
+        parser.add_argument("--batch-size", type=int, default=500, help=_("Rows per transaction (default 500)."))
         parser.add_argument(
             "--dry-run",
             action="store_true",
-            help=gettext_lazy(
-                "Write nothing: count, per model, the rows and secrets each key decrypts and those none does."
-            ),
+            help=_("Write nothing: count, per model, the rows and secrets each key decrypts and those none does."),
         )
 
     def handle(self, *args, batch_size, dry_run, **options):
