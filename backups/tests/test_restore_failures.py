@@ -175,7 +175,11 @@ def test_backup_from_an_older_schema_is_restored_migrated_forward_and_verified(s
     assert run.code == 0, run.said
     migrated = re.search(r"Migrated forward: (\d+) migration\(s\) newer than the backup \(([^)]*)\)", run.said)
     assert migrated, run.said
-    assert set(migrated.group(2).split(", ")) == {"audit.0008_backup_actions", "connect.0001_reachability"}
+    assert set(migrated.group(2).split(", ")) == {
+        "audit.0008_backup_actions",
+        "audit.0009_translated_model_names",
+        "connect.0001_reachability",
+    }
     assert "Restore complete and verified:" in run.said
     after = older.operator.snapshot(target.url)
     assert without_restore_events(after) == older.before
