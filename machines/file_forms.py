@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from access import rights
 from machines.imports import MATCH_ADDRESS, MATCHES
 from machines.vm_files.columns import FORMATS, format_for_filename
+from vmlab.core.numbers import grouped
 from vmlab.core.sizes import file_size
 
 NO_FORMAT = _("VM Lab cannot tell the format of “%(name)s” from its name: choose it.")
@@ -45,7 +46,7 @@ class VirtualMachineImportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = _("At most %(size)s and %(rows)s VMs.") % {
             "size": file_size(settings.MAX_REQUEST_BODY),
-            "rows": f"{settings.IMPORT_MAX_ROWS:,}",
+            "rows": grouped(settings.IMPORT_MAX_ROWS),
         }
         if rights.ADMINISTER.granted_to(user):
             self.fields["owner"].queryset = (

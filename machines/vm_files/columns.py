@@ -7,6 +7,8 @@ from pathlib import PurePath
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from vmlab.core.numbers import grouped
+
 CSV, JSON, YAML, SSH_CONFIG = "csv", "json", "yaml", "ssh_config"
 FORMATS = {
     CSV: _("CSV (spreadsheets)"),
@@ -105,5 +107,5 @@ def cell_too_long(column: str, value: object) -> str | None:
         return _(
             "%(column)s: this cell holds %(length)s characters; a cell holds at most %(limit)s (an SSH key at most "
             "16 KiB)."
-        ) % {"column": column, "length": f"{len(value):,}", "limit": f"{CELL_MAX_LENGTH:,}"}
+        ) % {"column": column, "length": grouped(len(value)), "limit": grouped(CELL_MAX_LENGTH)}
     return None

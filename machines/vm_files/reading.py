@@ -29,6 +29,7 @@ from machines.vm_files.columns import (
     cell_too_long,
     read_spreadsheet_text,
 )
+from vmlab.core.numbers import grouped
 from vmlab.core.sizes import file_size
 
 # libyaml when PyYAML was built with it (the wheels are): the pure-Python parser is ten times slower.
@@ -121,7 +122,7 @@ def read_file(data: bytes, file_format: str) -> ParsedFile:
 
 def check_row_count(count: int) -> None:
     if count > settings.IMPORT_MAX_ROWS:
-        raise FileRefused(TOO_MANY_ROWS, {"limit": f"{settings.IMPORT_MAX_ROWS:,}"})
+        raise FileRefused(TOO_MANY_ROWS, {"limit": grouped(settings.IMPORT_MAX_ROWS)})
 
 
 def decode(data: bytes) -> tuple[str, list[str]]:
@@ -138,7 +139,7 @@ def decode(data: bytes) -> tuple[str, list[str]]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise FileRefused(NOT_UTF8, {"position": f"{error.start + 1:,}"}) from None
+        raise FileRefused(NOT_UTF8, {"position": grouped(error.start + 1)}) from None
     if "\x00" in text:
         raise FileRefused(NUL_CHARACTERS)
     return text, notes
@@ -211,7 +212,7 @@ def _check_csv_structure(text: str) -> list[str | None]:
                 count += 1
                 check_row_count(count)
     except csv.Error as error:
-        raise FileRefused(INVALID_CSV, {"row": f"{reader.line_num:,}", "error": error}) from None
+        raise FileRefused(INVALID_CSV, {"row": grouped(reader.line_num), "error": error}) from None
     return columns
 
 
@@ -234,10 +235,10 @@ def _columns(header: list[str]) -> list[str | None]:
 
 def _check_record(record: list[str], columns: list[str | None], *, row: int) -> None:
     if len(record) > len(columns):
-        raise FileRefused(TOO_MANY_CELLS, {"row": f"{row:,}", "cells": len(record), "columns": len(columns)})
+        raise FileRefused(TOO_MANY_CELLS, {"row": grouped(row), "cells": len(record), "columns": len(columns)})
     for position, (column, value) in enumerate(zip(columns, record, strict=False), start=1):
         if column is None and value.strip():
-            raise FileRefused(UNNAMED_COLUMN, {"row": f"{row:,}", "position": position})
+            raise FileRefused(UNNAMED_COLUMN, {"row": grouped(row), "position": position})
 
 
 # --- JSON and YAML: a list of mappings -----------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from access_requests.services import request_create
 from accounts import language
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.tests.two_factor_helpers import authenticator_for
+from vmlab.core import dates
+from vmlab.core.numbers import grouped
 
 CATALOGUES = sorted((settings.BASE_DIR / "locale").glob("*/LC_MESSAGES/*.po"))
 ITALIAN = [path for path in CATALOGUES if path.parts[-3] == "it"]
@@ -287,3 +289,12 @@ def test_a_manager_who_must_set_up_a_second_factor_gets_the_scripts_strings(clie
 
     assert response.status_code == 200
     assert "django.catalog" in response.text
+
+
+@pytest.mark.parametrize(("language_code", "shown"), [("en", "5,000"), ("it", "5.000")])
+def test_counts_and_dates_follow_the_language(language_code, shown):
+    moment = datetime.datetime(2027, 3, 12, 14, 5, tzinfo=datetime.UTC)
+
+    with translation.override(language_code), timezone.override(datetime.UTC):
+        assert grouped(5000) == shown
+        assert dates.moment(moment) == {"en": "12 March 2027, 14:05", "it": "12 Marzo 2027, 14:05"}[language_code]
