@@ -1,24 +1,18 @@
 """The API's VM list with 1,000 VMs, against the dashboard that lists the same VMs: .venv/bin/python bench/api.py
 
-The measured user is a manager who sees every VM of the data set (bench/dashboard.py's: their own, assigned to them,
-other users' shared ones), and sends `Authorization: Bearer <token>` (a write-scope personal access token). First
-the SQL statements of GET /api/v1/vms/ are counted at N (500 VMs) and at 2N: they must not grow with the data. Then,
-at 2N, the median time of a whole GET /api/v1/vms/ (its first page: 50 VMs, with the count), of the same with
-?limit=500, and of the dashboard (GET "/", five sections of 10 rows with their counts), each through
-django.test.Client, every middleware included. The ratio is the API's first page to the dashboard.
+The measured user is a manager who sees every VM of the data set (bench/lab_data.py's, as bench/dashboard.py reads
+it: their own, assigned to them, other users' shared ones), and sends `Authorization: Bearer <token>` (a write-scope
+personal access token). First the SQL statements of GET /api/v1/vms/ are counted at N (500 VMs) and at 2N: they
+must not grow with the data. Then, at 2N, the median time of a whole GET /api/v1/vms/ (its first page: 50 VMs, with
+the count), of the same with ?limit=500, and of the dashboard (GET "/", five sections of 10 rows with their counts),
+each through django.test.Client, every middleware included. The ratio is the API's first page to the dashboard.
 """
 
-import importlib.util
 import tempfile
 from pathlib import Path
 
+import lab_data
 import scratch
-
-# bench/dashboard.py's data set. Loaded from its file: as "dashboard" it would hide the project's dashboard app.
-_spec = importlib.util.spec_from_file_location("bench_dashboard", Path(__file__).with_name("dashboard.py"))
-bench_dashboard = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench_dashboard)
-add_data, make_users = bench_dashboard.add_data, bench_dashboard.make_users
 
 RUNS = 50
 WARMUP = 5
@@ -53,15 +47,16 @@ def main() -> None:
             from accounts.tokens import token_create
 
             settings.API_RATE_LIMIT = 100_000  # the benchmark's own requests must not be throttled
-            manager, regular, sidekicks = make_users()
+            lab = lab_data.Lab()
+            manager = lab.manager
             _token, plaintext = token_create(user=manager, name="bench", scope="write")
             auth = {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
             api = Client(SERVER_NAME=scratch.HOST)
             browser = scratch.logged_in_client(manager)
-            add_data(manager, regular, sidekicks, step=0)
+            lab.add_step(0, users=False, events=False)
             api.get("/api/v1/vms/", **auth)  # the token's first use writes its "last used" and an audit row
             at_n = capture(api, "/api/v1/vms/", **auth)
-            add_data(manager, regular, sidekicks, step=1)
+            lab.add_step(1, users=False, events=False)
             at_2n = capture(api, "/api/v1/vms/", **auth)
             count = api.get("/api/v1/vms/", **auth).json()["count"]
             first_page = median_of(lambda: api.get("/api/v1/vms/", **auth))

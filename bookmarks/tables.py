@@ -5,6 +5,7 @@ from urllib.parse import quote
 
 from django.urls import reverse
 from django.utils.html import format_html_join
+from django.utils.translation import gettext
 
 from vmlab.core.rows import PkUrl, shortened
 
@@ -18,6 +19,7 @@ def bookmark_rows(bookmarks: Iterable[tuple], *, back: str) -> list[dict]:
     tag_url = f"{reverse('bookmarks:list')}?tag="
     edit_url, delete_url = PkUrl("bookmarks:edit"), PkUrl("bookmarks:delete")
     next_param = f"?next={quote(back)}"
+    edit_label, delete_label = gettext("Edit %(name)s"), gettext("Delete %(name)s")  # once per table
     rows = []
     for bookmark in bookmarks:
         description = bookmark.description
@@ -34,6 +36,8 @@ def bookmark_rows(bookmarks: Iterable[tuple], *, back: str) -> list[dict]:
                     ((f"{tag_url}{quote(tag)}", tag) for tag in bookmark.tags.split()),
                 ),
                 "edit_url": f"{edit_url(bookmark.pk)}{next_param}",
+                "edit_label": edit_label % {"name": bookmark.name},
+                "delete_label": delete_label % {"name": bookmark.name},
                 "delete_url": f"{delete_url(bookmark.pk)}{next_param}",
             }
         )

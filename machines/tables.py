@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from machines.models import VirtualMachine
 from vmlab.core.dates import access_end
@@ -18,6 +19,7 @@ def vm_rows(vms: Iterable[tuple]) -> list[dict]:
     detail_url = PkUrl(VirtualMachine.detail_url_name)
     # For display, by this process's clock: which VMs and accounts a user may still reach is decided in SQL.
     now = timezone.now()
+    until_text = gettext("until %(until)s")  # translated once per table, not once per row
     rows = []
     for vm in vms:
         until = vm.assigned_until
@@ -36,7 +38,7 @@ def vm_rows(vms: Iterable[tuple]) -> list[dict]:
                 "owner_disabled": not vm.owner__is_active,
                 "owner_access_ended": owner_expires is not None and owner_expires <= now,
                 "assigned_to": vm.assigned_to__username if assignment_running else NOBODY,
-                "assigned_until": access_end(until) if assignment_running and until else "",
+                "assigned_until": until_text % {"until": access_end(until)} if assignment_running and until else "",
                 "has_password": has_password,
                 "has_ssh_key": has_ssh_key,
                 "no_secret": not (has_password or has_ssh_key),

@@ -78,6 +78,7 @@ def _user_rows(users) -> list[dict]:
     """One dict per user with what their row in the user list shows, each value computed once."""
     detail_url = PkUrl(User.detail_url_name)
     role_labels = {value: str(label) for value, label in Role.choices}  # translated once, not once per row
+    until_text = _("until %(until)s")
     now = timezone.now()
     return [
         {
@@ -90,7 +91,7 @@ def _user_rows(users) -> list[dict]:
             "is_active": person.is_active,
             # For display, by this process's clock (access itself is decided in SQL, access.rights).
             "access_ended": person.access_expires_at is not None and person.access_expires_at <= now,
-            "access_until": moment(person.access_expires_at),
+            "access_until": until_text % {"until": moment(expires)} if (expires := person.access_expires_at) else "",
             "vm_count": person.vm_count,
         }
         for person in users
