@@ -28,6 +28,7 @@ from backups import archive
 from backups.archive import BackupError, Manifest
 from backups.databases import EXCLUDED_TABLES, Database, database_for
 from machines.rotation import KeyCensus, dry_pass, key_fingerprint, secret_totals
+from vmlab.core.rows import first_of
 
 # Files that hold FIELD_ENCRYPTION_KEYS and SECRET_KEY in a checkout (`make run`'s and compose's).
 KEY_FILES = (".env", "prod.env")
@@ -165,7 +166,7 @@ def backup_restore(
             )
             existing = database.tables()
             if existing and not force:
-                shown = ", ".join(existing[:3]) + (", …" if len(existing) > 3 else "")
+                shown = first_of(existing, 3)
                 message = ngettext(
                     "The %(database)s is not empty: it has %(count)d tables (%(shown)s). Restore into an "
                     "empty database, or add --force to replace this one (it is backed up first).",
@@ -216,7 +217,7 @@ def _check_compatible(manifest: Manifest, database: Database) -> None:
             "have (%(names)s). Restore it with the VM Lab version that made it, or a newer one.",
             len(unknown),
         )
-        names = ", ".join(unknown[:5]) + (", …" if len(unknown) > 5 else "")
+        names = first_of(unknown, 5)
         raise BackupError(message % {"count": len(unknown), "names": names})
 
 

@@ -32,3 +32,9 @@ def shortened(text: str, length: int) -> str:
     """text|truncatechars:length, without the truncating machinery for the many texts that are short enough."""
     text = unicodedata.normalize("NFC", text)  # as truncatechars returns it
     return text if len(text) <= length else truncatechars(text, length)
+
+
+def first_of(items: list[str], most: int, more: str = ", …") -> str:
+    """The first `most` of `items`, joined by commas, with `more` after them when some were left out: a message
+    names a few of many rows, tables or migrations."""
+    return ", ".join(items[:most]) + (more if len(items) > most else "")

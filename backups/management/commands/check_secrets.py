@@ -3,6 +3,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from machines.rotation import census_lines, dry_pass, key_labels, secret_totals, undecryptable_rows
+from vmlab.core.rows import first_of
 
 
 class Command(BaseCommand):
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         secrets, unreadable = secret_totals(censuses)
         failed = undecryptable_rows(censuses)
         if failed:
-            shown = ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else "")
+            shown = first_of(failed, 10, more=" ...")
             message = ngettext(
                 "%(unreadable)d of %(secrets)d secrets, in %(rows)d row(s), cannot be decrypted by any configured "
                 "key: %(shown)s. Add the key that encrypted them to FIELD_ENCRYPTION_KEYS and run check_secrets again.",

@@ -7,6 +7,7 @@ from django.utils.translation import ngettext
 from backups.archive import BackupError
 from backups.services import backup_restore
 from machines.rotation import census_lines, key_labels, undecryptable_rows
+from vmlab.core.rows import first_of
 
 
 class Command(BaseCommand):
@@ -69,7 +70,7 @@ class Command(BaseCommand):
                     "unreadable": result.unreadable_secrets,
                     "secrets": result.secrets,
                     "count": len(rows),
-                    "rows": ", ".join(rows[:5]) + (", …" if len(rows) > 5 else ""),
+                    "rows": first_of(rows, 5),
                     "keys": ", ".join(manifest.keys),
                 }
             )

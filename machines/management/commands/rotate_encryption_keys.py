@@ -11,6 +11,7 @@ from machines.rotation import (
     rotate_model,
     undecryptable_rows,
 )
+from vmlab.core.rows import first_of
 
 
 class Command(BaseCommand):
@@ -35,7 +36,7 @@ class Command(BaseCommand):
             raise CommandError(_("--batch-size must be at least 1."))
         failed = self.count(batch_size) if dry_run else self.rotate(batch_size)
         if failed:
-            shown = ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else "")
+            shown = first_of(failed, 10, more=" ...")
             message = ngettext(
                 "%(count)d row(s) could not be decrypted by any key and were left unchanged: %(rows)s. "
                 "Add the key that encrypted them to FIELD_ENCRYPTION_KEYS and run the command again.",
