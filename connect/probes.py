@@ -20,7 +20,7 @@ import asyncssh
 from django.utils.translation import gettext, gettext_noop
 
 from connect.models import Reachability
-from connect.ssh import _host_key_algorithms, fingerprint, public_key_line
+from connect.ssh import _host_key_algorithms, fingerprint, open_tcp, public_key_line
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ async def probe(target: ProbeTarget, *, timeout: float) -> ProbeResult:
             addresses = await loop.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
             waiting_for = Detail(gettext_noop("a TCP connection"))
             started = loop.time()
-            sock = await _open(addresses)
+            sock = await open_tcp(addresses)
             latency = round((loop.time() - started) * 1000, 3)
             waiting_for = Detail(gettext_noop("the SSH banner"))
             version = await _banner(sock)
@@ -203,26 +203,6 @@ async def probe(target: ProbeTarget, *, timeout: float) -> ProbeResult:
         )
         return result(State.HOST_KEY_DIFFERS, detail, **found)
     return result(State.UP, **found)
-
-
-async def _open(addresses: list[tuple]) -> socket.socket:
-    """A TCP connection to the first address that takes it; the last address's error if none does."""
-    loop = asyncio.get_running_loop()
-    error: OSError = OSError("no address")
-    for family, kind, proto, _name, address in addresses:
-        sock = socket.socket(family, kind, proto)
-        sock.setblocking(False)
-        try:
-            await loop.sock_connect(sock, address)
-        except OSError as failure:
-            sock.close()
-            error = failure
-        except BaseException:
-            sock.close()
-            raise
-        else:
-            return sock
-    raise error
 
 
 class NotSSH(Exception):

@@ -228,23 +228,33 @@ async def _lookup(target: Target) -> list[tuple]:
         raise ConnectError(FailureKind.DNS, Step.LOOKUP, message % {"host": target.host}) from None
 
 
-async def _open_socket(target: Target, addresses: list[tuple]) -> socket.socket:
-    """A TCP connection to the first address that answers, as socket.create_connection tries them."""
+async def open_tcp(addresses: list[tuple]) -> socket.socket:
+    """A TCP connection to the first of getaddrinfo's `addresses` that answers, as socket.create_connection tries
+    them; the last address's OSError if none does. The terminal's connections and the probes share it."""
     loop = asyncio.get_running_loop()
-    last_error: OSError | None = None
+    error: OSError = OSError("no address")
     for family, kind, proto, _name, address in addresses:
         sock = socket.socket(family, kind, proto)
         sock.setblocking(False)
         try:
             await loop.sock_connect(sock, address)
-        except OSError as error:
+        except OSError as failure:
             sock.close()
-            last_error = error
+            error = failure
         except BaseException:
             sock.close()
             raise
         else:
             return sock
+    raise error
+
+
+async def _open_socket(target: Target, addresses: list[tuple]) -> socket.socket:
+    """open_tcp, its failure told as a ConnectError: refused, or unreachable and why."""
+    try:
+        return await open_tcp(addresses)
+    except OSError as error:
+        last_error = error
     where = {"host": target.host, "port": target.port}
     if isinstance(last_error, ConnectionRefusedError):
         message = _(
